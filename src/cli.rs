@@ -1,0 +1,132 @@
+//! The command line: `run`, `check-config`, `report`, `ledger`, `prices`.
+//! Flags follow what Prometheus exporters and their operators already know.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::GroupBy;
+
+#[derive(Debug, Parser)]
+#[command(name = "creditwatch", version = crate::build_info::VERSION_LINE, about = "What your AI agents cost, and how long your prepaid credits will last")]
+pub struct Cli {
+    /// Log level filter (also RUST_LOG), e.g. info, debug, creditwatch=trace.
+    #[arg(long, global = true, env = "CREDITWATCH_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArg {
+    /// Config file [default: ./config.yaml, then /etc/creditwatch/config.yaml]
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Tail the sources, book the ledger, serve HTTP, evaluate alerts.
+    Run(ConfigArg),
+    /// Validate the config and print a summary; exit 1 on error.
+    CheckConfig(ConfigArg),
+    /// Read the sources from the start (read-only) and print cost and tokens.
+    Report(ReportArgs),
+    /// Inspect and change the ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Print the price creditwatch would use for a model, and where it comes from.
+    Prices {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Model id; all models when left out.
+        model: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Group rows by.
+    #[arg(long, value_enum, default_value_t = GroupBy::Day)]
+    pub by: GroupBy,
+    /// First day included (YYYY-MM-DD, in --tz).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last day included (YYYY-MM-DD, in --tz).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// IANA time zone for days and months [default: the config's, else local].
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print JSON (money as decimal strings).
+    #[arg(long)]
+    pub json: bool,
+    /// Read these files instead of the config's sources (repeatable).
+    #[arg(long = "paths", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Format of the --paths files.
+    #[arg(long, default_value = "claude_code")]
+    pub format: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Balances and month figures of every account.
+    Show(LedgerArgs),
+    /// Every journal entry, with the balance after it.
+    History {
+        #[command(flatten)]
+        args: LedgerArgs,
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only the last N entries.
+        #[arg(long)]
+        last: Option<usize>,
+    },
+    /// Book a manual top-up.
+    Topup {
+        #[command(flatten)]
+        args: LedgerArgs,
+        account: String,
+        /// Amount in USD, e.g. 20.00
+        amount: String,
+        /// Idempotency id [default: a new one]
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Set the balance to the figure the provider shows.
+    Reconcile {
+        #[command(flatten)]
+        args: LedgerArgs,
+        account: String,
+        /// Balance in USD the provider shows, e.g. 41.17
+        balance: String,
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Check the journal's records and snapshot.
+    Verify(LedgerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,211 @@
+//! What each subcommand does, at the edge: loads config, sets up logging,
+//! prints results and turns errors into exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use chrono::NaiveDate;
+
+use crate::cli::{Cli, Command, ConfigArg, LogFormat, ReportArgs};
+use crate::config::{Config, TimeZone};
+use crate::pricing::PriceTable;
+use crate::report::{self, ReportOptions};
+use crate::sources::discover::PathPattern;
+use crate::sources::{Format, SourceSpec};
+
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging(cli.log_level.as_deref(), cli.log_format);
+    let result = match cli.command {
+        Command::Run(c) => crate::daemon::run(&load_config(&c)),
+        Command::CheckConfig(c) => check_config(&c),
+        Command::Report(args) => run_report(args),
+        Command::Ledger(cmd) => crate::ledger::cli::run(cmd),
+        Command::Prices { config, model } => prices(&config, model.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("creditwatch: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: Option<&str>, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(l) => EnvFilter::try_new(l).unwrap_or_else(|_| EnvFilter::new("info")),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Logfmt => builder.with_ansi(false).init(),
+    }
+}
+
+/// The config named by `--config`, else the default path.
+pub fn config_path(arg: &ConfigArg) -> PathBuf {
+    arg.config.clone().unwrap_or_else(Config::default_path)
+}
+
+/// Loads the config or exits 1 with the error (file, line, field).
+pub fn load_config(arg: &ConfigArg) -> Config {
+    match Config::load(&config_path(arg)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("creditwatch: config error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+pub fn price_table(config: &Config) -> PriceTable {
+    PriceTable::builtin().with_overrides(&config.prices)
+}
+
+pub fn source_specs(config: &Config) -> Result<Vec<SourceSpec>> {
+    config.sources.iter().map(|s| SourceSpec::from_config(s).map_err(|e| anyhow!("source {}: {e}", s.name))).collect()
+}
+
+fn check_config(arg: &ConfigArg) -> Result<()> {
+    let config = load_config(arg);
+    println!("config {} is valid", config.path.display());
+    println!("  listen     {}", config.listen);
+    println!("  state_dir  {}", config.state_dir.display());
+    println!("  timezone   {}", config.timezone.0.name());
+    for a in &config.accounts {
+        let opening = a.opening_balance_usd.map(crate::money::format).unwrap_or_else(|| "0".into());
+        let reload = match &a.auto_reload {
+            Some(r) => format!(
+                ", auto-reload at ${} (cap ${}/month)",
+                crate::money::format(r.threshold_usd),
+                crate::money::format(r.monthly_cap_usd)
+            ),
+            None => String::new(),
+        };
+        println!("  account    {} (opening ${opening}{reload})", a.name);
+    }
+    for s in source_specs(&config)? {
+        let (files, _) = crate::sources::discover::find_files(&s.patterns);
+        println!("  source     {} ({}, account {}): {} files now", s.name, s.format.as_str(), s.account, files.len());
+    }
+    Ok(())
+}
+
+/// Claude Code's own folders: `CLAUDE_CONFIG_DIR` (comma separated), else
+/// `~/.claude` and `~/.config/claude`, each with `projects/`.
+pub fn default_claude_globs() -> Vec<String> {
+    let dirs: Vec<String> = match std::env::var("CLAUDE_CONFIG_DIR") {
+        Ok(v) if !v.trim().is_empty() => v.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect(),
+        _ => vec!["~/.claude".into(), "~/.config/claude".into()],
+    };
+    dirs.iter().map(|d| format!("{}/projects/**/*.jsonl", d.trim_end_matches('/'))).collect()
+}
+
+fn parse_format(text: &str) -> Result<Format> {
+    serde_yaml_ng::from_str(text).map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl)"))
+}
+
+fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%Y%m%d"))
+        .with_context(|| format!("{flag} `{text}`: want a date like 2026-09-01"))
+}
+
+fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
+    let patterns = globs.iter().map(|g| PathPattern::new(g).map_err(|e| anyhow!("--paths: {e}"))).collect::<Result<_>>()?;
+    Ok(SourceSpec { name: "paths".into(), format, patterns, account: "default".into(), app: None })
+}
+
+fn run_report(args: ReportArgs) -> Result<()> {
+    let explicit_config = args.config.config.is_some();
+    let config_file = config_path(&args.config);
+    let config = if !args.paths.is_empty() || (!explicit_config && !config_file.exists()) { None } else { Some(load_config(&args.config)) };
+    let (sources, prices, config_tz, max_line) = match &config {
+        Some(c) => (source_specs(c)?, price_table(c), Some(c.timezone), c.limits.max_line_bytes),
+        None => {
+            let globs = if args.paths.is_empty() { default_claude_globs() } else { args.paths.clone() };
+            let format = parse_format(&args.format)?;
+            (vec![ad_hoc_source(&globs, format)?], PriceTable::builtin(), None, crate::config::Limits::default().max_line_bytes)
+        }
+    };
+    let tz = match &args.tz {
+        Some(name) => name.parse::<TimeZone>().map_err(|e| anyhow!("--tz: {e}"))?.0,
+        None => config_tz.map(|t| t.0).unwrap_or_else(local_tz),
+    };
+    let opts = ReportOptions {
+        by: args.by,
+        since: args.since.as_deref().map(|s| parse_day(s, "--since")).transpose()?,
+        until: args.until.as_deref().map(|s| parse_day(s, "--until")).transpose()?,
+        tz,
+        max_line_bytes: max_line,
+    };
+    let progress = progress_bar(&sources);
+    let report = report::build(&sources, &prices, &opts, &progress);
+    progress.finish_and_clear();
+    for model in &report.unpriced_models {
+        tracing::warn!(model, "no price for this model: booked at $0");
+    }
+    if report.error_lines > 0 {
+        eprintln!("creditwatch: {} of {} lines could not be read (see the warnings above)", report.error_lines, report.lines);
+    }
+    let mut out = std::io::stdout().lock();
+    let by = format!("{:?}", args.by).to_lowercase();
+    if args.json { report::print_json(&report, &mut out) } else { report::print_table(&report, &by, &mut out) }
+        .context("writing the report")
+}
+
+/// A progress bar on stderr when it is a terminal and there is real work.
+fn progress_bar(sources: &[SourceSpec]) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let files = report::files_of(sources);
+    let bytes: u64 = files.iter().filter_map(|(p, _)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    if bytes < 64 * 1024 * 1024 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn local_tz() -> chrono_tz::Tz {
+    iana_time_zone::get_timezone().ok().and_then(|n| n.parse().ok()).unwrap_or(chrono_tz::UTC)
+}
+
+fn prices(arg: &ConfigArg, model: Option<&str>) -> Result<()> {
+    let path = config_path(arg);
+    let table = if arg.config.is_some() || path.exists() { price_table(&load_config(arg)) } else { PriceTable::builtin() };
+    let show = |name: &str, p: &crate::pricing::ModelPrice, origin: &str| {
+        let b = &p.base;
+        println!(
+            "{name}: input ${} output ${} cache write 5m ${} 1h ${} cache read ${} per million tokens ({origin}, built-in list of {})",
+            b.input, b.output, b.cache_write_5m, b.cache_write_1h, b.cache_read, table.as_of
+        );
+        if let Some(lc) = &p.long_context {
+            let l = &lc.prices;
+            println!(
+                "  past {} prompt tokens: input ${} output ${} cache write 5m ${} 1h ${} cache read ${}",
+                lc.threshold_tokens, l.input, l.output, l.cache_write_5m, l.cache_write_1h, l.cache_read
+            );
+        }
+    };
+    match model {
+        Some(m) => match table.lookup(m) {
+            Some((key, p, origin)) => show(&if key == m { key.to_string() } else { format!("{m} (as {key})") }, p, origin.as_str()),
+            None => bail!("no price for `{m}`: it would be booked at $0 (add it under `prices:` in the config)"),
+        },
+        None => {
+            for (key, p, origin) in table.models() {
+                show(key, p, origin.as_str());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+use super::*;
+
+const GOOD: &str = r#"
+listen: "127.0.0.1:9947"
+state_dir: "./state"
+timezone: "Europe/Berlin"
+accounts:
+  - name: personal
+    opening_balance_usd: "50.00"
+    opening_balance_as_of: "2026-11-01T00:00:00Z"
+    auto_reload: { threshold_usd: "5", amount_usd: 20, monthly_cap_usd: "100" }
+  - name: work
+    monthly_allowance_usd: 200
+    direct_apps: [claude.ai]
+sources:
+  - name: claude-code
+    format: claude_code
+    paths: ["~/.claude/projects/**/*.jsonl", "logs/*.jsonl"]
+    account: personal
+    app: claude-code
+prices:
+  acme-gpt-large: { input_usd: "2.50", output_usd: "10" }
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("/etc/cw/config.yaml"))
+}
+
+#[test]
+fn reads_a_full_config_and_resolves_paths() {
+    let c = parse(GOOD).unwrap();
+    assert_eq!(c.timezone, TimeZone(chrono_tz::Europe::Berlin));
+    assert_eq!(c.state_dir, PathBuf::from("/etc/cw/./state"));
+    let home = std::env::var("HOME").unwrap();
+    assert_eq!(c.sources[0].paths, [format!("{home}/.claude/projects/**/*.jsonl"), "/etc/cw/logs/*.jsonl".to_string()]);
+    let personal = c.account("personal").unwrap();
+    assert_eq!(personal.opening_balance_usd.map(money::format).as_deref(), Some("50"));
+    assert_eq!(personal.auto_reload.as_ref().unwrap().amount_usd.map(money::format).as_deref(), Some("20"));
+    assert_eq!(c.account("work").unwrap().monthly_allowance_usd.map(money::format).as_deref(), Some("200"));
+    assert_eq!(c.follow.dedup_retention, Duration::from_secs(45 * 86400));
+}
+
+/// Each bad config: (edit of GOOD, expected `file:line: field: message` start).
+#[test]
+fn errors_name_file_line_and_field() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("listen:", "colour: blue\nlisten:", "/etc/cw/config.yaml:2: colour: unknown field `colour`"),
+        (
+            "direct_apps: [claude.ai]",
+            "direct_apps: [claude.ai]\n    overdraft: 3",
+            "/etc/cw/config.yaml:13: accounts[1].overdraft: unknown field `overdraft`",
+        ),
+        ("\"50.00\"", "\"fifty\"", "/etc/cw/config.yaml:7: accounts[0].opening_balance_usd: `fifty` is not a decimal amount"),
+        ("Europe/Berlin", "Mars/Olympus", "/etc/cw/config.yaml:4: timezone: unknown time zone `Mars/Olympus`"),
+        ("    account: personal", "    account: nobody", "/etc/cw/config.yaml:17: sources[0].account: account `nobody` is not defined"),
+        ("paths: [\"~/.claude/projects/**/*.jsonl\", \"logs/*.jsonl\"]", "paths: []", "/etc/cw/config.yaml:16: sources[0].paths: no paths"),
+        (
+            "paths: [\"~/.claude/projects/**/*.jsonl\", \"logs/*.jsonl\"]",
+            "paths: [\"\"]",
+            "/etc/cw/config.yaml:16: sources[0].paths[0]: empty path pattern",
+        ),
+        ("format: claude_code", "format: syslog", "/etc/cw/config.yaml:15: sources[0].format: unknown variant `syslog`"),
+        (
+            "amount_usd: 20,",
+            "amount_usd: 20, target_usd: 30,",
+            "/etc/cw/config.yaml:9: accounts[0].auto_reload: give amount_usd or target_usd, not both",
+        ),
+        ("127.0.0.1:9947", "localhost", "/etc/cw/config.yaml:2: listen: `localhost` is not an address"),
+        ("  - name: work", "  - name: personal", "/etc/cw/config.yaml:10: accounts[1].name: account `personal` is defined twice"),
+    ];
+    for (from, to, want) in cases {
+        assert!(GOOD.contains(from), "{from}");
+        let text = GOOD.replacen(from, to, 1);
+        let err = parse(&text).expect_err(to).to_string();
+        assert!(err.starts_with(want), "edit {to:?}\n got: {err}\nwant: {want}");
+    }
+}
+
+#[test]
+fn syntax_errors_have_a_line() {
+    let err = parse("listen: [\naccounts: x").unwrap_err();
+    assert!(err.line.is_some(), "{err}");
+}
+
+#[test]
+fn shipped_config_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.yaml");
+    Config::load(&path).unwrap();
+}

@@ -1,0 +1,134 @@
+//! The usage event: what every log format is parsed into, and what pricing,
+//! the ledger and the metrics consume.
+//!
+//! A `UsageEvent` is one billed API request as seen in one log line. The same
+//! request may be seen several times (streamed copies, resumed sessions); its
+//! `EventId` is what de-duplication keys on.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Token counts of one request, by the kinds that are priced differently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub cache_read: u64,
+}
+
+/// The token kinds in the order metrics and reports list them; the names are
+/// the `kind` label values of `creditwatch_tokens_total`.
+pub const TOKEN_KINDS: [&str; 5] = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"];
+
+impl Tokens {
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_write_5m + self.cache_write_1h + self.cache_read
+    }
+
+    /// Tokens that count towards a model's long-context threshold.
+    pub fn prompt_side(&self) -> u64 {
+        self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+    }
+
+    /// Values in `TOKEN_KINDS` order.
+    pub fn by_kind(&self) -> [u64; 5] {
+        [self.input, self.output, self.cache_write_5m, self.cache_write_1h, self.cache_read]
+    }
+
+    /// Kind-wise maximum: the booked view of two copies of one request.
+    pub fn max(&self, other: &Tokens) -> Tokens {
+        Tokens {
+            input: self.input.max(other.input),
+            output: self.output.max(other.output),
+            cache_write_5m: self.cache_write_5m.max(other.cache_write_5m),
+            cache_write_1h: self.cache_write_1h.max(other.cache_write_1h),
+            cache_read: self.cache_read.max(other.cache_read),
+        }
+    }
+
+    /// Kind-wise `self - earlier`, saturating at zero.
+    pub fn minus(&self, earlier: &Tokens) -> Tokens {
+        Tokens {
+            input: self.input.saturating_sub(earlier.input),
+            output: self.output.saturating_sub(earlier.output),
+            cache_write_5m: self.cache_write_5m.saturating_sub(earlier.cache_write_5m),
+            cache_write_1h: self.cache_write_1h.saturating_sub(earlier.cache_write_1h),
+            cache_read: self.cache_read.saturating_sub(earlier.cache_read),
+        }
+    }
+
+    pub fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_write_5m += other.cache_write_5m;
+        self.cache_write_1h += other.cache_write_1h;
+        self.cache_read += other.cache_read;
+    }
+}
+
+/// The stable identity of one billed request, hashed so the seen-id index
+/// stays small and can be persisted (xxh3-128 is stable across releases,
+/// unlike std's hasher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventId(pub u128);
+
+impl EventId {
+    /// Hashes the parts of an id, with a separator byte so ("ab","c") and
+    /// ("a","bc") differ. The format name is part of the key so two formats
+    /// never share ids by accident.
+    pub fn from_parts(format: &str, parts: &[&str]) -> EventId {
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        hasher.update(format.as_bytes());
+        for part in parts {
+            hasher.update(&[0x1f]);
+            hasher.update(part.as_bytes());
+        }
+        EventId(hasher.digest128())
+    }
+}
+
+/// One request as read from a log line, before pricing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageEvent {
+    pub id: EventId,
+    pub timestamp: DateTime<Utc>,
+    pub model: String,
+    pub tokens: Tokens,
+    /// Server-side web searches, priced per search.
+    pub web_searches: u64,
+    /// `batch` service tier is billed at half price.
+    pub batch: bool,
+    /// A cost the log itself states (LiteLLM `response_cost`, OpenRouter
+    /// `usage.cost`): taken as is instead of the price table.
+    pub stated_cost: Option<Decimal>,
+    /// App named by the line itself, when the format carries one.
+    pub app: Option<String>,
+    /// Account named by the line itself (field maps only).
+    pub account: Option<String>,
+    /// Session (Claude Code `sessionId`), for `report --by session`.
+    pub session: Option<String>,
+    /// A request that is billed nothing (synthetic or API-error lines); it is
+    /// still an event so dedup and counts see it, but costs $0 and no tokens.
+    pub free: bool,
+}
+
+impl UsageEvent {
+    pub fn new(id: EventId, timestamp: DateTime<Utc>, model: String, tokens: Tokens) -> UsageEvent {
+        UsageEvent {
+            id,
+            timestamp,
+            model,
+            tokens,
+            web_searches: 0,
+            batch: false,
+            stated_cost: None,
+            app: None,
+            account: None,
+            session: None,
+            free: false,
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! The prepaid-credit ledger (in progress).
+pub mod cli;

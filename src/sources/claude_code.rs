@@ -1,0 +1,240 @@
+//! Claude Code transcripts (`~/.claude/projects/<project>/<session>.jsonl`).
+//!
+//! Only `type: "assistant"` lines with `message.usage` are billed requests.
+//! One API response is written as one line per content block, all with the
+//! same (`message.id`, `requestId`); early copies carry a partial
+//! `output_tokens`, and resumed sessions copy old lines into a new file. The
+//! parser reports every copy; de-duplication (`crate::dedup`) keeps the
+//! largest once.
+//!
+//! The format is internal to Claude Code and changes between versions, so
+//! unknown fields are ignored and only the few fields we price are parsed —
+//! never a JSON tree of the whole line (most of its bytes are message text).
+
+use std::borrow::Cow;
+
+use memchr::memmem;
+use serde::Deserialize;
+
+use super::{parse_timestamp, LineError, LineParser};
+use crate::event::{EventId, Tokens, UsageEvent};
+
+#[derive(Debug, Default)]
+pub struct ClaudeCodeParser;
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(rename = "requestId", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(rename = "sessionId", borrow)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
+    #[serde(rename = "isApiErrorMessage")]
+    api_error: Option<bool>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation: Option<CacheCreation>,
+    server_tool_use: Option<ServerToolUse>,
+}
+
+#[derive(Deserialize)]
+struct CacheCreation {
+    ephemeral_5m_input_tokens: Option<u64>,
+    ephemeral_1h_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ServerToolUse {
+    web_search_requests: Option<u64>,
+}
+
+/// Lines without this text cannot hold usage; most lines are skipped here
+/// without any JSON parsing.
+const USAGE_KEY: &[u8] = b"\"usage\"";
+
+impl LineParser for ClaudeCodeParser {
+    fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        if memmem::find(line, USAGE_KEY).is_none() {
+            return Ok(None);
+        }
+        let parsed: Line = match serde_json::from_slice(line) {
+            Ok(parsed) => parsed,
+            // A line of another type whose fields have other shapes (a user
+            // line whose `message` is a string) is not an error.
+            Err(e) => return if is_assistant_json(line) { Err(e.into()) } else { Ok(None) },
+        };
+        if parsed.kind.as_deref() != Some("assistant") {
+            return Ok(None);
+        }
+        let Some(message) = parsed.message else {
+            return Ok(None);
+        };
+        let Some(usage) = message.usage else {
+            return Ok(None);
+        };
+        if parsed.api_error == Some(true) {
+            return Ok(None);
+        }
+        let model = message.model.ok_or_else(|| LineError::new("assistant line without message.model"))?;
+        if model == "<synthetic>" {
+            return Ok(None);
+        }
+        let timestamp = parse_timestamp(&parsed.timestamp.ok_or_else(|| LineError::new("line without timestamp"))?)?;
+
+        let id = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
+        let mut event = UsageEvent::new(id, timestamp, model.into_owned(), tokens(&usage));
+        event.web_searches = usage.server_tool_use.and_then(|s| s.web_search_requests).unwrap_or(0);
+        event.session = parsed.session_id.map(Cow::into_owned);
+        Ok(Some(event))
+    }
+}
+
+/// (`message.id`, `requestId`), keyed on what is there; a line with neither
+/// falls back to its own `uuid` (then its bytes), so unrelated lines are never
+/// merged.
+fn event_id(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&str>, line: &[u8]) -> EventId {
+    let message_id = message_id.unwrap_or("");
+    let request_id = request_id.unwrap_or("");
+    if !message_id.is_empty() || !request_id.is_empty() {
+        return EventId::from_parts("claude_code", &[message_id, request_id]);
+    }
+    match uuid {
+        Some(uuid) if !uuid.is_empty() => EventId::from_parts("claude_code/uuid", &[uuid]),
+        _ => EventId::from_parts("claude_code/line", &[&String::from_utf8_lossy(line)]),
+    }
+}
+
+fn tokens(usage: &Usage) -> Tokens {
+    let cache_write = usage.cache_creation_input_tokens.unwrap_or(0);
+    let (w5, w1) = match &usage.cache_creation {
+        Some(split) => (split.ephemeral_5m_input_tokens.unwrap_or(0), split.ephemeral_1h_input_tokens.unwrap_or(0)),
+        None => (cache_write, 0),
+    };
+    Tokens {
+        input: usage.input_tokens.unwrap_or(0),
+        output: usage.output_tokens.unwrap_or(0),
+        cache_write_5m: w5,
+        cache_write_1h: w1,
+        cache_read: usage.cache_read_input_tokens.unwrap_or(0),
+    }
+}
+
+/// Slow path, only for lines the fast parse refused: is this an assistant
+/// line (whose refusal is an error) or some other line (skipped)?
+fn is_assistant_json(line: &[u8]) -> bool {
+    match serde_json::from_slice::<serde_json::Value>(line) {
+        Ok(value) => value.get("type").and_then(|t| t.as_str()) == Some("assistant"),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Option<UsageEvent>, LineError> {
+        ClaudeCodeParser.parse(line.as_bytes())
+    }
+
+    const FULL: &str = r#"{"parentUuid":"p","isSidechain":false,"sessionId":"s-1","timestamp":"2026-09-02T08:20:15.000Z","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"hi \"usage\""}],"usage":{"input_tokens":28,"cache_creation_input_tokens":3705,"cache_read_input_tokens":85012,"output_tokens":648,"service_tier":"standard","speed":"fast","cache_creation":{"ephemeral_5m_input_tokens":2470,"ephemeral_1h_input_tokens":1235}}},"requestId":"req_1","type":"assistant","uuid":"u-1"}"#;
+
+    #[test]
+    fn reads_an_assistant_line_with_the_5m_1h_split() {
+        let e = parse(FULL).unwrap().unwrap();
+        assert_eq!(e.model, "claude-sonnet-4-5-20250929");
+        assert_eq!(e.tokens, Tokens { input: 28, output: 648, cache_write_5m: 2470, cache_write_1h: 1235, cache_read: 85012 });
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-09-02T08:20:15+00:00");
+        assert_eq!(e.session.as_deref(), Some("s-1"));
+        assert_eq!(e.id, EventId::from_parts("claude_code", &["msg_1", "req_1"]));
+    }
+
+    #[test]
+    fn without_the_split_all_cache_writes_are_5m() {
+        let line = FULL.replace(r#","cache_creation":{"ephemeral_5m_input_tokens":2470,"ephemeral_1h_input_tokens":1235}"#, "");
+        let e = parse(&line).unwrap().unwrap();
+        assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (3705, 0));
+    }
+
+    #[test]
+    fn skips_lines_that_are_not_billed_requests() {
+        let skipped = [
+            r#"{"type":"user","message":{"role":"user","content":"what is \"usage\"?"},"timestamp":"2026-09-02T08:20:15Z"}"#,
+            r#"{"type":"user","message":"plain \"usage\" string"}"#,
+            r#"{"type":"summary","summary":"x","leafUuid":"y"}"#,
+            r#"{"type":"file-history-snapshot","snapshot":{}}"#,
+            r#"{"type":"system","content":"the \"usage\" was high","level":"info"}"#,
+        ];
+        for line in skipped {
+            assert_eq!(parse(line), Ok(None), "{line}");
+        }
+        let synthetic = FULL.replace("claude-sonnet-4-5-20250929", "<synthetic>");
+        assert_eq!(parse(&synthetic), Ok(None));
+        let api_error = FULL.replace(r#""type":"assistant""#, r#""type":"assistant","isApiErrorMessage":true"#);
+        assert_eq!(parse(&api_error), Ok(None));
+    }
+
+    #[test]
+    fn bad_assistant_lines_are_errors() {
+        let bad = [
+            FULL.replace(r#""output_tokens":648"#, r#""output_tokens":-648"#),
+            FULL.replace(r#""output_tokens":648"#, r#""output_tokens":6.5"#),
+            FULL.replace(r#""output_tokens":648"#, r#""output_tokens":"648""#),
+            FULL.replace(r#""model":"claude-sonnet-4-5-20250929","#, ""),
+            FULL.replace("2026-09-02T08:20:15.000Z", "yesterday"),
+            FULL[..FULL.len() - 10].to_string(),
+            "{\"type\":\"assistant\",\"usage\":".to_string(),
+        ];
+        for line in &bad {
+            assert!(parse(line).is_err(), "{line}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_panic() {
+        let mut line = FULL.as_bytes().to_vec();
+        let at = line.len() - 20;
+        line[at] = 0xff;
+        assert!(ClaudeCodeParser.parse(&line).is_err());
+    }
+
+    #[test]
+    fn ids_key_on_what_is_there() {
+        let no_request = FULL.replace(r#""requestId":"req_1","#, r#""requestId":"","#);
+        let a = parse(&no_request).unwrap().unwrap();
+        assert_eq!(a.id, EventId::from_parts("claude_code", &["msg_1", ""]));
+        let neither = no_request.replace(r#""id":"msg_1","#, "");
+        let b = parse(&neither).unwrap().unwrap();
+        assert_eq!(b.id, EventId::from_parts("claude_code/uuid", &["u-1"]));
+    }
+
+    #[test]
+    fn unknown_fields_and_web_searches() {
+        let line = FULL.replace(
+            r#""service_tier":"standard""#,
+            r#""service_tier":"standard","server_tool_use":{"web_search_requests":3},"inference_geo":"us","new_field":[1,2]"#,
+        );
+        assert_eq!(parse(&line).unwrap().unwrap().web_searches, 3);
+    }
+}

@@ -1,0 +1,181 @@
+//! Sources: find, follow and read log files, and parse their lines.
+//!
+//! Each log format is a `LineParser`: a function from one complete line
+//! (without its newline) to zero or one `UsageEvent`. Parsers do no I/O; the
+//! readers around them (`reader` for one pass, `tail` for following) own
+//! files, offsets and line splitting.
+
+pub mod claude_code;
+pub mod discover;
+pub mod reader;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::event::UsageEvent;
+
+/// The log formats a source can have (`format:` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    ClaudeCode,
+    Anthropic,
+    Openai,
+    Litellm,
+    Jsonl,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::ClaudeCode => "claude_code",
+            Format::Anthropic => "anthropic",
+            Format::Openai => "openai",
+            Format::Litellm => "litellm",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// Why a line could not be read as usage. Shown with file and line number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LineError(pub String);
+
+impl LineError {
+    pub fn new(msg: impl Into<String>) -> LineError {
+        LineError(msg.into())
+    }
+}
+
+impl From<serde_json::Error> for LineError {
+    fn from(e: serde_json::Error) -> LineError {
+        LineError(format!("invalid JSON: {e}"))
+    }
+}
+
+/// One log format's reader of lines.
+pub trait LineParser: Send {
+    /// Parses one complete line. `Ok(None)`: a line that is not a billed
+    /// request (or one held back, see `drain_pending`).
+    fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError>;
+
+    /// Events held back (a stream still waiting for its final delta) that are
+    /// due at `now`, or all of them at end of input (`now == None`).
+    fn drain_pending(&mut self, _now: Option<DateTime<Utc>>) -> Vec<UsageEvent> {
+        Vec::new()
+    }
+}
+
+/// What became of a line, for `creditwatch_source_lines_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    Booked,
+    Duplicate,
+    Skipped,
+    Error,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [Outcome::Booked, Outcome::Duplicate, Outcome::Skipped, Outcome::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Booked => "booked",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Skipped => "skipped",
+            Outcome::Error => "error",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Parses an RFC 3339 timestamp field.
+pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, LineError> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|e| LineError::new(format!("timestamp `{text}`: {e}")))
+}
+
+/// Everything the readers need to know about one configured source.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub format: Format,
+    pub patterns: Vec<discover::PathPattern>,
+    pub account: String,
+    pub app: Option<String>,
+}
+
+impl SourceSpec {
+    pub fn from_config(c: &crate::config::SourceConfig) -> Result<SourceSpec, String> {
+        let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
+        Ok(SourceSpec { name: c.name.clone(), format: c.format, patterns, account: c.account.clone(), app: c.app.clone() })
+    }
+
+    /// A new parser for one file of this source.
+    pub fn parser(&self) -> Box<dyn LineParser> {
+        match self.format {
+            Format::ClaudeCode => Box::new(claude_code::ClaudeCodeParser),
+            other => Box::new(Unsupported(other)),
+        }
+    }
+
+    /// The app an event is booked under: what the line says, else the
+    /// source's `app`, else the source's name.
+    pub fn app_of(&self, event: &UsageEvent, _path: &std::path::Path) -> String {
+        event.app.clone().or_else(|| self.app.clone()).unwrap_or_else(|| self.name.clone())
+    }
+
+    pub fn account_of(&self, _event: &UsageEvent) -> String {
+        self.account.clone()
+    }
+}
+
+struct Unsupported(Format);
+
+impl LineParser for Unsupported {
+    fn parse(&mut self, _line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        Err(LineError::new(format!("format `{}` is not supported by this build", self.0.as_str())))
+    }
+}
+
+/// What one line turned into.
+pub enum LineResult {
+    Event(UsageEvent),
+    Skipped,
+    Error(LineError),
+}
+
+/// Parses one item of a `LineReader`; oversized lines are errors.
+pub fn parse_item(parser: &mut dyn LineParser, item: &reader::Item<'_>, max_line: usize) -> LineResult {
+    match item {
+        reader::Item::Line { bytes, .. } => match parser.parse(bytes) {
+            Ok(Some(event)) => LineResult::Event(event),
+            Ok(None) => LineResult::Skipped,
+            Err(e) => LineResult::Error(e),
+        },
+        reader::Item::Oversized { .. } => LineResult::Error(LineError::new(format!("line longer than {max_line} bytes, skipped"))),
+    }
+}
+
+/// Logs bad lines with their file and line number without flooding the log:
+/// the first few of each file in full, then one in every thousand.
+#[derive(Debug, Default)]
+pub struct ErrorLog {
+    count: u64,
+}
+
+impl ErrorLog {
+    const IN_FULL: u64 = 10;
+
+    pub fn record(&mut self, path: &std::path::Path, line: u64, error: &LineError) {
+        self.count += 1;
+        if self.count <= Self::IN_FULL || self.count % 1000 == 0 {
+            tracing::warn!(file = %path.display(), line, errors_in_file = self.count, "bad log line: {error}");
+        } else if self.count == Self::IN_FULL + 1 {
+            tracing::warn!(file = %path.display(), "more bad lines in this file; logging one in every thousand from now on");
+        }
+    }
+}
