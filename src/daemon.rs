@@ -38,11 +38,18 @@ pub fn account_settings(config: &Config) -> Vec<AccountSettings> {
 /// Opens the store and books the opening entries of accounts new to it.
 pub fn open_store(config: &Config) -> Result<Store> {
     let mut store = Store::open(&config.state_dir, config.timezone.0)?;
+    configure_accounts(&mut store, config)?;
+    Ok(store)
+}
+
+/// Gives the ledger the configured accounts; books opening entries for
+/// accounts it does not have yet.
+pub fn configure_accounts(store: &mut Store, config: &Config) -> Result<()> {
     let opened = store.state.ledger.configure(account_settings(config), chrono::Utc::now());
     if !opened.is_empty() {
         store.commit(&Record::Ledger(opened)).context("booking the opening balances")?;
     }
-    Ok(store)
+    Ok(())
 }
 
 fn read_admin_token(config: &Config) -> Result<Option<String>> {
@@ -71,7 +78,9 @@ pub fn run(config: &Config) -> Result<()> {
         let bases: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.patterns.iter().map(|p| p.base().to_path_buf())).collect();
         let _watcher = ingest::watch(&bases.iter().map(|p| p.as_path()).collect::<Vec<_>>(), wake_tx.clone());
 
-        let ingest = Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes));
+        let (reload_tx, reload_rx) = std::sync::mpsc::channel();
+        let ingest =
+            Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes)).with_reloads(reload_rx);
         let ingest_thread = {
             let (store, progress, stop) = (store.clone(), progress.clone(), stop.clone());
             std::thread::Builder::new()
@@ -81,7 +90,7 @@ pub fn run(config: &Config) -> Result<()> {
         };
 
         let app = Arc::new(App {
-            config: config.clone(),
+            config: arc_swap::ArcSwap::new(config.clone()),
             store: store.clone(),
             progress,
             metrics: Metrics::new(),
@@ -91,7 +100,19 @@ pub fn run(config: &Config) -> Result<()> {
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
 
-        wait_for_stop().await;
+        wait_for_stop(|| match Config::load(&config.path) {
+            Ok(new) => {
+                if new.listen != config.listen || new.state_dir != config.state_dir {
+                    tracing::warn!("listen and state_dir changes take effect at the next restart");
+                }
+                let new = Arc::new(new);
+                app.config.store(new.clone());
+                let _ = reload_tx.send(new);
+                let _ = wake_tx.send(());
+            }
+            Err(e) => tracing::error!("SIGHUP: new config refused, keeping the old one: {e}"),
+        })
+        .await;
         tracing::info!("stopping: committing checkpoints");
         app.shutting_down.store(true, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
@@ -109,14 +130,23 @@ pub fn run(config: &Config) -> Result<()> {
     })
 }
 
-async fn wait_for_stop() {
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+/// Waits for SIGTERM or SIGINT; runs `on_hup` at every SIGHUP meanwhile.
+async fn wait_for_stop(mut on_hup: impl FnMut()) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
         tracing::warn!("cannot install signal handlers; stop with SIGKILL");
         std::future::pending::<()>().await;
         return;
     };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                on_hup();
+            }
+        }
     }
 }

@@ -43,6 +43,7 @@ pub struct Ingest {
     errors: std::collections::HashMap<std::path::PathBuf, ErrorLog>,
     problems_logged: HashSet<String>,
     last_retention: Option<Instant>,
+    reloads: Option<Receiver<Arc<Config>>>,
 }
 
 /// Locks the store, recovering from a panicked holder (its changes are
@@ -61,7 +62,37 @@ impl Ingest {
             errors: Default::default(),
             problems_logged: HashSet::new(),
             last_retention: None,
+            reloads: None,
         }
+    }
+
+    /// New configurations (SIGHUP) arrive here and take effect between rounds.
+    pub fn with_reloads(mut self, reloads: Receiver<Arc<Config>>) -> Ingest {
+        self.reloads = Some(reloads);
+        self
+    }
+
+    /// Switches to a new configuration: sources, prices, limits, accounts.
+    /// Files are picked up again from the committed checkpoints, so nothing is
+    /// read twice or skipped.
+    fn reconfigure(&mut self, config: Arc<Config>, store: &Mutex<Store>) {
+        let sources = match crate::commands::source_specs(&config) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("new config refused, keeping the old one: {e:#}");
+                return;
+            }
+        };
+        let mut guard = lock(store);
+        if let Err(e) = crate::daemon::configure_accounts(&mut guard, &config) {
+            tracing::error!("new config refused, keeping the old one: {e:#}");
+            return;
+        }
+        drop(guard);
+        self.prices = Arc::new(crate::commands::price_table(&config));
+        self.follower = Follower::new(sources, config.limits.max_line_bytes);
+        self.config = config;
+        tracing::info!("configuration reloaded");
     }
 
     /// Polls once and commits what was read. Returns true when more is
@@ -128,6 +159,9 @@ impl Ingest {
     pub fn run(mut self, store: Arc<Mutex<Store>>, progress: Arc<Progress>, wake: Receiver<()>, stop: Arc<AtomicBool>) {
         let interval = self.config.follow.poll_interval;
         while !stop.load(Ordering::Relaxed) {
+            if let Some(config) = self.reloads.as_ref().and_then(|r| r.try_iter().last()) {
+                self.reconfigure(config, &store);
+            }
             let mut more = self.round(&store, &progress);
             while more && !stop.load(Ordering::Relaxed) {
                 more = self.round(&store, &progress);

@@ -124,3 +124,32 @@ fn bad_input_is_counted_and_reading_goes_on() {
     let log = d.log();
     assert!(log.contains("s.jsonl") && log.contains("line=2"), "errors name file and line:\n{log}");
 }
+
+#[test]
+fn sighup_reloads_the_config_and_keeps_the_old_one_when_bad() {
+    let (dir, projects) = setup();
+    append(&projects.join("s.jsonl"), &lines("a", 0..2));
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    append(&other.join("o.jsonl"), &lines("o", 0..3));
+    let d = Daemon::start(dir.path(), FOLLOW_CONFIG);
+    d.wait_metric(SERIES_REQUESTS, "2");
+    let hup =
+        |d: &Daemon| assert!(std::process::Command::new("kill").args(["-HUP", &d.child.id().to_string()]).status().unwrap().success());
+
+    // A bad config: refused, the daemon keeps following with the old one.
+    let good = std::fs::read_to_string(&d.config).unwrap();
+    std::fs::write(&d.config, good.replace("format: claude_code", "format: nonsense")).unwrap();
+    hup(&d);
+    wait_for("the refusal in the log", Duration::from_secs(10), || d.log().contains("new config refused, keeping the old one"));
+    append(&projects.join("s.jsonl"), &lines("a", 2..3));
+    d.wait_metric(SERIES_REQUESTS, "3");
+
+    // A good config with a second path: its files are booked, nothing twice.
+    let widened = good.replace(r#"paths: [""#, &format!(r#"paths: ["{}/*.jsonl", ""#, other.display()));
+    std::fs::write(&d.config, widened).unwrap();
+    hup(&d);
+    d.wait_metric(SERIES_REQUESTS, "6");
+    d.wait_metric(SERIES_SPEND, "0.012");
+    d.wait_metric("creditwatch_source_files{source=\"claude-code\"}", "2");
+}

@@ -29,7 +29,8 @@ use crate::state::store::Store;
 
 /// What every request handler can reach.
 pub struct App {
-    pub config: Arc<Config>,
+    /// Swapped on SIGHUP.
+    pub config: arc_swap::ArcSwap<Config>,
     pub store: Arc<Mutex<Store>>,
     pub progress: Arc<Progress>,
     pub metrics: Metrics,

@@ -77,7 +77,7 @@ fn landing() -> Resp {
 fn metrics(app: &App) -> Resp {
     let sources: Vec<(String, crate::sources::tail::SourceStats)> = {
         let stats = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        app.config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
+        app.config.load().sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
     };
     let body = {
         let store = lock(&app.store);
