@@ -66,22 +66,22 @@ pub struct TopupTotals {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct MonthFigures {
+pub(super) struct MonthFigures {
     /// All usage cost of the month, deducted or not, allowance or balance.
-    spend: Decimal,
-    reloads: u32,
-    reload_usd: Decimal,
-    allowance_used: Decimal,
-    cap_reached: bool,
+    pub(super) spend: Decimal,
+    pub(super) reloads: u32,
+    pub(super) reload_usd: Decimal,
+    pub(super) allowance_used: Decimal,
+    pub(super) cap_reached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct AccountState {
-    opening_balance: Decimal,
-    opening_as_of: DateTime<Utc>,
-    balance: Decimal,
-    topups: TopupTotals,
-    months: BTreeMap<Month, MonthFigures>,
+pub(super) struct AccountState {
+    pub(super) opening_balance: Decimal,
+    pub(super) opening_as_of: DateTime<Utc>,
+    pub(super) balance: Decimal,
+    pub(super) topups: TopupTotals,
+    pub(super) months: BTreeMap<Month, MonthFigures>,
 }
 
 /// Balances and month figures of every account; `Clone` and serde so the
@@ -89,37 +89,13 @@ struct AccountState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     #[serde(with = "tz_name")]
-    tz: Tz,
-    accounts: BTreeMap<String, AccountState>,
+    pub(super) tz: Tz,
+    pub(super) accounts: BTreeMap<String, AccountState>,
     /// Top-ups and reconciles by client id, for idempotency.
     receipts: BTreeMap<String, Receipt>,
     /// From the config at each start; not persisted.
     #[serde(skip)]
-    settings: BTreeMap<String, AccountSettings>,
-}
-
-/// One account as the API and the metrics show it at a given time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountView {
-    pub account: String,
-    /// The month the `_this_month` figures are of.
-    pub month: Month,
-    pub balance_usd: Decimal,
-    pub opening_balance_usd: Decimal,
-    pub opening_as_of: DateTime<Utc>,
-    pub spend_this_month_usd: Decimal,
-    pub reloads_this_month: u32,
-    pub reload_usd_this_month: Decimal,
-    pub reload_cap_reached_this_month: bool,
-    pub reload_threshold_usd: Option<Decimal>,
-    pub reload_amount_usd: Option<Decimal>,
-    pub reload_target_usd: Option<Decimal>,
-    pub reload_cap_usd: Option<Decimal>,
-    /// Auto-reload dollars the cap still allows this month.
-    pub remaining_reload_usd: Option<Decimal>,
-    pub monthly_allowance_usd: Option<Decimal>,
-    pub allowance_remaining_usd: Option<Decimal>,
-    pub topups: TopupTotals,
+    pub(super) settings: BTreeMap<String, AccountSettings>,
 }
 
 fn add(account: &str, a: Decimal, b: Decimal) -> Result<Decimal, LedgerError> {
@@ -127,7 +103,7 @@ fn add(account: &str, a: Decimal, b: Decimal) -> Result<Decimal, LedgerError> {
 }
 
 impl AccountState {
-    fn figures(&self, month: Month) -> MonthFigures {
+    pub(super) fn figures(&self, month: Month) -> MonthFigures {
         self.months.get(&month).cloned().unwrap_or_default()
     }
 
@@ -416,36 +392,6 @@ impl Ledger {
         self.apply(&entry)?;
         let receipt = self.receipts.get(id).cloned().ok_or_else(|| LedgerError::BadEntry(format!("no receipt for `{id}`")))?;
         Ok(Booked { entry: Some(entry), receipt })
-    }
-
-    /// The account at `now`: month figures are those of `now`'s month, so
-    /// they read zero in a month with no bookings yet.
-    pub fn view(&self, account: &str, now: DateTime<Utc>) -> Option<AccountView> {
-        let state = self.accounts.get(account)?;
-        let settings = self.settings.get(account);
-        let month = Month::of(now, self.tz);
-        let f = state.figures(month);
-        let reload = settings.and_then(|s| s.auto_reload);
-        let allowance = settings.and_then(|s| s.monthly_allowance);
-        Some(AccountView {
-            account: account.to_string(),
-            month,
-            balance_usd: state.balance,
-            opening_balance_usd: state.opening_balance,
-            opening_as_of: state.opening_as_of,
-            spend_this_month_usd: f.spend,
-            reloads_this_month: f.reloads,
-            reload_usd_this_month: f.reload_usd,
-            reload_cap_reached_this_month: f.cap_reached,
-            reload_threshold_usd: reload.map(|r| r.threshold),
-            reload_amount_usd: reload.and_then(|r| r.amount()),
-            reload_target_usd: reload.and_then(|r| r.target()),
-            reload_cap_usd: reload.map(|r| r.monthly_cap),
-            remaining_reload_usd: reload.map(|r| r.monthly_cap.saturating_sub(f.reload_usd).max(Decimal::ZERO)),
-            monthly_allowance_usd: allowance,
-            allowance_remaining_usd: allowance.map(|a| a.saturating_sub(f.allowance_used).max(Decimal::ZERO)),
-            topups: state.topups.clone(),
-        })
     }
 }
 
