@@ -87,12 +87,10 @@ impl AccountSettings {
     /// The account's settings; `created` is the opening time when the config
     /// gives none (the ledger's creation time).
     pub fn from_config(c: &AccountConfig, created: DateTime<Utc>) -> Result<AccountSettings, LedgerError> {
-        let auto_reload = c
-            .auto_reload
-            .as_ref()
-            .map(AutoReload::try_from)
-            .transpose()
-            .map_err(|e| LedgerError::BadSettings(format!("account `{}`: {e}", c.name)))?;
+        let auto_reload = c.auto_reload.as_ref().map(AutoReload::try_from).transpose().map_err(|e| match e {
+            LedgerError::BadSettings(m) => LedgerError::BadSettings(format!("account `{}`: {m}", c.name)),
+            other => other,
+        })?;
         Ok(AccountSettings {
             name: c.name.clone(),
             opening_balance: c.opening_balance_usd.unwrap_or(Decimal::ZERO),
@@ -105,5 +103,53 @@ impl AccountSettings {
 
     pub fn is_direct(&self, app: &str) -> bool {
         self.direct_apps.iter().any(|a| a == app)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    const CONFIG: &str = r#"
+accounts:
+  - name: personal
+    opening_balance_usd: "50.00"
+    opening_balance_as_of: "2026-11-01T00:00:00Z"
+    auto_reload: { threshold_usd: "5", amount_usd: 20, monthly_cap_usd: "100" }
+  - name: work
+    auto_reload: { threshold_usd: "10", target_usd: "60.5", monthly_cap_usd: "300" }
+    monthly_allowance_usd: 200
+    direct_apps: [claude.ai]
+"#;
+
+    #[test]
+    fn settings_come_from_the_config_with_the_creation_time_as_default_opening() {
+        let config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
+        let created: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
+        let personal = AccountSettings::from_config(&config.accounts[0], created).unwrap();
+        let work = AccountSettings::from_config(&config.accounts[1], created).unwrap();
+        assert_eq!(personal.opening_as_of, "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(crate::money::format(personal.opening_balance), "50");
+        assert_eq!(personal.auto_reload.map(|r| (r.amount(), r.target())), Some((Some(Decimal::from(20)), None)));
+        assert_eq!((work.opening_as_of, work.opening_balance), (created, Decimal::ZERO));
+        let reload = work.auto_reload.unwrap();
+        assert_eq!(reload.target().map(crate::money::format).as_deref(), Some("60.5"));
+        assert_eq!(crate::money::format(reload.amount_at(Decimal::from(-4))), "64.5");
+        assert!(work.is_direct("claude.ai") && !work.is_direct("claude-code"));
+        assert_eq!(work.monthly_allowance, Some(Decimal::from(200)));
+    }
+
+    #[test]
+    fn a_reload_without_exactly_one_size_is_refused() {
+        let mut config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
+        let reload = config.accounts[0].auto_reload.as_mut().unwrap();
+        reload.target_usd = Some(Decimal::from(50));
+        let err = AccountSettings::from_config(&config.accounts[0], Utc::now()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad account settings: account `personal`: auto_reload needs amount_usd above 0 or target_usd \
+             above threshold_usd, not both"
+        );
     }
 }

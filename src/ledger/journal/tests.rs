@@ -155,3 +155,42 @@ fn verify_and_read_change_nothing_and_name_a_missing_journal() {
     assert_eq!(summary, VerifySummary { records: 1, bytes: 13, torn_tail: Some(13) });
     assert_eq!(std::fs::metadata(journal_path(&dir)).unwrap().len(), 26);
 }
+
+mod cut_anywhere {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A crash can stop a write at any byte: opening keeps exactly the
+        /// records wholly before the cut and cuts the rest.
+        #[test]
+        fn opening_keeps_the_whole_records_before_any_cut(
+            payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..300), 1..12),
+            cut_permille in 0..=1000u64,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut journal, _) = Journal::open(dir.path(), 0).unwrap();
+            let mut ends = Vec::new();
+            for p in &payloads {
+                ends.push(journal.append(std::slice::from_ref(p)).unwrap());
+            }
+            drop(journal);
+            let total = *ends.last().unwrap();
+            let cut = total * cut_permille / 1000;
+            let file = OpenOptions::new().write(true).open(journal_path(&dir)).unwrap();
+            file.set_len(cut).unwrap();
+            drop(file);
+
+            let whole = ends.iter().filter(|&&end| end <= cut).count();
+            let (journal, records) = Journal::open(dir.path(), 0).unwrap();
+            let kept: Vec<Vec<u8>> = records.into_iter().map(|r| r.payload).collect();
+            prop_assert_eq!(&kept[..], &payloads[..whole]);
+            let good_end = if whole == 0 { 0 } else { ends[whole - 1] };
+            prop_assert_eq!(journal.end(), good_end);
+            prop_assert_eq!(std::fs::metadata(journal_path(&dir)).unwrap().len(), good_end);
+        }
+    }
+}
