@@ -24,9 +24,11 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::entry::{Booked, Entry, Receipt, RequestKind};
+pub use super::entry::{Booked, Entry, Receipt, RequestKind};
+pub use super::error::LedgerError;
 use super::month::{tz_name, Month};
 use super::settings::{AccountSettings, AutoReload};
+use super::view::AccountView;
 
 /// Months of figures kept per account.
 const MONTHS_KEPT: i64 = 13;
@@ -34,27 +36,6 @@ const MONTHS_KEPT: i64 = 13;
 /// A bound on the reload loop for one booking, so a settings mistake (a tiny
 /// amount, a huge cap) cannot make one event emit millions of entries.
 const MAX_RELOADS_PER_BOOKING: usize = 1000;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum LedgerError {
-    #[error("unknown account `{0}`")]
-    UnknownAccount(String),
-    #[error("bad amount {amount}: {reason}")]
-    BadAmount { amount: Decimal, reason: &'static str },
-    #[error("the request id is empty: give each top-up or reconcile a unique id")]
-    MissingId,
-    #[error(
-        "id `{id}` was already used for a {} of {} on account `{}`; a different request needs a new id",
-        existing.kind, existing.amount_usd, existing.account
-    )]
-    Conflict { id: String, existing: Box<Receipt> },
-    #[error("amounts on account `{0}` are too large to add up exactly")]
-    Overflow(String),
-    #[error("inconsistent ledger entry: {0}")]
-    BadEntry(String),
-    #[error("bad account settings: {0}")]
-    BadSettings(String),
-}
 
 /// Credits by kind, all time (`creditwatch_topups_usd_total{kind}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,16 +162,18 @@ impl Ledger {
     }
 
     /// Takes the settings of every configured account and opens (applies and
-    /// returns `Opened` for) those the ledger does not have yet. Call it after
-    /// replaying the journal, so accounts already opened are not opened again;
-    /// a changed opening balance of an existing account is ignored (use a
-    /// reconcile). Accounts dropped from the config keep their state.
-    pub fn configure(&mut self, settings: Vec<AccountSettings>) -> Vec<Entry> {
+    /// returns `Opened` for) those the ledger does not have yet, as of their
+    /// `opening_as_of` or else `now`. Call it after replaying the journal, so
+    /// accounts already opened are not opened again; a changed opening
+    /// balance of an existing account is ignored (use a reconcile). Accounts
+    /// dropped from the config keep their state.
+    pub fn configure(&mut self, settings: Vec<AccountSettings>, now: DateTime<Utc>) -> Vec<Entry> {
         let mut opened = Vec::new();
         self.settings.clear();
         for s in settings {
             if !self.accounts.contains_key(&s.name) {
-                let entry = Entry::Opened { account: s.name.clone(), balance: s.opening_balance, as_of: s.opening_as_of };
+                let as_of = s.opening_as_of.unwrap_or(now);
+                let entry = Entry::Opened { account: s.name.clone(), balance: s.opening_balance, as_of };
                 // Cannot fail: the account is new.
                 if self.apply(&entry).is_ok() {
                     opened.push(entry);
@@ -350,31 +333,38 @@ impl Ledger {
         note: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Booked, LedgerError> {
-        if let Some(replay) = self.replay(RequestKind::TopUp, account, id, amount)? {
+        if let Some(replay) = self.replay(RequestKind::TopUp, account, id, amount, at)? {
             return Ok(replay);
         }
         if amount <= Decimal::ZERO {
             return Err(LedgerError::BadAmount { amount, reason: "a top-up must be more than 0" });
         }
         let entry = Entry::TopUp { account: account.to_string(), id: id.to_string(), amount, note, at };
-        self.book_request(entry, id)
+        self.book_request(entry, id, account, at)
     }
 
     /// Sets the balance to `balance` (what the provider shows), booked as an
     /// adjustment of `balance` minus the current balance; idempotent by `id`.
     pub fn reconcile(&mut self, account: &str, id: &str, balance: Decimal, at: DateTime<Utc>) -> Result<Booked, LedgerError> {
-        if let Some(replay) = self.replay(RequestKind::Reconcile, account, id, balance)? {
+        if let Some(replay) = self.replay(RequestKind::Reconcile, account, id, balance, at)? {
             return Ok(replay);
         }
         let current = self.accounts.get(account).map(|s| s.balance).unwrap_or_default();
         let adjustment = balance.checked_sub(current).ok_or_else(|| LedgerError::Overflow(account.to_string()))?;
         let entry = Entry::Reconcile { account: account.to_string(), id: id.to_string(), balance, adjustment, at };
-        self.book_request(entry, id)
+        self.book_request(entry, id, account, at)
     }
 
     /// The earlier result for an id already booked with this payload; a
     /// conflict for one booked with another.
-    fn replay(&self, kind: RequestKind, account: &str, id: &str, amount: Decimal) -> Result<Option<Booked>, LedgerError> {
+    fn replay(
+        &self,
+        kind: RequestKind,
+        account: &str,
+        id: &str,
+        amount: Decimal,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Booked>, LedgerError> {
         if id.is_empty() {
             return Err(LedgerError::MissingId);
         }
@@ -383,15 +373,21 @@ impl Ledger {
         }
         match self.receipts.get(id) {
             None => Ok(None),
-            Some(r) if r.same_request(kind, account, amount) => Ok(Some(Booked { entry: None, receipt: r.clone() })),
+            Some(r) if r.same_request(kind, account, amount) => {
+                Ok(Some(Booked { entry: None, receipt: r.clone(), view: self.view_at(account, at)? }))
+            }
             Some(r) => Err(LedgerError::Conflict { id: id.to_string(), existing: Box::new(r.clone()) }),
         }
     }
 
-    fn book_request(&mut self, entry: Entry, id: &str) -> Result<Booked, LedgerError> {
+    fn book_request(&mut self, entry: Entry, id: &str, account: &str, at: DateTime<Utc>) -> Result<Booked, LedgerError> {
         self.apply(&entry)?;
         let receipt = self.receipts.get(id).cloned().ok_or_else(|| LedgerError::BadEntry(format!("no receipt for `{id}`")))?;
-        Ok(Booked { entry: Some(entry), receipt })
+        Ok(Booked { entry: Some(entry), receipt, view: self.view_at(account, at)? })
+    }
+
+    fn view_at(&self, account: &str, at: DateTime<Utc>) -> Result<AccountView, LedgerError> {
+        self.view(account, at).ok_or_else(|| LedgerError::UnknownAccount(account.to_string()))
     }
 }
 

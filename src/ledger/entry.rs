@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::month::Month;
+use super::view::AccountView;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -115,5 +116,8 @@ pub struct Booked {
     /// The entry to journal; `None` when the id was already booked with the
     /// same payload (nothing new to write).
     pub entry: Option<Entry>,
+    /// The original outcome (the same on a retry).
     pub receipt: Receipt,
+    /// The account as it is now, after the request.
+    pub view: AccountView,
 }

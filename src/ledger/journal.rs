@@ -23,6 +23,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+pub use super::lock::StateLock;
+pub use super::snapshot::{load_snapshot, save_snapshot, write_atomic};
+
 pub const JOURNAL_FILE: &str = "journal.cwj";
 const HEADER_LEN: u64 = 8;
 
@@ -163,6 +166,15 @@ pub fn verify(dir: &Path) -> Result<VerifySummary, JournalError> {
 /// `creditwatch ledger history`, which may run beside the daemon).
 pub fn read(dir: &Path, from_offset: u64) -> Result<(Vec<Record>, VerifySummary), JournalError> {
     read_with(dir, from_offset, true)
+}
+
+/// Every whole record, read-only; no journal yet is no records. A torn
+/// tail is left alone and not returned; damage is an error.
+pub fn read_all(dir: &Path) -> Result<Vec<Record>, JournalError> {
+    if !dir.join(JOURNAL_FILE).exists() {
+        return Ok(Vec::new());
+    }
+    read(dir, 0).map(|(records, _)| records)
 }
 
 fn read_with(dir: &Path, from_offset: u64, keep: bool) -> Result<(Vec<Record>, VerifySummary), JournalError> {

@@ -8,8 +8,9 @@
 //! 2. `load_snapshot` -> `(offset, bytes)` (a `Ledger` in JSON plus whatever
 //!    else the daemon snapshots), or `Ledger::new(tz)` and offset 0.
 //! 3. `Journal::open(state_dir, offset)` and `Ledger::apply` every entry of
-//!    every record, then `set_timezone` and `configure` (which opens new
-//!    accounts: journal their `Opened` entries).
+//!    every record, then `set_timezone` and `configure(settings, now)`
+//!    (settings from `AccountSettings::try_from(&AccountConfig)`; it opens
+//!    new accounts: journal their `Opened` entries).
 //! 4. Per batch: book on a clone of the `Ledger` (`book_usage`, `topup`,
 //!    `reconcile`), `append` one record with the entries and the file
 //!    checkpoints, and only then keep the clone: a failed append leaves the
@@ -18,6 +19,7 @@
 pub mod account;
 pub mod cli;
 pub mod entry;
+pub mod error;
 pub mod journal;
 pub mod lock;
 pub mod month;

@@ -17,8 +17,8 @@ pub struct AccountSettings {
     pub name: String,
     pub opening_balance: Decimal,
     /// Usage before this time is inside the opening balance: reported, not
-    /// deducted.
-    pub opening_as_of: DateTime<Utc>,
+    /// deducted. `None`: when the account is opened (`Ledger::configure`).
+    pub opening_as_of: Option<DateTime<Utc>>,
     pub auto_reload: Option<AutoReload>,
     pub monthly_allowance: Option<Decimal>,
     /// Apps whose usage draws on the plan allowance first.
@@ -83,10 +83,9 @@ impl TryFrom<&AutoReloadConfig> for AutoReload {
     }
 }
 
-impl AccountSettings {
-    /// The account's settings; `created` is the opening time when the config
-    /// gives none (the ledger's creation time).
-    pub fn from_config(c: &AccountConfig, created: DateTime<Utc>) -> Result<AccountSettings, LedgerError> {
+impl TryFrom<&AccountConfig> for AccountSettings {
+    type Error = LedgerError;
+    fn try_from(c: &AccountConfig) -> Result<AccountSettings, LedgerError> {
         let auto_reload = c.auto_reload.as_ref().map(AutoReload::try_from).transpose().map_err(|e| match e {
             LedgerError::BadSettings(m) => LedgerError::BadSettings(format!("account `{}`: {m}", c.name)),
             other => other,
@@ -94,13 +93,15 @@ impl AccountSettings {
         Ok(AccountSettings {
             name: c.name.clone(),
             opening_balance: c.opening_balance_usd.unwrap_or(Decimal::ZERO),
-            opening_as_of: c.opening_balance_as_of.unwrap_or(created),
+            opening_as_of: c.opening_balance_as_of,
             auto_reload,
             monthly_allowance: c.monthly_allowance_usd,
             direct_apps: c.direct_apps.clone(),
         })
     }
+}
 
+impl AccountSettings {
     pub fn is_direct(&self, app: &str) -> bool {
         self.direct_apps.iter().any(|a| a == app)
     }
@@ -124,15 +125,14 @@ accounts:
 "#;
 
     #[test]
-    fn settings_come_from_the_config_with_the_creation_time_as_default_opening() {
+    fn settings_come_from_the_config() {
         let config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
-        let created: DateTime<Utc> = "2026-11-20T08:00:00Z".parse().unwrap();
-        let personal = AccountSettings::from_config(&config.accounts[0], created).unwrap();
-        let work = AccountSettings::from_config(&config.accounts[1], created).unwrap();
-        assert_eq!(personal.opening_as_of, "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        let personal = AccountSettings::try_from(&config.accounts[0]).unwrap();
+        let work = AccountSettings::try_from(&config.accounts[1]).unwrap();
+        assert_eq!(personal.opening_as_of, Some("2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()));
         assert_eq!(crate::money::format(personal.opening_balance), "50");
         assert_eq!(personal.auto_reload.map(|r| (r.amount(), r.target())), Some((Some(Decimal::from(20)), None)));
-        assert_eq!((work.opening_as_of, work.opening_balance), (created, Decimal::ZERO));
+        assert_eq!((work.opening_as_of, work.opening_balance), (None, Decimal::ZERO));
         let reload = work.auto_reload.unwrap();
         assert_eq!(reload.target().map(crate::money::format).as_deref(), Some("60.5"));
         assert_eq!(crate::money::format(reload.amount_at(Decimal::from(-4))), "64.5");
@@ -145,7 +145,7 @@ accounts:
         let mut config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
         let reload = config.accounts[0].auto_reload.as_mut().unwrap();
         reload.target_usd = Some(Decimal::from(50));
-        let err = AccountSettings::from_config(&config.accounts[0], Utc::now()).unwrap_err();
+        let err = AccountSettings::try_from(&config.accounts[0]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "bad account settings: account `personal`: auto_reload needs amount_usd above 0 or target_usd \

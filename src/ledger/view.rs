@@ -82,18 +82,21 @@ mod tests {
     #[test]
     fn the_view_is_plain_json_with_normalized_money() {
         let mut ledger = Ledger::new(chrono_tz::UTC);
-        ledger.configure(vec![AccountSettings {
-            name: "personal".into(),
-            opening_balance: parse("10.00").unwrap(),
-            opening_as_of: "2026-11-01T00:00:00Z".parse().unwrap(),
-            auto_reload: Some(AutoReload {
-                threshold: parse("5").unwrap(),
-                size: ReloadSize::Amount(parse("20.00").unwrap()),
-                monthly_cap: parse("100").unwrap(),
-            }),
-            monthly_allowance: None,
-            direct_apps: vec![],
-        }]);
+        ledger.configure(
+            vec![AccountSettings {
+                name: "personal".into(),
+                opening_balance: parse("10.00").unwrap(),
+                opening_as_of: Some("2026-11-01T00:00:00Z".parse().unwrap()),
+                auto_reload: Some(AutoReload {
+                    threshold: parse("5").unwrap(),
+                    size: ReloadSize::Amount(parse("20.00").unwrap()),
+                    monthly_cap: parse("100").unwrap(),
+                }),
+                monthly_allowance: None,
+                direct_apps: vec![],
+            }],
+            chrono::Utc::now(),
+        );
         let at = "2026-11-02T00:00:00Z".parse().unwrap();
         ledger.book_usage("personal", "claude-code", at, parse("5.000000").unwrap()).unwrap();
         let json = serde_json::to_string(&ledger.view("personal", at).unwrap()).unwrap();

@@ -20,7 +20,7 @@ pub(super) fn account(opening: &str, reload: Option<(&str, ReloadSize, &str)>) -
     AccountSettings {
         name: "personal".into(),
         opening_balance: d(opening),
-        opening_as_of: t("2026-01-01T00:00:00Z"),
+        opening_as_of: Some(t("2026-01-01T00:00:00Z")),
         auto_reload: reload.map(|(threshold, size, cap)| AutoReload { threshold: d(threshold), size, monthly_cap: d(cap) }),
         monthly_allowance: None,
         direct_apps: vec![],
@@ -33,7 +33,7 @@ pub(super) fn amount(a: &str) -> ReloadSize {
 
 pub(super) fn ledger_with(tz: Tz, settings: AccountSettings) -> Ledger {
     let mut ledger = Ledger::new(tz);
-    assert_eq!(ledger.configure(vec![settings]).len(), 1);
+    assert_eq!(ledger.configure(vec![settings], t("2026-06-01T00:00:00Z")).len(), 1);
     ledger
 }
 
@@ -295,8 +295,10 @@ fn top_ups_and_reconciles_are_idempotent_by_id() {
     assert!(first.entry.is_some());
     ledger.book_usage("personal", "claude-code", t("2026-02-01T01:00:00Z"), d("1")).unwrap();
     let again = ledger.topup("personal", "t-1", d("20.00"), Some("retry".into()), t("2026-02-01T02:00:00Z")).unwrap();
-    assert_eq!(again, Booked { entry: None, receipt: first.receipt.clone() });
+    assert_eq!((again.entry, &again.receipt), (None, &first.receipt));
+    // The original result, and the account as it is now.
     assert_eq!(money::format(again.receipt.balance_after_usd), "30");
+    assert_eq!(money::format(again.view.balance_usd), "29");
     assert_eq!(money::format(view(&ledger, "2026-02-02T00:00:00Z").balance_usd), "29");
 
     let r1 = ledger.reconcile("personal", "r-1", d("41.17"), t("2026-02-03T00:00:00Z")).unwrap();
@@ -308,9 +310,9 @@ fn top_ups_and_reconciles_are_idempotent_by_id() {
 fn a_reused_id_with_another_request_is_a_conflict() {
     let mut settings = vec![account("10", None), account("0", None)];
     settings[1].name = "work".into();
-    let mut ledger = Ledger::new(chrono_tz::UTC);
-    ledger.configure(settings);
     let at = t("2026-02-01T00:00:00Z");
+    let mut ledger = Ledger::new(chrono_tz::UTC);
+    ledger.configure(settings, at);
     ledger.topup("personal", "t-1", d("20"), None, at).unwrap();
     let before = ledger.clone();
     let conflicts = [
@@ -382,4 +384,18 @@ fn only_the_last_thirteen_months_of_figures_are_kept() {
     assert_eq!(money::format(view(&ledger, "2026-01-20T00:00:00Z").spend_this_month_usd), "0");
     assert_eq!(money::format(view(&ledger, "2026-02-20T00:00:00Z").spend_this_month_usd), "1");
     assert_eq!(money::format(view(&ledger, "2027-02-20T00:00:00Z").balance_usd), "986");
+}
+
+#[test]
+fn an_account_without_an_opening_time_opens_when_configured() {
+    let mut settings = account("50", None);
+    settings.opening_as_of = None;
+    let mut ledger = Ledger::new(chrono_tz::UTC);
+    let opened = ledger.configure(vec![settings.clone()], t("2026-11-20T08:00:00Z"));
+    assert_eq!(opened, [Entry::Opened { account: "personal".into(), balance: d("50"), as_of: t("2026-11-20T08:00:00Z") }]);
+    // A later start neither reopens it nor moves its opening time.
+    assert!(ledger.configure(vec![settings], t("2026-11-21T08:00:00Z")).is_empty());
+    let backfilled = ledger.book_usage("personal", "claude-code", t("2026-11-19T00:00:00Z"), d("3")).unwrap();
+    assert_eq!(summary(&backfilled), ["debit 3 = allowance 0 + balance 3 (not deducted) in 2026-11"]);
+    assert_eq!(view(&ledger, "2026-11-21T00:00:00Z").opening_as_of, t("2026-11-20T08:00:00Z"));
 }

@@ -148,8 +148,11 @@ fn verify_and_read_change_nothing_and_name_a_missing_journal() {
     let dir = tempfile::tempdir().unwrap();
     let err = verify(dir.path()).unwrap_err().to_string();
     assert!(err.starts_with(&format!("{}: cannot open:", journal_path(&dir).display())), "{err}");
+    // History on a state directory with no journal yet is empty.
+    assert_eq!(read_all(dir.path()).unwrap(), []);
     journal_with(&dir, &["first", "second"]);
     rewrite(&dir, |b| b.truncate(b.len() - 1));
+    assert_eq!(texts(&read_all(dir.path()).unwrap()), ["first"]);
     let (records, summary) = read(dir.path(), 0).unwrap();
     assert_eq!(texts(&records), ["first"]);
     assert_eq!(summary, VerifySummary { records: 1, bytes: 13, torn_tail: Some(13) });

@@ -49,7 +49,7 @@ proptest! {
         let la: Tz = "America/Los_Angeles".parse().unwrap();
         let start = t("2025-12-25T00:00:00Z");
         let mut live = Ledger::new(la);
-        let mut journal = live.configure(vec![settings(target)]);
+        let mut journal = live.configure(vec![settings(target)], start);
         // The model: opening + credits - deducted debits, and each id's request.
         let mut balance = d("10");
         let mut requests: HashMap<u8, (RequestKind, Decimal)> = HashMap::new();
@@ -144,7 +144,7 @@ proptest! {
         for entry in &journal {
             replayed.apply(entry).map_err(|e| TestCaseError::fail(e.to_string()))?;
         }
-        prop_assert!(replayed.configure(vec![settings(target)]).is_empty());
+        prop_assert!(replayed.configure(vec![settings(target)], start).is_empty());
         prop_assert_eq!(&replayed, &live);
     }
 }

@@ -10,7 +10,7 @@ fn applying_the_entries_to_a_fresh_ledger_gives_the_same_ledger() {
     settings.monthly_allowance = Some(d("3"));
     settings.direct_apps = vec!["claude.ai".into()];
     let mut live = Ledger::new(la);
-    let mut journal = live.configure(vec![settings.clone()]);
+    let mut journal = live.configure(vec![settings.clone()], t("2026-06-01T00:00:00Z"));
     journal.extend(live.book_usage("personal", "claude.ai", t("2025-12-20T00:00:00Z"), d("2")).unwrap());
     journal.extend(live.book_usage("personal", "claude.ai", t("2026-01-05T00:00:00Z"), d("9.999")).unwrap());
     journal.extend(live.book_usage("personal", "claude-code", t("2026-01-06T00:00:00Z"), d("70")).unwrap());
@@ -24,14 +24,14 @@ fn applying_the_entries_to_a_fresh_ledger_gives_the_same_ledger() {
     for line in &lines {
         replayed.apply(&serde_json::from_str(line).unwrap()).unwrap();
     }
-    assert!(replayed.configure(vec![settings.clone()]).is_empty());
+    assert!(replayed.configure(vec![settings.clone()], t("2026-06-01T00:00:00Z")).is_empty());
     assert_eq!(replayed, live);
     for now in ["2026-01-31T00:00:00Z", "2026-02-15T00:00:00Z"] {
         assert_eq!(replayed.view("personal", t(now)), live.view("personal", t(now)));
     }
     // And through a snapshot.
     let mut restored: Ledger = serde_json::from_str(&serde_json::to_string(&live).unwrap()).unwrap();
-    assert!(restored.configure(vec![settings]).is_empty());
+    assert!(restored.configure(vec![settings], t("2026-06-01T00:00:00Z")).is_empty());
     assert_eq!(restored, live);
 }
 
