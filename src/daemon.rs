@@ -23,16 +23,8 @@ use crate::state::store::Store;
 use crate::state::Record;
 
 /// Ledger settings of every configured account.
-pub fn account_settings(config: &Config) -> Vec<AccountSettings> {
-    config
-        .accounts
-        .iter()
-        .map(|a| AccountSettings {
-            name: a.name.clone(),
-            opening_balance: a.opening_balance_usd.unwrap_or_default(),
-            opening_as_of: a.opening_balance_as_of,
-        })
-        .collect()
+pub fn account_settings(config: &Config) -> Result<Vec<AccountSettings>> {
+    config.accounts.iter().map(|a| AccountSettings::try_from(a).with_context(|| format!("account `{}`", a.name))).collect()
 }
 
 /// Opens the store and books the opening entries of accounts new to it.
@@ -45,7 +37,9 @@ pub fn open_store(config: &Config) -> Result<Store> {
 /// Gives the ledger the configured accounts; books opening entries for
 /// accounts it does not have yet.
 pub fn configure_accounts(store: &mut Store, config: &Config) -> Result<()> {
-    let opened = store.state.ledger.configure(account_settings(config), chrono::Utc::now());
+    let settings = account_settings(config)?;
+    store.state.ledger.set_timezone(config.timezone.0);
+    let opened = store.state.ledger.configure(settings, chrono::Utc::now());
     if !opened.is_empty() {
         store.commit(&Record::Ledger(opened)).context("booking the opening balances")?;
     }

@@ -17,6 +17,14 @@ use crate::state::State;
 pub struct Metrics {
     registry: Registry,
     balance: GaugeVec,
+    spend_month: GaugeVec,
+    reloads_month: GaugeVec,
+    reload_usd_month: GaugeVec,
+    reload_cap: GaugeVec,
+    reload_threshold: GaugeVec,
+    reload_amount: GaugeVec,
+    topups: CounterVec,
+    allowance: GaugeVec,
     spend: CounterVec,
     tokens: CounterVec,
     requests: CounterVec,
@@ -54,6 +62,34 @@ impl Metrics {
         }
         let m = Metrics {
             balance: gauge(&r, "creditwatch_balance_usd", "Extra-usage balance now, in US dollars; may be negative.", &["account"]),
+            spend_month: gauge(
+                &r,
+                "creditwatch_spend_this_month_usd",
+                "Spend booked against the account in the current calendar month (configured timezone).",
+                &["account"],
+            ),
+            reloads_month: gauge(&r, "creditwatch_reloads_this_month", "Auto-reloads in the current calendar month.", &["account"]),
+            reload_usd_month: gauge(
+                &r,
+                "creditwatch_reload_usd_this_month",
+                "Dollars auto-reloaded in the current calendar month.",
+                &["account"],
+            ),
+            reload_cap: gauge(&r, "creditwatch_reload_cap_usd", "The monthly auto-reload cap.", &["account"]),
+            reload_threshold: gauge(&r, "creditwatch_reload_threshold_usd", "Auto-reload happens at or below this balance.", &["account"]),
+            reload_amount: gauge(
+                &r,
+                "creditwatch_reload_amount_usd",
+                "Dollars added by one auto-reload (to the target, for target reloads: the target).",
+                &["account"],
+            ),
+            topups: counter(
+                &r,
+                "creditwatch_topups_usd_total",
+                "Credits added, by kind: manual, auto, reconcile (reconciles that raised the balance).",
+                &["account", "kind"],
+            ),
+            allowance: gauge(&r, "creditwatch_allowance_remaining_usd", "Plan allowance left this month.", &["account"]),
             spend: counter(&r, "creditwatch_spend_usd_total", "Cost booked, in US dollars.", &["account", "app", "model"]),
             tokens: counter(&r, "creditwatch_tokens_total", "Tokens booked, by kind.", &["account", "app", "model", "kind"]),
             requests: counter(&r, "creditwatch_requests_total", "Billed requests, after de-duplication.", &["account", "app", "model"]),
@@ -83,7 +119,22 @@ impl Metrics {
         for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines] {
             v.reset();
         }
-        for v in [&self.balance, &self.last_event, &self.files, &self.lag] {
+        for v in [&self.topups] {
+            v.reset();
+        }
+        for v in [
+            &self.balance,
+            &self.spend_month,
+            &self.reloads_month,
+            &self.reload_usd_month,
+            &self.reload_cap,
+            &self.reload_threshold,
+            &self.reload_amount,
+            &self.allowance,
+            &self.last_event,
+            &self.files,
+            &self.lag,
+        ] {
             v.reset();
         }
         for (key, t) in &state.usage {
@@ -97,7 +148,7 @@ impl Metrics {
         }
         for account in state.ledger.accounts() {
             if let Some(view) = state.ledger.view(account, now) {
-                self.balance.with_label_values(&[account]).set(to_f64(view.balance));
+                self.account(&view);
             }
         }
         for (name, stats) in live.sources {
@@ -111,6 +162,28 @@ impl Metrics {
             }
             self.files.with_label_values(&[name.as_str()]).set(stats.files as f64);
             self.lag.with_label_values(&[name.as_str()]).set(stats.lag_bytes as f64);
+        }
+    }
+
+    fn account(&self, v: &crate::ledger::AccountView) {
+        let a = [v.account.as_str()];
+        self.balance.with_label_values(&a).set(to_f64(v.balance_usd));
+        self.spend_month.with_label_values(&a).set(to_f64(v.spend_this_month_usd));
+        self.reloads_month.with_label_values(&a).set(f64::from(v.reloads_this_month));
+        self.reload_usd_month.with_label_values(&a).set(to_f64(v.reload_usd_this_month));
+        let optional = [
+            (&self.reload_cap, v.reload_cap_usd),
+            (&self.reload_threshold, v.reload_threshold_usd),
+            (&self.reload_amount, v.reload_amount_usd.or(v.reload_target_usd)),
+            (&self.allowance, v.allowance_remaining_usd),
+        ];
+        for (gauge, value) in optional {
+            if let Some(value) = value {
+                gauge.with_label_values(&a).set(to_f64(value));
+            }
+        }
+        for (kind, total) in [("manual", v.topups.manual_usd), ("auto", v.topups.auto_usd), ("reconcile", v.topups.reconcile_added_usd)] {
+            self.topups.with_label_values(&[a[0], kind]).inc_by(to_f64(total).max(0.0));
         }
     }
 
