@@ -8,6 +8,7 @@
 //! read-only path from files straight to a printed summary.
 
 pub mod build_info;
+pub mod burn;
 pub mod cli;
 pub mod commands;
 pub mod config;

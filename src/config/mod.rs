@@ -54,6 +54,9 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub follow: FollowConfig,
+    /// Burn-rate windows and bucket width; see `crate::burn`.
+    #[serde(default)]
+    pub burn_rate: crate::burn::BurnConfig,
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
     pub alerting: Option<serde_yaml_ng::Value>,
@@ -250,6 +253,7 @@ impl Config {
                 return Err((format!("prices.{model}"), "prices must not be negative".into()));
             }
         }
+        self.burn_rate.validate("burn_rate")?;
         if self.limits.max_apps == 0 || self.limits.max_models == 0 {
             return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
         }
