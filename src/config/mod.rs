@@ -59,7 +59,7 @@ pub struct Config {
     pub burn_rate: crate::burn::BurnConfig,
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
-    pub alerting: Option<serde_yaml_ng::Value>,
+    pub alerting: Option<crate::alerting::AlertingConfig>,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -254,6 +254,9 @@ impl Config {
             }
         }
         self.burn_rate.validate("burn_rate")?;
+        if let Some(alerting) = &self.alerting {
+            alerting.validate(self.path.parent().unwrap_or(Path::new(".")))?;
+        }
         if self.limits.max_apps == 0 || self.limits.max_models == 0 {
             return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
         }
@@ -275,6 +278,9 @@ impl Config {
         self.state_dir = resolve(&self.state_dir);
         self.web_config_file = self.web_config_file.as_deref().map(resolve);
         self.admin_token_file = self.admin_token_file.as_deref().map(resolve);
+        if let Some(alerting) = &mut self.alerting {
+            alerting.resolve_paths(&base);
+        }
         for source in &mut self.sources {
             for p in &mut source.paths {
                 let expanded = crate::sources::discover::expand_tilde(p);

@@ -1,0 +1,6 @@
+//! Daemon-side alerting (placeholder while the pieces land).
+pub mod config;
+pub mod hours;
+pub mod rules;
+
+pub use config::AlertingConfig;
