@@ -187,7 +187,7 @@ impl AlertingConfig {
             }
             match (&r.routing_key_file, r.kind) {
                 (Some(file), ReceiverType::Pagerduty) => {
-                    let path = resolve(base, file);
+                    let path = crate::config::resolve_path(base, file);
                     if !path.is_file() {
                         return Err((at("routing_key_file"), format!("{} does not exist or is not a file", path.display())));
                     }
@@ -222,18 +222,9 @@ impl AlertingConfig {
     pub fn resolve_paths(&mut self, base: &Path) {
         for r in &mut self.receivers {
             if let Some(file) = &r.routing_key_file {
-                r.routing_key_file = Some(resolve(base, file));
+                r.routing_key_file = Some(crate::config::resolve_path(base, file));
             }
         }
-    }
-}
-
-fn resolve(base: &Path, file: &Path) -> PathBuf {
-    let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&file.to_string_lossy()));
-    if expanded.is_absolute() {
-        expanded
-    } else {
-        base.join(expanded)
     }
 }
 

@@ -267,24 +267,15 @@ impl Config {
     /// Prometheus; `~` is the home folder.
     fn resolve_paths(&mut self) {
         let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: &Path| -> PathBuf {
-            let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&p.to_string_lossy()));
-            if expanded.is_absolute() {
-                expanded
-            } else {
-                base.join(expanded)
-            }
-        };
-        self.state_dir = resolve(&self.state_dir);
-        self.web_config_file = self.web_config_file.as_deref().map(resolve);
-        self.admin_token_file = self.admin_token_file.as_deref().map(resolve);
+        self.state_dir = resolve_path(&base, &self.state_dir);
+        self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
+        self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
         if let Some(alerting) = &mut self.alerting {
             alerting.resolve_paths(&base);
         }
         for source in &mut self.sources {
             for p in &mut source.paths {
-                let expanded = crate::sources::discover::expand_tilde(p);
-                *p = if Path::new(&expanded).is_absolute() { expanded } else { base.join(expanded).to_string_lossy().into_owned() };
+                *p = resolve_path(&base, Path::new(p)).to_string_lossy().into_owned();
             }
         }
     }
@@ -301,6 +292,16 @@ impl Config {
         } else {
             PathBuf::from("/etc/creditwatch/config.yaml")
         }
+    }
+}
+
+/// `~` expanded; relative paths joined to `base` (the config file's folder).
+pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&p.to_string_lossy()));
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
     }
 }
 
