@@ -27,7 +27,12 @@ fn dec(v: &Value) -> Decimal {
 
 /// Group key -> cost.
 fn costs(report: &Value) -> Vec<(String, Decimal)> {
-    report["groups"].as_array().expect("groups").iter().map(|g| (g["key"].as_str().unwrap_or_default().to_string(), dec(&g["cost_usd"]))).collect()
+    report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap_or_default().to_string(), dec(&g["cost_usd"])))
+        .collect()
 }
 
 fn expected() -> Value {
@@ -68,7 +73,8 @@ fn since_until_and_sessions() {
     let got = report(&["--by", "day", "--tz", "UTC", "--since", "2026-09-03", "--until", "2026-09-04"]);
     let days: Vec<String> = costs(&got).into_iter().map(|(k, _)| k).collect();
     assert_eq!(days, ["2026-09-03", "2026-09-04"]);
-    let want: Decimal = expected_map("by_day_utc_usd").into_iter().filter(|(k, _)| k == "2026-09-03" || k == "2026-09-04").map(|(_, v)| v).sum();
+    let want: Decimal =
+        expected_map("by_day_utc_usd").into_iter().filter(|(k, _)| k == "2026-09-03" || k == "2026-09-04").map(|(_, v)| v).sum();
     assert_eq!(dec(&got["totals"]["cost_usd"]), want);
     // Sessions: the fixture's 6 sessions (the subagent file belongs to its session).
     let sessions = report(&["--by", "session"]);

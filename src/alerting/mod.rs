@@ -2,10 +2,12 @@
 //! when Prometheus itself is down.
 //!
 //! The pieces, pure core first:
+//! - `alert`: the data: inputs snapshot, alert instances, notifications;
 //! - `rules`: `AlertEngine`, snapshot in, firing/repeat/resolved out;
 //! - `hours`: working days and hours in the configured time zone;
 //! - `payload`: the JSON each receiver type expects;
-//! - `notify`: a bounded queue and a task per receiver, retries, counters;
+//! - `notify` and `queue`: a bounded queue and a task per receiver,
+//!   retries, counters;
 //! - `state`: the firing set in `STATE_DIR/alerts.json`;
 //! - `config`: `alerting:` in config.yaml.
 //!
@@ -13,10 +15,12 @@
 //! every `evaluate_every` with a fresh `AlertInputs`. `evaluate` never waits
 //! on the network: it only enqueues.
 
+pub mod alert;
 pub mod config;
 pub mod hours;
 pub mod notify;
 pub mod payload;
+mod queue;
 pub mod rules;
 pub mod state;
 
@@ -26,9 +30,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+pub use alert::{AccountInput, Alert, AlertInputs, FiringAlert, Notification, SeriesBurn, Severity, SourceInput, Status};
 pub use config::AlertingConfig;
 pub use notify::{Dispatcher, NotificationCounts};
-pub use rules::{AccountInput, AlertEngine, AlertInputs, Notification, SeriesBurn, SourceInput, Status};
+pub use rules::AlertEngine;
 pub use state::{AlertStore, StateError};
 
 /// Firing alerts are re-posted to Alertmanager receivers this often (as

@@ -13,20 +13,18 @@
 //!   `max_attempts`; a 4xx other than 408 and 429 is not retried (the body
 //!   will not get better).
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use prometheus::{IntCounterVec, Opts};
 use serde_json::Value;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use super::alert::{Alert, Notification, Status};
 use super::config::{AlertingConfig, DeliveryConfig, ReceiverConfig, ReceiverType, PAGERDUTY_EVENTS_URL};
 use super::payload;
-use super::rules::{Alert, Notification, Status};
+use super::queue::{Delivery, Queue};
 use super::AlertingError;
 
 /// `creditwatch_notifications_total{receiver,outcome}`; register `counter()`
@@ -59,66 +57,6 @@ impl NotificationCounts {
 
     pub fn failed(&self, receiver: &str) -> u64 {
         self.counter.with_label_values(&[receiver, "failed"]).get()
-    }
-}
-
-/// What a receiver's task sends.
-#[derive(Debug, Clone)]
-enum Delivery {
-    One(Notification),
-    /// Alertmanager only: every firing alert again, so it does not time them out.
-    Refresh {
-        alerts: Vec<Alert>,
-        ends_at: DateTime<Utc>,
-    },
-}
-
-/// A bounded queue that drops its oldest entry when full.
-struct Queue {
-    items: Mutex<VecDeque<Delivery>>,
-    capacity: usize,
-    wake: Notify,
-    closed: AtomicBool,
-    dropped: AtomicU64,
-}
-
-impl Queue {
-    /// Adds `d`; false when the oldest entry had to go.
-    fn push(&self, d: Delivery) -> bool {
-        let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = items.len() >= self.capacity;
-        if full {
-            items.pop_front();
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        items.push_back(d);
-        drop(items);
-        self.wake.notify_one();
-        !full
-    }
-
-    /// The next entry; `None` once closed and empty.
-    async fn pop(&self) -> Option<Delivery> {
-        loop {
-            let notified = self.wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let mut items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(d) = items.pop_front() {
-                    return Some(d);
-                }
-                if self.closed.load(Ordering::Acquire) {
-                    return None;
-                }
-            }
-            notified.await;
-        }
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.wake.notify_waiters();
     }
 }
 
@@ -221,13 +159,7 @@ impl Dispatcher {
         let mut dispatcher = Dispatcher { handles: Vec::new(), tasks: Vec::new(), counts: counts.clone() };
         for r in &config.receivers {
             let target = target(r, &config.delivery, external_url, source)?;
-            let queue = Arc::new(Queue {
-                items: Mutex::new(VecDeque::new()),
-                capacity: config.delivery.queue_capacity.max(1),
-                wake: Notify::new(),
-                closed: AtomicBool::new(false),
-                dropped: AtomicU64::new(0),
-            });
+            let queue = Arc::new(Queue::new(config.delivery.queue_capacity));
             dispatcher.tasks.push(tokio::spawn(run(target, queue.clone(), counts.clone(), retry)));
             dispatcher.handles.push(Handle { name: r.name.clone(), kind: r.kind, send_resolved: r.send_resolved, queue });
         }
@@ -264,7 +196,7 @@ impl Dispatcher {
 
     /// Notifications dropped from `receiver`'s full queue.
     pub fn dropped(&self, receiver: &str) -> u64 {
-        self.handles.iter().find(|h| h.name == receiver).map_or(0, |h| h.queue.dropped.load(Ordering::Relaxed))
+        self.handles.iter().find(|h| h.name == receiver).map_or(0, |h| h.queue.dropped())
     }
 
     /// Lets the queues drain for up to `grace`, then stops the tasks.
@@ -369,29 +301,6 @@ mod tests {
                 assert!(d >= Duration::from_millis(full / 2) && d <= Duration::from_millis(full), "attempt {attempt}: {d:?}");
             }
         }
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_drops_its_oldest_entry() {
-        let queue = Queue {
-            items: Mutex::new(VecDeque::new()),
-            capacity: 2,
-            wake: Notify::new(),
-            closed: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
-        };
-        let at = |secs| DateTime::from_timestamp(secs, 0).unwrap_or_default();
-        for secs in 1..=3 {
-            let pushed = queue.push(Delivery::Refresh { alerts: vec![], ends_at: at(secs) });
-            assert_eq!(pushed, secs <= 2, "push {secs}");
-        }
-        assert_eq!(queue.dropped.load(Ordering::Relaxed), 1);
-        queue.close();
-        let mut left = Vec::new();
-        while let Some(Delivery::Refresh { ends_at, .. }) = queue.pop().await {
-            left.push(ends_at.timestamp());
-        }
-        assert_eq!(left, [2, 3]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-use super::rules::{Alert, Notification, Status};
+use super::alert::{Alert, Notification, Status};
 
 /// Alertmanager's "not resolved" end time in webhook bodies.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -158,7 +158,7 @@ pub fn alertmanager(external_url: &str, alerts: &[(&Alert, DateTime<Utc>)]) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::rules::Severity;
+    use crate::alerting::alert::Severity;
 
     fn runaway() -> Alert {
         let labels = [

@@ -1,4 +1,5 @@
 use super::*;
+use crate::alerting::alert::{SeriesBurn, SourceInput};
 
 const CONFIG: &str = r#"
 repeat_every: 4h

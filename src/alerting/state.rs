@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::FiringAlert;
+use super::alert::FiringAlert;
 
 const FILE_NAME: &str = "alerts.json";
 const VERSION: u32 = 1;
@@ -86,7 +86,7 @@ impl AlertStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerting::rules::{Alert, Severity};
+    use crate::alerting::alert::{Alert, Severity};
     use chrono::{DateTime, Utc};
 
     fn t(text: &str) -> DateTime<Utc> {
