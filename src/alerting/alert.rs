@@ -113,10 +113,20 @@ impl Alert {
         self.labels.get(name).map(String::as_str).unwrap_or("")
     }
 
-    /// Stable id of the instance: a hash of its labels, as Alertmanager does.
+    /// Stable id of the instance, computed as Alertmanager computes its
+    /// fingerprints (FNV-1a 64 over the sorted labels, each name and value
+    /// followed by 0xff), so both name the same alert the same way.
     pub fn fingerprint(&self) -> String {
-        let text: String = self.labels.iter().map(|(k, v)| format!("{k}\u{0}{v}\u{0}")).collect();
-        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET;
+        for (name, value) in &self.labels {
+            for byte in name.bytes().chain([0xff]).chain(value.bytes()).chain([0xff]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(PRIME);
+            }
+        }
+        format!("{hash:016x}")
     }
 }
 
