@@ -94,3 +94,26 @@ fn outside_hours_needs_working_hours() {
     let err = parse(dir.path(), text).unwrap_err().to_string();
     assert!(err.ends_with(":2: alerting.outside_hours_usd_per_hour: needs working_hours: { days, start, end }"), "{err}");
 }
+
+/// The commented `burn_rate:` and `alerting:` examples in the shipped
+/// config.yaml stay valid when uncommented.
+#[test]
+fn shipped_example_is_valid_when_uncommented() {
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.yaml")).unwrap();
+    let start = shipped.find("# burn_rate:").expect("the example is in config.yaml");
+    let example: Vec<&str> = shipped[start..]
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.starts_with(' ') || l.starts_with("burn_rate:") || l.starts_with("alerting:"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("pagerduty.key");
+    std::fs::write(&key, "R0UTING\n").unwrap();
+    let text =
+        format!("{}\n{}\n", &shipped[..start], example.join("\n")).replace("/etc/creditwatch/pagerduty.key", &key.display().to_string());
+    let config = parse(dir.path(), &text).unwrap();
+    let alerting = config.alerting.unwrap();
+    assert_eq!(alerting.receivers.len(), 4);
+    assert_eq!(alerting.runway_short, Some(Duration::from_secs(6 * 3600)));
+    assert_eq!(config.burn_rate.windows.len(), 2);
+}
