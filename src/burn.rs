@@ -259,6 +259,18 @@ pub struct ReloadRunway {
     pub remaining_cap: Decimal,
 }
 
+impl ReloadRunway {
+    /// The reload of an account's `auto_reload:` with `reloaded` dollars
+    /// already reloaded this month.
+    pub fn from_config(config: &crate::config::AutoReloadConfig, reloaded: Decimal) -> ReloadRunway {
+        let refill = match (config.amount_usd, config.target_usd) {
+            (_, Some(target)) => Refill::Target(target),
+            (amount, None) => Refill::Amount(amount.unwrap_or_default()),
+        };
+        ReloadRunway { threshold: config.threshold_usd, refill, remaining_cap: (config.monthly_cap_usd - reloaded).max(Decimal::ZERO) }
+    }
+}
+
 /// Dollars the remaining reloads add before the balance reaches zero:
 /// whole reloads only, each fired when the balance falls to the threshold.
 pub fn reload_dollars(balance: Decimal, reload: &ReloadRunway) -> Decimal {

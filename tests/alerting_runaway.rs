@@ -17,16 +17,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 fn inputs(now: DateTime<Utc>, burn: &mut BurnRates, balance: Decimal) -> AlertInputs {
     let snap = burn.rates(now);
-    let series = snap
-        .series
-        .iter()
-        .map(|s| SeriesBurn {
-            account: s.key.account.clone(),
-            app: s.key.app.clone(),
-            model: s.key.model.clone(),
-            usd_per_hour_5m: snap.series_rate(&s.key, WINDOW_5M),
-        })
-        .collect();
+    let series = SeriesBurn::from_snapshot(&snap);
     let account = AccountInput {
         name: "personal".into(),
         balance,

@@ -30,6 +30,22 @@ pub struct SeriesBurn {
     pub usd_per_hour_5m: f64,
 }
 
+impl SeriesBurn {
+    /// Every series of a burn snapshot with its 5m rate.
+    pub fn from_snapshot(snapshot: &crate::burn::BurnSnapshot) -> Vec<SeriesBurn> {
+        snapshot
+            .series
+            .iter()
+            .map(|s| SeriesBurn {
+                account: s.key.account.clone(),
+                app: s.key.app.clone(),
+                model: s.key.model.clone(),
+                usd_per_hour_5m: snapshot.series_rate(&s.key, crate::burn::WINDOW_5M),
+            })
+            .collect()
+    }
+}
+
 /// One configured source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceInput {
