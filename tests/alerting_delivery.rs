@@ -279,3 +279,28 @@ async fn alertmanager_gets_postable_alerts_and_periodic_refreshes() {
     assert_eq!(am.requests().len(), 3);
     alerting.shutdown(Duration::from_secs(1)).await;
 }
+
+#[tokio::test]
+async fn a_full_queue_drops_the_oldest_and_evaluate_never_waits() {
+    let hanging = TestReceiver::start_then(vec![], Reply::Hang).await;
+    let state = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "low_balance_usd: \"10\"\ndelivery: {{ queue_capacity: 2, timeout: 60s }}\nreceivers:\n  - {{ name: stuck, type: webhook, url: \"{}\" }}\n",
+        hanging.url("/hook")
+    );
+    let config: AlertingConfig = serde_yaml_ng::from_str(&yaml).unwrap();
+    let mut alerting = start(&config, state.path());
+    alerting.evaluate(&balance("2026-11-25T12:00:00Z", "4"));
+    // The first notification is in flight (and hangs); the queue is empty.
+    hanging.wait_for(1, WAIT).await;
+    // Low -> resolved -> Low -> resolved: four more, two fit.
+    for (i, usd) in ["50", "4", "50", "4"].iter().enumerate() {
+        let started = std::time::Instant::now();
+        assert_eq!(alerting.evaluate(&balance(&format!("2026-11-25T12:0{}:00Z", i + 1), usd)).len(), 1);
+        // The receiver hangs for 60 s: anything near that means evaluate waited.
+        assert!(started.elapsed() < Duration::from_secs(5), "evaluate waited on the receiver");
+    }
+    assert_eq!(alerting.dropped("stuck"), 2);
+    assert_eq!(hanging.requests().len(), 1);
+    alerting.shutdown(Duration::from_millis(100)).await;
+}

@@ -145,6 +145,11 @@ impl Alerting {
         self.dispatcher.counts()
     }
 
+    /// Notifications dropped from `receiver`'s full queue (logged as warnings).
+    pub fn dropped(&self, receiver: &str) -> u64 {
+        self.dispatcher.dropped(receiver)
+    }
+
     /// Lets queued notifications go out for up to `grace`, then stops.
     pub async fn shutdown(self, grace: Duration) {
         self.dispatcher.shutdown(grace).await;
