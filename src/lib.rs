@@ -19,6 +19,7 @@ pub mod event;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod live;
 pub mod metrics;
 pub mod money;
 pub mod pricing;

@@ -34,6 +34,10 @@ pub struct Metrics {
     files: GaugeVec,
     lag: GaugeVec,
     build_info: GaugeVec,
+    burn: GaugeVec,
+    account_burn: GaugeVec,
+    runway: GaugeVec,
+    alert_firing: GaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
@@ -51,6 +55,9 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 /// What a scrape shows besides the state.
 pub struct Live<'a> {
     pub sources: &'a [(String, SourceStats)],
+    pub config: &'a crate::config::Config,
+    pub burn: &'a crate::burn::BurnSnapshot,
+    pub firing: &'a [(String, String)],
 }
 
 impl Metrics {
@@ -104,6 +111,10 @@ impl Metrics {
             files: gauge(&r, "creditwatch_source_files", "Files being followed.", &["source"]),
             lag: gauge(&r, "creditwatch_source_lag_bytes", "Bytes written to the source's files and not read yet.", &["source"]),
             build_info: gauge(&r, "creditwatch_build_info", "Version and git revision; value 1.", &["version", "revision"]),
+            burn: gauge(&r, "creditwatch_burn_rate_usd_per_hour", "Spend per hour over the trailing window, by event time.", &["account", "app", "model", "window"]),
+            account_burn: gauge(&r, "creditwatch_account_burn_rate_usd_per_hour", "Account spend per hour over the trailing window, by event time.", &["account", "window"]),
+            runway: gauge(&r, "creditwatch_runway_seconds", "Time until the balance reaches zero at the 1h burn rate, counting the auto-reloads the cap still allows (+Inf when not burning).", &["account"]),
+            alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             registry: r,
         };
         m.build_info.with_label_values(&[crate::build_info::VERSION, crate::build_info::REVISION]).set(1.0);
@@ -114,12 +125,16 @@ impl Metrics {
         &self.registry
     }
 
+    /// Registers a collector owned elsewhere (the notification counters).
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(e) = self.registry.register(collector) {
+            tracing::warn!("cannot register a collector: {e}");
+        }
+    }
+
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
-        for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines] {
-            v.reset();
-        }
-        for v in [&self.topups] {
+        for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups] {
             v.reset();
         }
         for v in [
@@ -134,6 +149,10 @@ impl Metrics {
             &self.last_event,
             &self.files,
             &self.lag,
+            &self.burn,
+            &self.account_burn,
+            &self.runway,
+            &self.alert_firing,
         ] {
             v.reset();
         }
@@ -149,7 +168,15 @@ impl Metrics {
         for account in state.ledger.accounts() {
             if let Some(view) = state.ledger.view(account, now) {
                 self.account(&view);
+                self.runway.with_label_values(&[account]).set(crate::live::runway(live.config, &view, live.burn));
+                for window in live.burn.windows.iter().take(live.burn.exported) {
+                    self.account_burn.with_label_values(&[account, &window.label]).set(live.burn.account_rate(account, window.length));
+                }
             }
+        }
+        self.burn(live.burn);
+        for (alert, account) in live.firing {
+            self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }
         for (name, stats) in live.sources {
             let totals = state.sources.get(name);
@@ -162,6 +189,15 @@ impl Metrics {
             }
             self.files.with_label_values(&[name.as_str()]).set(stats.files as f64);
             self.lag.with_label_values(&[name.as_str()]).set(stats.lag_bytes as f64);
+        }
+    }
+
+    fn burn(&self, burn: &crate::burn::BurnSnapshot) {
+        for (i, window) in burn.windows.iter().enumerate().take(burn.exported) {
+            for s in &burn.series {
+                let k = &s.key;
+                self.burn.with_label_values(&[&k.account, &k.app, &k.model, &window.label]).set(s.usd_per_hour[i]);
+            }
         }
     }
 
