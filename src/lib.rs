@@ -19,3 +19,4 @@ pub mod money;
 pub mod pricing;
 pub mod report;
 pub mod sources;
+pub mod web_config;
