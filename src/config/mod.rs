@@ -258,6 +258,7 @@ impl Config {
 
     /// Relative paths are relative to the config file's folder, as in
     /// Prometheus; `~` is the home folder.
+    #[allow(clippy::redundant_closure_call)] // clippy 1.95 false positive: `resolve` is used four times
     fn resolve_paths(&mut self) {
         let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
         let resolve = |p: &Path| -> PathBuf {

@@ -99,7 +99,7 @@ impl WebConfigHandle {
     }
 
     fn load(&self, path: &Path, watch: &mut Watch) -> Result<(), WebConfigError> {
-        match WebConfig::load(path) {
+        match load_nonempty(path) {
             Ok(config) => {
                 watch.seen = content_hash(config.files());
                 self.current.store(Arc::new(config));
@@ -115,6 +115,22 @@ impl WebConfigHandle {
             }
         }
     }
+}
+
+/// An empty file at reload is most likely one being rewritten in place
+/// (truncated, not yet written); taking it would switch TLS and auth off for
+/// that moment, so it is refused like any bad file. `{}` is the deliberate
+/// way to say "no TLS, no auth".
+fn load_nonempty(path: &Path) -> Result<WebConfig, WebConfigError> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(WebConfigError {
+            file: path.display().to_string(),
+            line: None,
+            field: String::new(),
+            message: "the file is empty (still being written?); write `{}` to serve without TLS and auth".into(),
+        });
+    }
+    WebConfig::load(path)
 }
 
 /// One hash over the bytes of all files; a missing or unreadable file hashes
