@@ -1,5 +1,7 @@
 use std::path::Path;
 
+use base64::Engine;
+
 use super::*;
 
 fn parse(text: &str) -> Result<WebConfig, WebConfigError> {
@@ -143,4 +145,30 @@ fn tls_settings_rustls_cannot_honour_are_errors() {
                 curve_preferences: [X25519, CurveP256]\n  prefer_server_cipher_suites: true\n  \
                 client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: server.crt\n";
     assert!(with(fine).unwrap().tls_acceptor().is_some());
+}
+
+/// The example in docs/operations.md loads as written, with certificates of
+/// those names beside it, and its hash is for the password the text names.
+#[test]
+fn the_documented_example_loads() {
+    let doc = include_str!("../../docs/operations.md");
+    let start = doc.find("# /etc/creditwatch/web-config.yml\n").unwrap();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    std::fs::write(dir.path().join("creditwatch.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("creditwatch.key"), key.serialize_pem()).unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    std::fs::write(dir.path().join("prometheus-ca.crt"), ca.self_signed(&ca_key).unwrap().pem()).unwrap();
+
+    let config = parse_in(dir.path(), example).unwrap();
+    assert!(config.tls_acceptor().is_some());
+    assert_eq!(config.headers().len(), 1);
+    let password = "change-me";
+    assert!(doc.contains(&format!("the hash above is for the password `{password}`")));
+    let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("prometheus:{password}")));
+    assert!(config.check(Some(&header)));
 }
