@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use creditwatch::web_config::WebConfigHandle;
 use hyper::StatusCode;
-use web_support::{basic, client, get, serve, write, Pki};
+use rustls::CipherSuite;
+use web_support::{basic, client, get, serve, tls12_client, write, Pki};
 
 const TLS: &str = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
 
@@ -68,6 +69,38 @@ async fn verify_if_given_lets_clients_without_a_certificate_in_but_not_foreign_o
     let rogue = Some((pki.rogue_client_pem.as_str(), pki.rogue_client_key_pem.as_str()));
     let error = get(addr, Some(client(&pki.ca_pem, rogue)), None).await.unwrap_err();
     assert!(error.contains("UnknownCA"), "{error}");
+}
+
+#[tokio::test]
+async fn require_any_client_cert_wants_a_certificate_but_no_particular_ca() {
+    let pki = Pki::new();
+    let web = write(&pki, &format!("{TLS}  client_auth_type: RequireAnyClientCert\n"));
+    let addr = serve(WebConfigHandle::open(Some(&web)).unwrap()).await;
+    let error = get(addr, Some(client(&pki.ca_pem, None)), None).await.unwrap_err();
+    assert!(error.contains("CertificateRequired"), "{error}");
+    let rogue = Some((pki.rogue_client_pem.as_str(), pki.rogue_client_key_pem.as_str()));
+    assert_eq!(get(addr, Some(client(&pki.ca_pem, rogue)), None).await.unwrap().status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cipher_suites_and_versions_limit_what_clients_can_negotiate() {
+    let pki = Pki::new();
+    let only = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384";
+    let web = write(&pki, &format!("{TLS}  max_version: TLS12\n  cipher_suites: [{only}]\n"));
+    let addr = serve(WebConfigHandle::open(Some(&web)).unwrap()).await;
+    let listed = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384;
+    let reply = get(addr, Some(tls12_client(&pki.ca_pem, listed)), None).await.unwrap();
+    assert_eq!(reply.suite, Some(listed));
+    let other = CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+    let error = get(addr, Some(tls12_client(&pki.ca_pem, other)), None).await.unwrap_err();
+    assert!(error.contains("HandshakeFailure"), "{error}");
+    // max_version TLS12: a TLS 1.3 client still gets 1.2 with the listed suite.
+    assert_eq!(get(addr, Some(client(&pki.ca_pem, None)), None).await.unwrap().suite, Some(listed));
+
+    let web = write(&pki, &format!("{TLS}  min_version: TLS13\n"));
+    let addr = serve(WebConfigHandle::open(Some(&web)).unwrap()).await;
+    let error = get(addr, Some(tls12_client(&pki.ca_pem, listed)), None).await.unwrap_err();
+    assert!(error.contains("ProtocolVersion"), "{error}");
 }
 
 #[tokio::test]

@@ -152,10 +152,28 @@ async fn respond(handle: Arc<WebConfigHandle>, request: Request<hyper::body::Inc
 /// A TLS client trusting `ca_pem`, offering h2 and http/1.1, with an
 /// optional client certificate (certificate PEM, key PEM).
 pub fn client(ca_pem: &str, identity: Option<(&str, &str)>) -> TlsConnector {
-    creditwatch::web_config::install_crypto_provider();
+    client_with(ca_pem, identity, rustls::crypto::ring::default_provider(), rustls::DEFAULT_VERSIONS)
+}
+
+/// A TLS 1.2-only client offering just `suite`.
+pub fn tls12_client(ca_pem: &str, suite: rustls::CipherSuite) -> TlsConnector {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.retain(|s| s.suite() == suite);
+    client_with(ca_pem, None, provider, &[&rustls::version::TLS12])
+}
+
+fn client_with(
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+    provider: rustls::crypto::CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots);
     let mut config = match identity {
         Some((cert, key)) => builder
             .with_client_auth_cert(
@@ -176,6 +194,7 @@ pub struct Reply {
     pub body: String,
     pub alpn: Option<Vec<u8>>,
     pub server_cert: Vec<u8>,
+    pub suite: Option<rustls::CipherSuite>,
 }
 
 /// `GET /metrics` over a new connection, in HTTP/2 when TLS negotiated it,
@@ -190,7 +209,10 @@ pub async fn get(addr: SocketAddr, tls: Option<TlsConnector>, authorization: Opt
     let (_, session) = stream.get_ref();
     let alpn = session.alpn_protocol().map(<[u8]>::to_vec);
     let server_cert = session.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default();
-    request(stream, authorization, alpn, server_cert).await
+    let suite = session.negotiated_cipher_suite().map(|s| s.suite());
+    let mut reply = request(stream, authorization, alpn, server_cert).await?;
+    reply.suite = suite;
+    Ok(reply)
 }
 
 async fn request<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
@@ -221,5 +243,5 @@ async fn request<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned(), alpn, server_cert })
+    Ok(Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned(), alpn, server_cert, suite: None })
 }
