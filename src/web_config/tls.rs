@@ -141,14 +141,15 @@ fn provider(tls: &TlsServerConfig) -> Result<CryptoProvider, Problem> {
                 let known: Vec<&str> = SUITES.iter().map(|(n, _)| *n).collect();
                 return Err(problem("cipher_suites", format!("`{name}` is not supported by rustls (supported: {})", known.join(", "))));
             };
-            if let Some(suite) = provider.cipher_suites.iter().find(|s| s.suite() == *id) {
+            let listed_before = wanted.iter().any(|s: &rustls::SupportedCipherSuite| s.suite() == *id);
+            if let Some(suite) = provider.cipher_suites.iter().find(|s| s.suite() == *id).filter(|_| !listed_before) {
                 wanted.push(*suite);
             }
         }
         let listed_13 = wanted.iter().any(|s| s.tls13().is_some());
         let listed_12 = wanted.iter().any(|s| s.tls13().is_none());
         let keep = provider.cipher_suites.iter().filter(|s| if s.tls13().is_some() { !listed_13 } else { !listed_12 });
-        let mut suites: Vec<_> = wanted.clone();
+        let mut suites = wanted;
         suites.extend(keep.copied());
         provider.cipher_suites = suites;
     }
@@ -298,5 +299,41 @@ impl ClientCertVerifier for AnyClientCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suites(names: &[&str]) -> Vec<CipherSuite> {
+        let tls = TlsServerConfig { cipher_suites: Some(names.iter().map(|n| n.to_string()).collect()), ..Default::default() };
+        provider(&tls).unwrap().cipher_suites.iter().map(|s| s.suite()).collect()
+    }
+
+    #[test]
+    fn listed_tls12_suites_replace_the_tls12_defaults_in_order_and_keep_tls13() {
+        assert_eq!(
+            suites(&[
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+                "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]),
+            [
+                CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+                CipherSuite::TLS13_AES_256_GCM_SHA384,
+                CipherSuite::TLS13_AES_128_GCM_SHA256,
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+            ]
+        );
+    }
+
+    #[test]
+    fn listed_tls13_suites_narrow_tls13_and_keep_tls12() {
+        let got = suites(&["TLS_AES_128_GCM_SHA256"]);
+        assert_eq!(got[0], CipherSuite::TLS13_AES_128_GCM_SHA256);
+        assert!(!got.contains(&CipherSuite::TLS13_AES_256_GCM_SHA384));
+        assert_eq!(got.len(), 7, "1 TLS 1.3 suite + ring's 6 TLS 1.2 suites: {got:?}");
     }
 }
