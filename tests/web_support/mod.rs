@@ -1,5 +1,7 @@
 //! Test-only PKI, server and client for `tests/web_config.rs`.
 
+#![allow(dead_code)] // each test file uses a part of this support module
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
