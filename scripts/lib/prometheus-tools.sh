@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/check-rules and scripts/e2e: make Debian's promtool, prometheus, amtool and
 # prometheus-alertmanager available, installing the packages once if they are missing. The
 # packages' own services are stopped again if the install started them: the scripts run their
