@@ -99,6 +99,8 @@ pub fn run(config: &Config) -> Result<()> {
             admin_token,
             web,
             shutting_down: AtomicBool::new(false),
+            exposition: arc_swap::ArcSwapOption::empty(),
+            rendering: AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
