@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod money;
 pub mod pricing;
 pub mod report;
+pub mod robustness;
 pub mod sources;
 pub mod state;
 pub mod web_config;

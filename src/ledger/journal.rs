@@ -20,14 +20,18 @@
 //! record whole behind a torn one, which reads as damage.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+mod frame;
+
+use frame::HEADER_LEN;
+pub use frame::{decode, encode, Damage, Decoded};
 
 pub use super::lock::StateLock;
 pub use super::snapshot::{load_snapshot, save_snapshot, write_atomic};
 
 pub const JOURNAL_FILE: &str = "journal.cwj";
-const HEADER_LEN: u64 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -116,16 +120,7 @@ impl Journal {
         if self.poisoned {
             return Err(with_path(io::Error::other("an earlier write failed and could not be undone; restart creditwatch")));
         }
-        let mut buf = Vec::new();
-        for payload in payloads {
-            let len = u32::try_from(payload.len())
-                .ok()
-                .filter(|&l| l > 0)
-                .ok_or_else(|| with_path(io::Error::new(io::ErrorKind::InvalidInput, "a journal payload must be 1 byte to 4 GiB")))?;
-            buf.extend_from_slice(&len.to_le_bytes());
-            buf.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
-            buf.extend_from_slice(payload);
-        }
+        let buf = encode(payloads).map_err(with_path)?;
         if buf.is_empty() {
             return Ok(self.end);
         }
@@ -184,92 +179,12 @@ fn read_with(dir: &Path, from_offset: u64, keep: bool) -> Result<(Vec<Record>, V
     Ok((scan.records, scan.summary))
 }
 
-struct Scan {
-    records: Vec<Record>,
-    summary: VerifySummary,
-}
-
 /// Reads records from `from` to the end of the file.
-fn scan(path: &Path, file: &mut File, from: u64, keep: bool) -> Result<Scan, JournalError> {
+fn scan(path: &Path, file: &mut File, from: u64, keep: bool) -> Result<Decoded, JournalError> {
     let len = file.metadata().map_err(io_error(path, "read the size of"))?.len();
-    if from > len {
-        let reason =
-            format!("the snapshot resumes at byte {from} but the journal is only {len} bytes long (the journal was cut or replaced)");
-        return Err(JournalError::Corrupt { file: path.to_path_buf(), offset: from, reason });
-    }
-    file.seek(SeekFrom::Start(from)).map_err(io_error(path, "seek in"))?;
-    let mut reader = BufReader::new(&mut *file);
-    let mut records = Vec::new();
-    let mut count = 0;
-    let mut pos = from;
-    while pos < len {
-        match read_record(&mut reader, len - pos).map_err(io_error(path, "read"))? {
-            Ok(payload) => {
-                let record = Record { offset: pos, payload };
-                pos = record.end();
-                count += 1;
-                if keep {
-                    records.push(record);
-                }
-            }
-            Err(problem) => {
-                drop(reader);
-                return match next_valid_record(file, pos, len).map_err(io_error(path, "read"))? {
-                    Some(next) => {
-                        let reason = format!("{problem}, and a valid record follows at byte {next}, so this is not a torn last write");
-                        Err(JournalError::Corrupt { file: path.to_path_buf(), offset: pos, reason })
-                    }
-                    None => Ok(Scan { records, summary: VerifySummary { records: count, bytes: pos, torn_tail: Some(pos) } }),
-                };
-            }
-        }
-    }
-    Ok(Scan { records, summary: VerifySummary { records: count, bytes: pos, torn_tail: None } })
-}
-
-/// The next record, given the bytes left in the file: `Ok(Err(problem))`
-/// when what is there is not a whole valid record.
-fn read_record(reader: &mut impl Read, remaining: u64) -> io::Result<Result<Vec<u8>, String>> {
-    if remaining < HEADER_LEN {
-        return Ok(Err(format!("a record header cut short ({remaining} of 8 bytes)")));
-    }
-    let mut header = [0u8; HEADER_LEN as usize];
-    reader.read_exact(&mut header)?;
-    let (len, crc) = split_header(header);
-    if len == 0 {
-        return Ok(Err("a record of length 0".into()));
-    }
-    if u64::from(len) > remaining - HEADER_LEN {
-        return Ok(Err(format!("a record of {len} bytes runs past the end of the file")));
-    }
-    let mut payload = vec![0u8; len as usize];
-    reader.read_exact(&mut payload)?;
-    if crc32c::crc32c(&payload) != crc {
-        return Ok(Err("a record whose checksum does not match its payload".into()));
-    }
-    Ok(Ok(payload))
-}
-
-fn split_header(h: [u8; 8]) -> (u32, u32) {
-    (u32::from_le_bytes([h[0], h[1], h[2], h[3]]), u32::from_le_bytes([h[4], h[5], h[6], h[7]]))
-}
-
-/// The offset of the first valid record starting after `bad` (the start of
-/// a bad record), trying every byte position. Only on the error path, so it
-/// reads the rest of the file at once.
-fn next_valid_record(file: &mut File, bad: u64, len: u64) -> io::Result<Option<u64>> {
-    file.seek(SeekFrom::Start(bad))?;
-    let mut rest = Vec::new();
-    file.take(len - bad).read_to_end(&mut rest)?;
-    let found = (1..rest.len()).find(|&at| {
-        let Some(header) = rest.get(at..at + HEADER_LEN as usize).and_then(|h| <[u8; 8]>::try_from(h).ok()) else {
-            return false;
-        };
-        let (len, crc) = split_header(header);
-        let start = at + HEADER_LEN as usize;
-        len > 0 && rest.get(start..start + len as usize).is_some_and(|p| crc32c::crc32c(p) == crc)
-    });
-    Ok(found.map(|at| bad + at as u64))
+    frame::scan(file, len, from, keep)
+        .map_err(io_error(path, "read"))?
+        .map_err(|Damage { offset, reason }| JournalError::Corrupt { file: path.to_path_buf(), offset, reason })
 }
 
 #[cfg(test)]

@@ -159,6 +159,48 @@ fn verify_and_read_change_nothing_and_name_a_missing_journal() {
     assert_eq!(std::fs::metadata(journal_path(&dir)).unwrap().len(), 26);
 }
 
+/// The in-memory decoder (what the fuzz target drives) gives the verdicts the
+/// file paths give.
+#[test]
+fn decode_in_memory_gives_the_same_verdicts_as_the_file() {
+    let whole = encode(&payloads(&["first", "second", "third"])).unwrap();
+    assert_eq!(whole.len(), 40);
+    let all = decode(&whole, 0).unwrap();
+    assert_eq!(texts(&all.records), ["first", "second", "third"]);
+    assert_eq!(all.records.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 13, 27]);
+    assert_eq!(all.summary, VerifySummary { records: 3, bytes: 40, torn_tail: None });
+    assert_eq!(texts(&decode(&whole, 27).unwrap().records), ["third"]);
+
+    let torn = decode(&whole[..38], 0).unwrap();
+    assert_eq!(texts(&torn.records), ["first", "second"]);
+    assert_eq!(torn.summary, VerifySummary { records: 2, bytes: 27, torn_tail: Some(27) });
+
+    let mut damaged = whole.clone();
+    damaged[13 + 8 + 2] ^= 0x01;
+    let damage = decode(&damaged, 0).unwrap_err();
+    assert_eq!(damage.offset, 13);
+    assert_eq!(
+        damage.to_string(),
+        "damaged at byte offset 13: a record whose checksum does not match its payload, and a valid record follows at byte \
+         27, so this is not a torn last write"
+    );
+    assert_eq!(decode(&whole, 41).unwrap_err().offset, 41);
+    assert_eq!(decode(&[], 0).unwrap().summary, VerifySummary { records: 0, bytes: 0, torn_tail: None });
+
+    // The same bytes on disk: the same verdicts.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(journal_path(&dir), &whole[..38]).unwrap();
+    assert_eq!(verify(dir.path()).unwrap(), torn.summary);
+    std::fs::write(journal_path(&dir), &damaged).unwrap();
+    assert!(matches!(verify(dir.path()), Err(JournalError::Corrupt { offset: 13, .. })));
+}
+
+#[test]
+fn encode_refuses_empty_payloads() {
+    assert_eq!(encode(&payloads(&["ok", ""])).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+    assert_eq!(encode(&[]).unwrap(), Vec::<u8>::new());
+}
+
 mod cut_anywhere {
     use proptest::prelude::*;
 

@@ -1,0 +1,110 @@
+//! Entry points for the fuzz targets (`fuzz/fuzz_targets/`) and for the test
+//! that replays their committed seeds (`tests/fuzz_seeds.rs`): each takes
+//! arbitrary bytes, drives one piece of creditwatch that reads outside input
+//! exactly as the daemon does, and checks what must hold whatever the bytes.
+//!
+//! They never panic on their own: a broken invariant is a `Violation`, which
+//! the fuzz target turns into a crash. A panic from inside creditwatch is a
+//! bug the fuzzer found.
+
+use std::path::Path;
+
+use crate::ledger::journal;
+use crate::sources::{Format, LineParser, SourceSpec};
+
+/// An invariant that did not hold for some input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Violation(pub String);
+
+fn check(holds: bool, what: impl FnOnce() -> String) -> Result<(), Violation> {
+    if holds {
+        Ok(())
+    } else {
+        Err(Violation(what()))
+    }
+}
+
+/// A parser for `format` as a source of that format builds it.
+pub fn parser_for(format: Format) -> Box<dyn LineParser> {
+    let spec = SourceSpec { name: "fuzz".into(), format, patterns: Vec::new(), account: "fuzz".into(), app: None };
+    spec.parser()
+}
+
+/// Feeds `data`, split at `\n`, to one parser (stateful parsers keep state
+/// across lines), then drains what it holds back. After the final drain
+/// nothing may be left pending.
+pub fn parse_lines(format: Format, data: &[u8]) -> Result<(), Violation> {
+    let mut parser = parser_for(format);
+    for line in data.split(|&b| b == b'\n') {
+        let _ = parser.parse(line);
+    }
+    let _ = parser.drain_pending(None);
+    let left = parser.drain_pending(None).len();
+    check(left == 0, || format!("{left} events still pending after draining at end of input"))
+}
+
+/// Decodes `data` as a whole journal and checks the verdict is consistent:
+/// records are contiguous and re-encode to the bytes they came from, a torn
+/// tail's kept prefix decodes alone to the same records, the bytes before
+/// damage decode cleanly, and a snapshot offset at a record boundary yields
+/// the records after it.
+pub fn journal_bytes(data: &[u8]) -> Result<(), Violation> {
+    let decoded = match journal::decode(data, 0) {
+        Ok(decoded) => decoded,
+        Err(damage) => {
+            let at = usize::try_from(damage.offset).unwrap_or(usize::MAX);
+            check(at < data.len(), || format!("damage at {at} is not inside the {} bytes", data.len()))?;
+            let before = journal::decode(&data[..at], 0);
+            let clean = matches!(&before, Ok(d) if d.summary.torn_tail.is_none() && d.summary.bytes == damage.offset);
+            return check(clean, || format!("bytes before the damage at {at} do not decode cleanly: {before:?}"));
+        }
+    };
+    let summary = &decoded.summary;
+    check(summary.records == decoded.records.len() as u64, || format!("summary counts {} records, got {}", summary.records, decoded.records.len()))?;
+    let mut end = 0;
+    for record in &decoded.records {
+        check(record.offset == end && !record.payload.is_empty(), || format!("record at {} after end {end}", record.offset))?;
+        end = record.end();
+    }
+    check(summary.bytes == end, || format!("summary ends at {}, records at {end}", summary.bytes))?;
+    let payloads: Vec<Vec<u8>> = decoded.records.iter().map(|r| r.payload.clone()).collect();
+    let kept = usize::try_from(end).unwrap_or(usize::MAX).min(data.len());
+    let reencoded = journal::encode(&payloads).map_err(|e| Violation(format!("re-encoding: {e}")))?;
+    check(reencoded == data[..kept], || "re-encoded records differ from the bytes they came from".into())?;
+    match summary.torn_tail {
+        None => check(kept == data.len(), || format!("no torn tail, yet the records end at {kept} of {}", data.len()))?,
+        Some(torn) => {
+            check(torn == end, || format!("torn tail at {torn}, records end at {end}"))?;
+            let again = journal::decode(&data[..kept], 0);
+            let same = matches!(&again, Ok(d) if d.records == decoded.records && d.summary.torn_tail.is_none());
+            check(same, || format!("the kept prefix decodes differently: {again:?}"))?;
+        }
+    }
+    if let Some(middle) = decoded.records.get(decoded.records.len() / 2) {
+        let later = journal::decode(data, middle.offset);
+        let same = matches!(&later, Ok(d) if d.records[..] == decoded.records[decoded.records.len() / 2..]);
+        check(same, || format!("decoding from the record at {} differs: {later:?}", middle.offset))?;
+    }
+    Ok(())
+}
+
+/// Loads `data` (as UTF-8, lossily) as `config.yaml`; errors must name the
+/// file.
+pub fn config_text(data: &[u8]) -> Result<(), Violation> {
+    let text = String::from_utf8_lossy(data);
+    match crate::config::Config::parse(&text, Path::new("fuzz.yaml")) {
+        Ok(_) => Ok(()),
+        Err(e) => check(e.to_string().starts_with("fuzz.yaml"), || format!("error does not name the file: {e}")),
+    }
+}
+
+/// Loads `data` (as UTF-8, lossily) as an exporter-toolkit web config; errors
+/// must name the file.
+pub fn web_config_text(data: &[u8]) -> Result<(), Violation> {
+    let text = String::from_utf8_lossy(data);
+    match crate::web_config::WebConfig::parse(&text, Path::new("fuzz-web.yml")) {
+        Ok(_) => Ok(()),
+        Err(e) => check(e.to_string().starts_with("fuzz-web.yml"), || format!("error does not name the file: {e}")),
+    }
+}
