@@ -117,7 +117,10 @@ fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
 
 fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
     let patterns = globs.iter().map(|g| PathPattern::new(g).map_err(|e| anyhow!("--paths: {e}"))).collect::<Result<_>>()?;
-    Ok(SourceSpec { name: "paths".into(), format, patterns, account: "default".into(), app: None })
+    if format == Format::Jsonl {
+        bail!("--format jsonl needs a field map: configure a source with `field_map:` instead");
+    }
+    Ok(SourceSpec::new("paths", format, patterns, "default"))
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
