@@ -1,0 +1,140 @@
+//! Every proxy fixture (`tests/fixtures/proxy/`, one file per log format)
+//! read by the real binary through `report --json`, by app and by model: the
+//! request count, the total and every group must equal `expected.json` to the
+//! last decimal digit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_creditwatch");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proxy")
+}
+
+/// The two non-Claude prices of `prices.yaml`, as config `prices:`.
+const PRICES: &str = r#"
+prices:
+  acme-gpt-large: { input_usd: "2.50", output_usd: "10", cache_read_usd: "1.25" }
+  acme-gpt-mini: { input_usd: "0.15", output_usd: "0.60", cache_read_usd: "0.075" }
+"#;
+
+/// The source section for each fixture: how a user would configure it.
+fn source(format: &str) -> &'static str {
+    match format {
+        "anthropic" => "format: anthropic\n    streams: { id_field: /stream_id, timeout: 5m }",
+        "openai" => {
+            r#"format: openai
+    app_from: user_agent
+    app_rules:
+      - { match: "^claude-cli/", app: claude-code }
+      - { match: "^Cursor/", app: cursor }
+      - { match: "^Windsurf/", app: windsurf }
+      - { match: "^python-requests/", app: scripts }
+    app: unattributed"#
+        }
+        "litellm" => "format: litellm\n    litellm: { app_key: team_alias }",
+        "generic" => {
+            "format: jsonl\n    field_map: { id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }"
+        }
+        other => panic!("no fixture {other}"),
+    }
+}
+
+fn write_config(dir: &Path, format: &str) -> PathBuf {
+    let file = fixtures().join(format!("{format}.jsonl"));
+    let text = format!(
+        "state_dir: {state}\naccounts:\n  - name: team\nsources:\n  - name: {format}\n    {source}\n    paths: [{file:?}]\n    account: team\n{PRICES}",
+        state = dir.join("state").display(),
+        source = source(format),
+        file = file.display().to_string(),
+    );
+    let path = dir.join(format!("{format}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `report --json --by BY`: (parsed JSON, stderr).
+fn report(config: &Path, by: &str) -> (Value, String) {
+    let out = Command::new(BIN)
+        .args(["report", "--config"])
+        .arg(config)
+        .args(["--json", "--by", by, "--tz", "UTC"])
+        .env("CREDITWATCH_LOG_LEVEL", "error")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "report failed: {stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("{v} is not a decimal string"))).unwrap()
+}
+
+/// Checks one format against `expected.json`; returns report's stderr.
+fn check(format: &str) -> String {
+    let expected: Value = serde_json::from_slice(&std::fs::read(fixtures().join("expected.json")).unwrap()).unwrap();
+    let want = &expected[format];
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), format);
+    let mut stderr = String::new();
+    for (by, key) in [("app", "by_app"), ("model", "by_model")] {
+        let (got, err) = report(&config, by);
+        stderr = err;
+        assert_eq!(got["totals"]["requests"], want["requests"], "{format} --by {by}: requests");
+        assert_eq!(dec(&got["totals"]["cost_usd"]), dec(&want["cost_usd"]), "{format} --by {by}: total");
+        let groups: Vec<(String, Decimal)> = got["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["key"].as_str().unwrap().to_string(), dec(&g["cost_usd"])))
+            .collect();
+        let wanted: Vec<(String, Decimal)> = want[key].as_object().unwrap().iter().map(|(k, v)| (k.clone(), dec(v))).collect();
+        assert_eq!(groups, wanted, "{format} --by {by}");
+        assert_eq!(got["totals"]["unpriced_requests"], 0, "{format}: every model priced or stated");
+    }
+    stderr
+}
+
+#[test]
+fn anthropic_fixture_totals_exactly_and_counts_bad_lines() {
+    let stderr = check("anthropic");
+    // 150 requests in 206 JSON lines (56 streams take two) and 5 non-JSON lines.
+    assert!(stderr.contains("5 of 211 lines could not be read"), "{stderr}");
+}
+
+#[test]
+fn openai_fixture_totals_exactly() {
+    let stderr = check("openai");
+    assert!(!stderr.contains("could not be read"), "{stderr}");
+}
+
+#[test]
+fn litellm_fixture_totals_exactly() {
+    let stderr = check("litellm");
+    assert!(!stderr.contains("could not be read"), "{stderr}");
+}
+
+#[test]
+fn generic_fixture_totals_exactly() {
+    let stderr = check("generic");
+    assert!(!stderr.contains("could not be read"), "{stderr}");
+}
+
+#[test]
+fn config_errors_name_the_source_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "openai");
+    let text = std::fs::read_to_string(&config).unwrap().replace("\"^Cursor/\"", "\"^Cursor/(\"");
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(BIN).args(["check-config", "--config"]).arg(&config).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    let want = format!("{}:10: sources[0].app_rules[1].match: bad regex", config.display());
+    assert!(stderr.contains(&want), "{stderr}\nwant: {want}");
+}
