@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use crate::money;
+use crate::pricing::remote::PricingConfig;
 use crate::pricing::PriceSpec;
 use crate::sources::anthropic::StreamOptions;
 use crate::sources::attribution::{AppFrom, AppRule, Attribution};
@@ -54,6 +55,9 @@ pub struct Config {
     /// Per-million-token prices that override or add to the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceSpec>,
+    /// A downloaded price list for models the table lacks; see `pricing::remote`.
+    #[serde(default)]
+    pub pricing: PricingConfig,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -274,6 +278,7 @@ impl Config {
                 return Err((format!("prices.{model}"), "prices must not be negative".into()));
             }
         }
+        self.pricing.validate().map_err(|(field, m)| (format!("pricing.{field}"), m))?;
         if self.limits.max_apps == 0 || self.limits.max_models == 0 {
             return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
         }

@@ -7,6 +7,8 @@
 //! side of one request passes the model's threshold, every token of it is at
 //! the long-context rates (not just the tokens past the threshold).
 
+pub mod remote;
+
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
