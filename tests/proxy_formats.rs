@@ -126,15 +126,42 @@ fn generic_fixture_totals_exactly() {
     assert!(!stderr.contains("could not be read"), "{stderr}");
 }
 
+/// `check-config` on a config with one proxy source: exit status and stderr.
+fn check_config(dir: &Path, source: &str) -> (bool, String, PathBuf) {
+    let path = dir.join("config.yaml");
+    let text = format!("accounts:\n  - name: team\nsources:\n  - name: gw\n    paths: [/var/log/gw/*.jsonl]\n    account: team\n{source}");
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(BIN).args(["check-config", "--config"]).arg(&path).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), path)
+}
+
 #[test]
 fn config_errors_name_the_source_field() {
+    // Table: the source's format-specific lines (from line 7), the error after `file:`.
+    let cases: &[(&str, &str)] = &[
+        (
+            "    format: openai\n    app_from: user_agent\n    app_rules:\n      - { match: \"^Cursor/(\", app: cursor }\n",
+            ":10: sources[0].app_rules[0].match: bad regex `^Cursor/(`",
+        ),
+        ("    format: openai\n    app_from: user_agent\n", ":4: sources[0].app_rules: app_from: user_agent needs app_rules"),
+        ("    format: litellm\n    app_from: user_agent\n    app_rules: [{ match: x, app: y }]\n", ":8: sources[0].app_from: format `litellm` has no user agent"),
+        ("    format: jsonl\n    app_from: path\n    app_path: \"/gw/(.*)\"\n    field_map: { model: /m }\n", ":9: sources[0].app_path: `/gw/(.*)` has no named capture `app`"),
+        ("    format: jsonl\n", ":4: sources[0].field_map: format `jsonl` needs a field_map"),
+        ("    format: jsonl\n    field_map: { model: /m, cost: usd }\n", ":8: sources[0].field_map.cost: `usd` is not a JSON pointer"),
+        ("    format: jsonl\n    field_map: { model: /m, tokens: /t }\n", ":8: sources[0].field_map.tokens: unknown field `tokens`"),
+        ("    format: jsonl\n    field_map: { cost: /c }\n", ":8: sources[0].field_map: missing field `model`"),
+        ("    format: anthropic\n    litellm: { app_key: team_alias }\n", ":8: sources[0].litellm: `litellm` is only for format `litellm`, not `anthropic`"),
+        ("    format: anthropic\n    streams: { id_field: stream_id }\n", ":8: sources[0].streams.id_field: `stream_id` is not a JSON pointer"),
+        ("    format: anthropic\n    streams: { timeout: soon }\n", ":8: sources[0].streams.timeout: `soon` is not a duration"),
+        ("    format: litellm\n    litellm: { app_key: team }\n", ":8: sources[0].litellm.app_key: unknown variant `team`"),
+    ];
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), "openai");
-    let text = std::fs::read_to_string(&config).unwrap().replace("\"^Cursor/\"", "\"^Cursor/(\"");
-    std::fs::write(&config, text).unwrap();
-    let out = Command::new(BIN).args(["check-config", "--config"]).arg(&config).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    let want = format!("{}:10: sources[0].app_rules[1].match: bad regex", config.display());
-    assert!(stderr.contains(&want), "{stderr}\nwant: {want}");
+    for (source, want) in cases {
+        let (ok, stderr, path) = check_config(dir.path(), source);
+        assert!(!ok, "{source}");
+        let want = format!("creditwatch: config error: {}{want}", path.display());
+        assert!(stderr.starts_with(&want), "{source}\n got: {stderr}\nwant: {want}");
+    }
+    let (ok, stderr, _) = check_config(dir.path(), "    format: openai\n    app_from: user_agent\n    app_rules: [{ match: \"^Cursor/\", app: cursor }]\n    app: other\n");
+    assert!(ok, "{stderr}");
 }
