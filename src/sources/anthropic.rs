@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
@@ -145,12 +144,13 @@ impl LineParser for AnthropicParser {
         let user_agent = fields::string(f[USER_AGENT], "user_agent")?;
         let app = self.attribution.app_of_line(app_field.as_deref(), user_agent.as_deref());
 
-        let event_raw = f[EVENT].map(RawValue::get).or_else(|| {
-            let line = std::str::from_utf8(line).ok()?;
-            matches!(kind.as_deref(), Some("message_start" | "message_delta")).then_some(line)
-        });
-        if let Some(event_raw) = event_raw {
-            let event: StreamEvent = serde_json::from_str(event_raw)?;
+        let event_text = match f[EVENT] {
+            Some(raw) => Some(fields::object_text(raw, "event")?),
+            None if matches!(kind.as_deref(), Some("message_start" | "message_delta")) => Some(String::from_utf8_lossy(line)),
+            None => None,
+        };
+        if let Some(event_text) = event_text {
+            let event: StreamEvent = serde_json::from_str(&event_text)?;
             let stream = fields::string(f[STREAM_ID], "stream id")?.ok_or_else(|| LineError::new("stream event without its stream id"))?;
             return match event.kind.as_deref() {
                 Some("message_start") => self.start(&stream, event.message, timestamp, app).map(|()| None),
@@ -158,11 +158,12 @@ impl LineParser for AnthropicParser {
                 _ => Ok(None),
             };
         }
-        let message: Message = match f[RESPONSE] {
-            Some(raw) => serde_json::from_str(raw.get())?,
-            None if kind.as_deref() == Some("message") => serde_json::from_slice(line)?,
+        let response_text = match f[RESPONSE] {
+            Some(raw) => fields::object_text(raw, "response")?,
+            None if kind.as_deref() == Some("message") => String::from_utf8_lossy(line),
             None => return Ok(None),
         };
+        let message: Message = serde_json::from_str(&response_text)?;
         let Some(usage) = &message.usage else {
             return Ok(None);
         };

@@ -229,6 +229,15 @@ pub fn string<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<Option<Cow<'a
     Ok(Some(Cow::Borrowed(text)))
 }
 
+/// The JSON text of an object that some loggers store as a JSON string
+/// (`"response": "{\"id\":...}"`): the string's content, else the value.
+pub fn object_text<'a>(raw: &'a RawValue, name: &str) -> Result<Cow<'a, str>, LineError> {
+    match raw.get().starts_with('"') {
+        true => serde_json::from_str::<String>(raw.get()).map(Cow::Owned).map_err(|e| LineError::new(format!("{name}: {e}"))),
+        false => Ok(Cow::Borrowed(raw.get())),
+    }
+}
+
 /// A token count: a non-negative integer (absent or null: none).
 pub fn count(raw: Option<&RawValue>, name: &str) -> Result<Option<u64>, LineError> {
     let Some(raw) = present(raw) else {

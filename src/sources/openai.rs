@@ -74,11 +74,12 @@ impl OpenAiParser {
 impl LineParser for OpenAiParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         let f = self.fields.extract(line)?;
-        let response: Response = match (f[RESPONSE], f[USAGE]) {
-            (Some(raw), _) => serde_json::from_str(raw.get())?,
-            (None, Some(_)) => serde_json::from_slice(line)?,
+        let text = match (f[RESPONSE], f[USAGE]) {
+            (Some(raw), _) => fields::object_text(raw, "response")?,
+            (None, Some(_)) => String::from_utf8_lossy(line),
             (None, None) => return Ok(None),
         };
+        let response: Response = serde_json::from_str(&text)?;
         let Some(usage) = &response.usage else {
             return Ok(None);
         };
@@ -163,6 +164,12 @@ mod tests {
                 (10, 2, 0),
                 Some("0.00001"),
                 "2026-09-21T14:13:23+00:00",
+            ),
+            (
+                r#"{"timestamp":"2026-10-01T00:00:00Z","response":"{\"id\":\"s\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}"}"#,
+                (3, 1, 0),
+                None,
+                "2026-10-01T00:00:00+00:00",
             ),
         ];
         for (line, (input, output, read), cost, at) in cases {
