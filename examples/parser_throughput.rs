@@ -10,7 +10,9 @@
 //!   anthropic=tests/fixtures/proxy/anthropic.jsonl openai=tests/fixtures/proxy/openai.jsonl \
 //!   litellm=tests/fixtures/proxy/litellm.jsonl jsonl=tests/fixtures/proxy/generic.jsonl --mb 64
 //! ```
-//! `jsonl` uses the field map of `tests/fixtures/proxy/generic.jsonl`.
+//! `jsonl` uses the field map of `tests/fixtures/proxy/generic.jsonl`;
+//! `skim=FILE` is the floor for comparison: serde_json checking each line
+//! and ignoring every value (no parser can read JSON faster).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,11 +25,23 @@ use creditwatch::sources::litellm::{LitellmOptions, LitellmParser};
 use creditwatch::sources::openai::OpenAiParser;
 use creditwatch::sources::LineParser;
 
-const GENERIC_MAP: &str = "{ id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }";
+const GENERIC_MAP: &str =
+    "{ id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }";
+
+/// Validates the line's JSON and keeps nothing.
+struct Skim;
+
+impl LineParser for Skim {
+    fn parse(&mut self, line: &[u8]) -> Result<Option<creditwatch::event::UsageEvent>, creditwatch::sources::LineError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(line)?;
+        Ok(None)
+    }
+}
 
 fn parser(format: &str) -> Result<Box<dyn LineParser>> {
     let attribution = Arc::default();
     Ok(match format {
+        "skim" => Box::new(Skim),
         "claude_code" => Box::new(ClaudeCodeParser),
         "anthropic" => Box::new(AnthropicParser::new(&StreamOptions::default(), attribution).map_err(|e| anyhow!(e))?),
         "openai" => Box::new(OpenAiParser::new(attribution)),
@@ -75,7 +89,10 @@ fn main() -> Result<()> {
         bail!("usage: parser_throughput FORMAT=FILE... [--mb N]");
     }
     let mut baseline: Option<f64> = None;
-    println!("{:<12} {:>8} {:>10} {:>9} {:>7} {:>9} {:>11} {:>6}", "format", "MB", "lines", "events", "errors", "MB/s", "lines/s", "vs 1st");
+    println!(
+        "{:<12} {:>8} {:>10} {:>9} {:>7} {:>9} {:>11} {:>6}",
+        "format", "MB", "lines", "events", "errors", "MB/s", "lines/s", "vs 1st"
+    );
     for arg in &args {
         let (format, file) = arg.split_once('=').with_context(|| format!("`{arg}`: want FORMAT=FILE"))?;
         let text = std::fs::read(file).with_context(|| file.to_string())?;

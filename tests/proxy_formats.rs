@@ -88,12 +88,8 @@ fn check(format: &str) -> String {
         stderr = err;
         assert_eq!(got["totals"]["requests"], want["requests"], "{format} --by {by}: requests");
         assert_eq!(dec(&got["totals"]["cost_usd"]), dec(&want["cost_usd"]), "{format} --by {by}: total");
-        let groups: Vec<(String, Decimal)> = got["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| (g["key"].as_str().unwrap().to_string(), dec(&g["cost_usd"])))
-            .collect();
+        let groups: Vec<(String, Decimal)> =
+            got["groups"].as_array().unwrap().iter().map(|g| (g["key"].as_str().unwrap().to_string(), dec(&g["cost_usd"]))).collect();
         let wanted: Vec<(String, Decimal)> = want[key].as_object().unwrap().iter().map(|(k, v)| (k.clone(), dec(v))).collect();
         assert_eq!(groups, wanted, "{format} --by {by}");
         assert_eq!(got["totals"]["unpriced_requests"], 0, "{format}: every model priced or stated");
@@ -144,14 +140,26 @@ fn config_errors_name_the_source_field() {
             ":10: sources[0].app_rules[0].match: bad regex `^Cursor/(`",
         ),
         ("    format: openai\n    app_from: user_agent\n", ":4: sources[0].app_rules: app_from: user_agent needs app_rules"),
-        ("    format: litellm\n    app_from: user_agent\n    app_rules: [{ match: x, app: y }]\n", ":8: sources[0].app_from: format `litellm` has no user agent"),
-        ("    format: jsonl\n    app_from: path\n    app_path: \"/gw/(.*)\"\n    field_map: { model: /m }\n", ":9: sources[0].app_path: `/gw/(.*)` has no named capture `app`"),
+        (
+            "    format: litellm\n    app_from: user_agent\n    app_rules: [{ match: x, app: y }]\n",
+            ":8: sources[0].app_from: format `litellm` has no user agent",
+        ),
+        (
+            "    format: jsonl\n    app_from: path\n    app_path: \"/gw/(.*)\"\n    field_map: { model: /m }\n",
+            ":9: sources[0].app_path: `/gw/(.*)` has no named capture `app`",
+        ),
         ("    format: jsonl\n", ":4: sources[0].field_map: format `jsonl` needs a field_map"),
         ("    format: jsonl\n    field_map: { model: /m, cost: usd }\n", ":8: sources[0].field_map.cost: `usd` is not a JSON pointer"),
         ("    format: jsonl\n    field_map: { model: /m, tokens: /t }\n", ":8: sources[0].field_map.tokens: unknown field `tokens`"),
         ("    format: jsonl\n    field_map: { cost: /c }\n", ":8: sources[0].field_map: missing field `model`"),
-        ("    format: anthropic\n    litellm: { app_key: team_alias }\n", ":8: sources[0].litellm: `litellm` is only for format `litellm`, not `anthropic`"),
-        ("    format: anthropic\n    streams: { id_field: stream_id }\n", ":8: sources[0].streams.id_field: `stream_id` is not a JSON pointer"),
+        (
+            "    format: anthropic\n    litellm: { app_key: team_alias }\n",
+            ":8: sources[0].litellm: `litellm` is only for format `litellm`, not `anthropic`",
+        ),
+        (
+            "    format: anthropic\n    streams: { id_field: stream_id }\n",
+            ":8: sources[0].streams.id_field: `stream_id` is not a JSON pointer",
+        ),
         ("    format: anthropic\n    streams: { timeout: soon }\n", ":8: sources[0].streams.timeout: `soon` is not a duration"),
         ("    format: litellm\n    litellm: { app_key: team }\n", ":8: sources[0].litellm.app_key: unknown variant `team`"),
     ];
@@ -162,6 +170,9 @@ fn config_errors_name_the_source_field() {
         let want = format!("creditwatch: config error: {}{want}", path.display());
         assert!(stderr.starts_with(&want), "{source}\n got: {stderr}\nwant: {want}");
     }
-    let (ok, stderr, _) = check_config(dir.path(), "    format: openai\n    app_from: user_agent\n    app_rules: [{ match: \"^Cursor/\", app: cursor }]\n    app: other\n");
+    let (ok, stderr, _) = check_config(
+        dir.path(),
+        "    format: openai\n    app_from: user_agent\n    app_rules: [{ match: \"^Cursor/\", app: cursor }]\n    app: other\n",
+    );
     assert!(ok, "{stderr}");
 }

@@ -109,8 +109,11 @@ pub fn parse_price_list(bytes: &[u8], what: &str) -> Result<PriceList, PriceList
     let invalid = |message: String| PriceListError::Invalid { what: what.to_string(), message };
     let entries: BTreeMap<String, &RawValue> = serde_json::from_slice(bytes).map_err(|e| invalid(format!("{e}")))?;
     // `sample_spec` documents the format (with zero prices); it is no model.
-    let list: PriceList =
-        entries.into_iter().filter(|(model, _)| model != "sample_spec").filter_map(|(model, raw)| Some((model, entry_price(raw)?))).collect();
+    let list: PriceList = entries
+        .into_iter()
+        .filter(|(model, _)| model != "sample_spec")
+        .filter_map(|(model, raw)| Some((model, entry_price(raw)?)))
+        .collect();
     if list.is_empty() {
         return Err(invalid("no model with input_cost_per_token and output_cost_per_token".into()));
     }
@@ -129,22 +132,23 @@ fn entry_price(raw: &RawValue) -> Option<ModelPrice> {
         cache_write_1h: per_million(entry.cache_creation_input_token_cost_above_1hr)?.or(write_5m).unwrap_or(input),
         cache_read: per_million(entry.cache_read_input_token_cost)?.unwrap_or(input),
     };
-    let long_context = match (per_million(entry.input_cost_per_token_above_200k_tokens)?, per_million(entry.output_cost_per_token_above_200k_tokens)?) {
-        (Some(lc_input), lc_output) => {
-            let lc_write = per_million(entry.cache_creation_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input);
-            Some(LongContext {
-                threshold_tokens: 200_000,
-                prices: TokenPrices {
-                    input: lc_input,
-                    output: lc_output.unwrap_or(output),
-                    cache_write_5m: lc_write,
-                    cache_write_1h: lc_write,
-                    cache_read: per_million(entry.cache_read_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input),
-                },
-            })
-        }
-        (None, _) => None,
-    };
+    let long_context =
+        match (per_million(entry.input_cost_per_token_above_200k_tokens)?, per_million(entry.output_cost_per_token_above_200k_tokens)?) {
+            (Some(lc_input), lc_output) => {
+                let lc_write = per_million(entry.cache_creation_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input);
+                Some(LongContext {
+                    threshold_tokens: 200_000,
+                    prices: TokenPrices {
+                        input: lc_input,
+                        output: lc_output.unwrap_or(output),
+                        cache_write_5m: lc_write,
+                        cache_write_1h: lc_write,
+                        cache_read: per_million(entry.cache_read_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input),
+                    },
+                })
+            }
+            (None, _) => None,
+        };
     Some(ModelPrice { base, long_context, web_search: Decimal::ZERO })
 }
 

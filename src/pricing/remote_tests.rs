@@ -40,7 +40,10 @@ fn converts_per_token_prices_to_per_million_exactly() {
         assert_eq!(card(&list[model]), want.map(String::from), "{model}");
     }
     let lc = list["claude-next"].long_context.as_ref().unwrap();
-    assert_eq!((lc.threshold_tokens, money::format(lc.prices.input), money::format(lc.prices.output)), (200_000, "6".into(), "22.5".into()));
+    assert_eq!(
+        (lc.threshold_tokens, money::format(lc.prices.input), money::format(lc.prices.output)),
+        (200_000, "6".into(), "22.5".into())
+    );
 }
 
 #[test]
@@ -136,7 +139,8 @@ async fn downloads_caches_and_keeps_the_cache_when_a_download_fails() {
 
     // Nothing listening: the cache still serves.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let offline = Config { pricing: PricingConfig { url: Some(format!("http://127.0.0.1:{closed}/")), ..config.pricing.clone() }, ..config };
+    let offline =
+        Config { pricing: PricingConfig { url: Some(format!("http://127.0.0.1:{closed}/")), ..config.pricing.clone() }, ..config };
     assert!(matches!(refresh(&offline.pricing, &offline.state_dir).await, Err(PriceListError::Download { .. })));
     check(&load_at_start(&offline).await);
 }

@@ -75,7 +75,10 @@ fn a_stream_is_booked_from_its_delta_with_the_start_split() {
     // A smaller total in the delta: the 1h part is capped by it.
     let mut p = parser(60);
     p.parse(START.as_bytes()).unwrap();
-    let e = p.parse(DELTA.replace(r#""cache_creation_input_tokens": 300"#, r#""cache_creation_input_tokens": 150"#).as_bytes()).unwrap().unwrap();
+    let e = p
+        .parse(DELTA.replace(r#""cache_creation_input_tokens": 300"#, r#""cache_creation_input_tokens": 150"#).as_bytes())
+        .unwrap()
+        .unwrap();
     assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (0, 150));
 }
 

@@ -263,10 +263,13 @@ pub fn timestamp(raw: Option<&RawValue>, name: &str) -> Result<Option<DateTime<U
     let Some(text) = string(raw, name)? else {
         return Ok(None);
     };
-    if let Ok(epoch) = crate::money::parse(&text) {
-        return epoch_time(epoch).map(Some).ok_or_else(|| LineError::new(format!("{name}: `{text}` is out of range")));
+    // RFC 3339 has a `T` (or a space) and colons; an epoch number has neither.
+    if text.contains([':', 'T', 't', ' ']) {
+        return super::parse_timestamp(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")));
     }
-    super::parse_timestamp(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")))
+    let epoch =
+        crate::money::parse(&text).map_err(|_| LineError::new(format!("{name}: `{text}` is neither RFC 3339 nor epoch seconds")))?;
+    epoch_time(epoch).map(Some).ok_or_else(|| LineError::new(format!("{name}: `{text}` is out of range")))
 }
 
 fn epoch_time(epoch: Decimal) -> Option<DateTime<Utc>> {
@@ -298,7 +301,8 @@ mod tests {
     #[test]
     fn extracts_nested_members_array_items_and_escaped_names() {
         let set = FieldSet::new(&["/req/id", "/tok/in", "/a~1b", "/list/1/x", "/req", "/missing/deep"]).unwrap();
-        let line = r#"{"req":{"id":"g-1","llm":"m"},"skip":{"req":{"id":"no"}},"tok":{"in":12},"a/b":true,"list":[{"x":1},{"x":2}],"missing":3}"#;
+        let line =
+            r#"{"req":{"id":"g-1","llm":"m"},"skip":{"req":{"id":"no"}},"tok":{"in":12},"a/b":true,"list":[{"x":1},{"x":2}],"missing":3}"#;
         let want = [Some(r#""g-1""#), Some("12"), Some("true"), Some("2"), Some(r#"{"id":"g-1","llm":"m"}"#), None];
         assert_eq!(texts(&set, line), want.map(|w| w.map(String::from)));
     }

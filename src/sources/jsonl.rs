@@ -124,7 +124,8 @@ impl LineParser for JsonlParser {
             _ => EventId::from_parts("jsonl/line", &[&String::from_utf8_lossy(line)]),
         };
         let timestamp = fields::timestamp(get(2), "timestamp")?.unwrap_or_else(Utc::now);
-        let tokens = Tokens { input: count(3)?, output: count(4)?, cache_write_5m: count(5)?, cache_write_1h: count(6)?, cache_read: count(7)? };
+        let tokens =
+            Tokens { input: count(3)?, output: count(4)?, cache_write_5m: count(5)?, cache_write_1h: count(6)?, cache_read: count(7)? };
         let mut event = UsageEvent::new(id, timestamp, model.into_owned(), tokens);
         event.web_searches = count(8)?;
         event.stated_cost = fields::decimal(get(9), "cost")?;

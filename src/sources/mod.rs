@@ -149,7 +149,12 @@ impl SourceSpec {
             litellm: c.litellm.clone().unwrap_or_default(),
             field_map: c.field_map.clone(),
         };
-        let spec = SourceSpec { app: c.app.clone(), attribution: Arc::new(attribution), options, ..SourceSpec::new(&c.name, c.format, patterns, &c.account) };
+        let spec = SourceSpec {
+            app: c.app.clone(),
+            attribution: Arc::new(attribution),
+            options,
+            ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
+        };
         spec.try_parser()?;
         Ok(spec)
     }

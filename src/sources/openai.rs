@@ -66,7 +66,8 @@ const USAGE: usize = 4;
 
 impl OpenAiParser {
     pub fn new(attribution: Arc<Attribution>) -> OpenAiParser {
-        let fields = FieldSet::new(&["/timestamp", "/app", "/user_agent", "/response", "/usage"]).expect("fixed pointers are valid (unit-tested)");
+        let fields =
+            FieldSet::new(&["/timestamp", "/app", "/user_agent", "/response", "/usage"]).expect("fixed pointers are valid (unit-tested)");
         OpenAiParser { fields, attribution }
     }
 }
@@ -140,7 +141,8 @@ mod tests {
     /// Table: line, (input, output, cache_read), stated cost, timestamp.
     #[test]
     fn usage_shapes() {
-        let cases: &[(&str, (u64, u64, u64), Option<&str>, &str)] = &[
+        type Case<'a> = (&'a str, (u64, u64, u64), Option<&'a str>, &'a str);
+        let cases: &[Case] = &[
             (
                 r#"{"id":"c","object":"chat.completion","created":1790000000,"model":"gpt-4o","usage":{"prompt_tokens":100,"completion_tokens":7}}"#,
                 (100, 7, 0),
