@@ -1,4 +1,152 @@
-//! `creditwatch run` (in progress).
-pub fn run(_config: &crate::config::Config) -> anyhow::Result<()> {
-    anyhow::bail!("the daemon is not built yet")
+//! `creditwatch run`: wires the pieces together and owns their lifetimes.
+//!
+//! One ingestion thread (follower -> booking -> journal), the HTTP server on
+//! the tokio runtime, and signal handling: SIGTERM/SIGINT stop the follower
+//! (its last round commits its checkpoints and a snapshot is written), drain
+//! HTTP connections for a bounded time, and exit 0 well within 5 seconds.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::commands::{price_table, source_specs};
+use crate::config::Config;
+use crate::http::{self, App};
+use crate::ingest::{self, lock, Ingest, Progress};
+use crate::ledger::AccountSettings;
+use crate::metrics::Metrics;
+use crate::sources::tail::Follower;
+use crate::state::store::Store;
+use crate::state::Record;
+
+/// Ledger settings of every configured account.
+pub fn account_settings(config: &Config) -> Vec<AccountSettings> {
+    config
+        .accounts
+        .iter()
+        .map(|a| AccountSettings {
+            name: a.name.clone(),
+            opening_balance: a.opening_balance_usd.unwrap_or_default(),
+            opening_as_of: a.opening_balance_as_of,
+        })
+        .collect()
+}
+
+/// Opens the store and books the opening entries of accounts new to it.
+pub fn open_store(config: &Config) -> Result<Store> {
+    let mut store = Store::open(&config.state_dir, config.timezone.0)?;
+    configure_accounts(&mut store, config)?;
+    Ok(store)
+}
+
+/// Gives the ledger the configured accounts; books opening entries for
+/// accounts it does not have yet.
+pub fn configure_accounts(store: &mut Store, config: &Config) -> Result<()> {
+    let opened = store.state.ledger.configure(account_settings(config), chrono::Utc::now());
+    if !opened.is_empty() {
+        store.commit(&Record::Ledger(opened)).context("booking the opening balances")?;
+    }
+    Ok(())
+}
+
+fn read_admin_token(config: &Config) -> Result<Option<String>> {
+    let Some(path) = &config.admin_token_file else { return Ok(None) };
+    let token = std::fs::read_to_string(path).with_context(|| format!("admin_token_file {}", path.display()))?;
+    let token = token.trim().to_string();
+    if token.len() < 16 {
+        bail!("admin_token_file {}: the token must be at least 16 characters", path.display());
+    }
+    Ok(Some(token))
+}
+
+pub fn run(config: &Config) -> Result<()> {
+    let config = Arc::new(config.clone());
+    let prices = Arc::new(price_table(&config));
+    let sources = source_specs(&config)?;
+    let admin_token = read_admin_token(&config)?;
+    let store = Arc::new(Mutex::new(open_store(&config)?));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
+    runtime.block_on(async move {
+        let listener = http::bind(&config.listen).await?;
+        tracing::info!(listen = %config.listen, state_dir = %config.state_dir.display(), sources = sources.len(), "creditwatch started");
+        let progress = Arc::new(Progress::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (wake_tx, wake_rx) = std::sync::mpsc::channel();
+        let bases: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.patterns.iter().map(|p| p.base().to_path_buf())).collect();
+        let _watcher = ingest::watch(&bases.iter().map(|p| p.as_path()).collect::<Vec<_>>(), wake_tx.clone());
+
+        let (reload_tx, reload_rx) = std::sync::mpsc::channel();
+        let ingest =
+            Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes)).with_reloads(reload_rx);
+        let ingest_thread = {
+            let (store, progress, stop) = (store.clone(), progress.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("ingest".into())
+                .spawn(move || ingest.run(store, progress, wake_rx, stop))
+                .context("starting the ingest thread")?
+        };
+
+        let app = Arc::new(App {
+            config: arc_swap::ArcSwap::new(config.clone()),
+            store: store.clone(),
+            progress,
+            metrics: Metrics::new(),
+            admin_token,
+            shutting_down: AtomicBool::new(false),
+        });
+        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
+
+        wait_for_stop(|| match Config::load(&config.path) {
+            Ok(new) => {
+                if new.listen != config.listen || new.state_dir != config.state_dir {
+                    tracing::warn!("listen and state_dir changes take effect at the next restart");
+                }
+                let new = Arc::new(new);
+                app.config.store(new.clone());
+                let _ = reload_tx.send(new);
+                let _ = wake_tx.send(());
+            }
+            Err(e) => tracing::error!("SIGHUP: new config refused, keeping the old one: {e}"),
+        })
+        .await;
+        tracing::info!("stopping: committing checkpoints");
+        app.shutting_down.store(true, Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
+        let _ = wake_tx.send(());
+        let _ = shutdown_tx.send(true);
+        let joined = tokio::task::spawn_blocking(move || ingest_thread.join());
+        match tokio::time::timeout(Duration::from_secs(4), joined).await {
+            Ok(_) => {}
+            Err(_) => tracing::warn!("ingest thread still busy after 4s; exiting (the journal holds everything committed)"),
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), server).await;
+        let records = lock(&store).state.records;
+        tracing::info!(records, "stopped");
+        Ok(())
+    })
+}
+
+/// Waits for SIGTERM or SIGINT; runs `on_hup` at every SIGHUP meanwhile.
+async fn wait_for_stop(mut on_hup: impl FnMut()) {
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+        std::future::pending::<()>().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                on_hup();
+            }
+        }
+    }
 }

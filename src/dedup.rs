@@ -21,7 +21,9 @@ pub struct Seen {
     pub tokens: Tokens,
     pub web_searches: u64,
     pub cost: Decimal,
-    /// Event time, unix seconds: what retention goes by.
+    /// Unix seconds retention goes by: the later of the event time and the
+    /// time it was booked, so old history read today is remembered for the
+    /// whole retention (a resumed session may copy it into a new file).
     pub at: i64,
 }
 
@@ -42,9 +44,10 @@ pub struct SeenIndex {
 }
 
 impl SeenIndex {
-    /// Books a copy: `None` when it adds nothing (a duplicate).
-    pub fn admit(&mut self, event: &UsageEvent, prices: &PriceTable) -> Option<Admitted> {
-        let at = event.timestamp.timestamp();
+    /// Books a copy read at `now` (unix seconds): `None` when it adds
+    /// nothing (a duplicate).
+    pub fn admit(&mut self, event: &UsageEvent, prices: &PriceTable, now: i64) -> Option<Admitted> {
+        let at = event.timestamp.timestamp().max(now);
         match self.entries.get_mut(&event.id) {
             None => {
                 let priced = prices.price(event);
@@ -113,17 +116,17 @@ mod tests {
     fn books_once_then_only_growth() {
         let prices = PriceTable::builtin();
         let mut index = SeenIndex::default();
-        let first = index.admit(&event("a", 5), &prices).unwrap();
+        let first = index.admit(&event("a", 5), &prices, 0).unwrap();
         assert!(first.new_request);
         assert_eq!(money::format(first.cost), "0.0013");
         // Same copy again: nothing.
-        assert_eq!(index.admit(&event("a", 5), &prices), None);
+        assert_eq!(index.admit(&event("a", 5), &prices, 0), None);
         // A smaller copy after a larger one: nothing.
-        let grown = index.admit(&event("a", 105), &prices).unwrap();
+        let grown = index.admit(&event("a", 105), &prices, 0).unwrap();
         assert!(!grown.new_request);
         assert_eq!(grown.tokens, Tokens { output: 100, ..Tokens::default() });
         assert_eq!(money::format(grown.cost), "0.0025");
-        assert_eq!(index.admit(&event("a", 50), &prices), None);
+        assert_eq!(index.admit(&event("a", 50), &prices, 0), None);
         assert_eq!(index.len(), 1);
         // The sum booked is the price of the largest copy.
         assert_eq!(money::format(first.cost + grown.cost), money::format(prices.price(&event("a", 105)).cost));
@@ -133,12 +136,17 @@ mod tests {
     fn retention_forgets_by_event_time() {
         let prices = PriceTable::builtin();
         let mut index = SeenIndex::default();
-        index.admit(&event("old", 1), &prices);
+        index.admit(&event("old", 1), &prices, 0);
         let mut newer = event("new", 1);
         newer.timestamp = "2026-10-20T00:00:00Z".parse().unwrap();
-        index.admit(&newer, &prices);
+        index.admit(&newer, &prices, 0);
         let cutoff: chrono::DateTime<chrono::Utc> = "2026-10-01T00:00:00Z".parse().unwrap();
         assert_eq!(index.forget_before(cutoff.timestamp()), 1);
-        assert!(index.admit(&event("old", 1), &prices).unwrap().new_request);
+        assert!(index.admit(&event("old", 1), &prices, 0).unwrap().new_request);
+        // Old history booked today is kept for the retention from today.
+        let today: chrono::DateTime<chrono::Utc> = "2026-11-25T00:00:00Z".parse().unwrap();
+        index.admit(&event("backfill", 1), &prices, today.timestamp());
+        assert_eq!(index.forget_before(cutoff.timestamp()), 1, "only the old id booked at time 0 goes");
+        assert_eq!(index.admit(&event("backfill", 1), &prices, today.timestamp()), None);
     }
 }

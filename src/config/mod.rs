@@ -289,21 +289,12 @@ impl Config {
     /// Prometheus; `~` is the home folder.
     fn resolve_paths(&mut self) {
         let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: &Path| -> PathBuf {
-            let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&p.to_string_lossy()));
-            if expanded.is_absolute() {
-                expanded
-            } else {
-                base.join(expanded)
-            }
-        };
-        self.state_dir = resolve(&self.state_dir);
-        self.web_config_file = self.web_config_file.as_deref().map(resolve);
-        self.admin_token_file = self.admin_token_file.as_deref().map(resolve);
+        self.state_dir = resolve_path(&base, &self.state_dir);
+        self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
+        self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
         for source in &mut self.sources {
             for p in &mut source.paths {
-                let expanded = crate::sources::discover::expand_tilde(p);
-                *p = if Path::new(&expanded).is_absolute() { expanded } else { base.join(expanded).to_string_lossy().into_owned() };
+                *p = resolve_path(&base, Path::new(p)).to_string_lossy().into_owned();
             }
         }
     }
@@ -352,6 +343,16 @@ fn validate_format_options(s: &SourceConfig) -> Result<(), (String, String)> {
         return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));
     }
     Ok(())
+}
+
+/// `~` expanded; relative paths joined to `base` (the config file's folder).
+pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&p.to_string_lossy()));
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        base.join(expanded)
+    }
 }
 
 fn validate_reload(r: &AutoReloadConfig) -> Result<(), String> {

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -81,17 +80,22 @@ pub struct Report {
     pub unpriced_models: BTreeSet<String>,
 }
 
-/// One request's booked view, merged over its copies.
+/// One request's booked view, merged over its copies. Kept small (names are
+/// numbers into `Names`, time is whole seconds): a large tree holds one of
+/// these per distinct request.
 #[derive(Debug, Clone)]
 struct Request {
-    at: DateTime<Utc>,
-    model: Arc<str>,
-    app: Arc<str>,
-    session: Arc<str>,
-    tokens: Tokens,
-    web_searches: u64,
-    stated_cost: Option<Decimal>,
+    at: i64,
+    /// Breaks ties between copies with the same time without depending on
+    /// reading order: a hash of the copy's names.
+    tie: u64,
+    model: u32,
+    app: u32,
+    session: u32,
+    web_searches: u32,
     batch: bool,
+    tokens: Tokens,
+    stated_cost: Option<Decimal>,
 }
 
 impl Request {
@@ -104,12 +108,50 @@ impl Request {
             (a, b) => a.or(b),
         };
         self.batch &= other.batch;
-        if (other.at, &other.session, &other.app) < (self.at, &self.session, &self.app) {
+        if (other.at, other.tie) < (self.at, self.tie) {
             self.at = other.at;
+            self.tie = other.tie;
             self.model = other.model;
             self.app = other.app;
             self.session = other.session;
         }
+    }
+}
+
+/// Model, app and session names, numbered; shared by the workers, who ask
+/// it only for names they have not seen before.
+#[derive(Default)]
+struct Names {
+    numbers: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Names {
+    fn number(&mut self, name: &str) -> u32 {
+        if let Some(n) = self.numbers.get(name) {
+            return *n;
+        }
+        let n = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.numbers.insert(name.to_string(), n);
+        n
+    }
+}
+
+/// A worker's cache in front of the shared `Names`.
+struct Interner<'a> {
+    shared: &'a std::sync::Mutex<Names>,
+    local: HashMap<String, u32>,
+}
+
+impl Interner<'_> {
+    fn get(&mut self, name: &str) -> u32 {
+        if let Some(n) = self.local.get(name) {
+            return *n;
+        }
+        let n = self.shared.lock().unwrap_or_else(|e| e.into_inner()).number(name);
+        self.local.insert(name.to_string(), n);
+        n
     }
 }
 
@@ -131,115 +173,129 @@ pub fn files_of(sources: &[SourceSpec]) -> Vec<(PathBuf, usize)> {
     files
 }
 
+/// What one file contributed: its requests (copies within the file already
+/// merged) and its counts.
 #[derive(Default)]
-struct WorkerResult {
+struct FileResult {
     requests: HashMap<EventId, Request>,
     bytes: u64,
     lines: u64,
     error_lines: u64,
 }
 
-/// Reads every file once, in parallel, and builds the report.
+/// Reads every file once and builds the report. Workers (one per core) read
+/// files and send each file's requests to this thread, which alone holds the
+/// merged map: memory is one entry per distinct request, whatever the tree.
 pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, progress: &indicatif::ProgressBar) -> Report {
     let files = files_of(sources);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
-    let results: Vec<WorkerResult> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = WorkerResult::default();
-                    let mut interner = Interner::default();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((path, source)) = files.get(i) else {
-                            break;
-                        };
-                        read_file(path, &sources[*source], opts.max_line_bytes, &mut interner, &mut out);
-                        progress.inc(1);
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-    });
-
-    let mut merged: HashMap<EventId, Request> = HashMap::new();
+    let names = std::sync::Mutex::new(Names::default());
+    let mut all: Vec<(EventId, Request)> = Vec::new();
     let mut report = Report { files: files.len(), ..Report::default() };
-    for result in results {
-        report.bytes += result.bytes;
-        report.lines += result.lines;
-        report.error_lines += result.error_lines;
-        if merged.is_empty() {
-            merged = result.requests;
-            continue;
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<FileResult>(workers * 2);
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, files, names) = (&next, &files, &names);
+            scope.spawn(move || {
+                let mut interner = Interner { shared: names, local: HashMap::new() };
+                while let Some((path, source)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let result = read_file(path, &sources[*source], opts.max_line_bytes, &mut interner);
+                    if tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        for (id, request) in result.requests {
-            match merged.entry(id) {
-                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(request),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(request);
+        drop(tx);
+        for result in rx {
+            report.bytes += result.bytes;
+            report.lines += result.lines;
+            report.error_lines += result.error_lines;
+            all.extend(result.requests);
+            progress.inc(1);
+        }
+    });
+    // Copies of one request in several files (resumed sessions) meet here.
+    all.sort_unstable_by_key(|(id, _)| *id);
+    let names = names.into_inner().unwrap_or_else(|e| e.into_inner()).names;
+    let mut merged: Option<(EventId, Request)> = None;
+    for (id, request) in all {
+        match &mut merged {
+            Some((current, r)) if *current == id => r.merge(request),
+            _ => {
+                if let Some((_, done)) = merged.replace((id, request)) {
+                    add_request(&mut report, done, prices, opts, &names);
                 }
             }
         }
     }
-    for request in merged.into_values() {
-        add_request(&mut report, request, prices, opts);
+    if let Some((_, done)) = merged {
+        add_request(&mut report, done, prices, opts, &names);
     }
     report
 }
 
-fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &ReportOptions) {
-    let local = r.at.with_timezone(&opts.tz);
+fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &ReportOptions, names: &[String]) {
+    let name = |n: u32| names.get(n as usize).map(String::as_str).unwrap_or("");
+    let (model, app, session) = (name(r.model), name(r.app), name(r.session));
+    let Some(at) = DateTime::<Utc>::from_timestamp(r.at, 0) else { return };
+    let local = at.with_timezone(&opts.tz);
     let day = local.date_naive();
     if opts.since.is_some_and(|s| day < s) || opts.until.is_some_and(|u| day > u) {
         return;
     }
     let priced = match r.stated_cost {
         Some(cost) => crate::pricing::Priced { cost, priced: true },
-        None => prices.price_tokens(&r.model, &r.tokens, r.web_searches, r.batch),
+        None => prices.price_tokens(model, &r.tokens, u64::from(r.web_searches), r.batch),
     };
     if !priced.priced {
-        report.unpriced_models.insert(r.model.to_string());
+        report.unpriced_models.insert(model.to_string());
     }
     let key = match opts.by {
         GroupBy::Day => day.format("%Y-%m-%d").to_string(),
         GroupBy::Month => day.format("%Y-%m").to_string(),
-        GroupBy::Model => r.model.to_string(),
-        GroupBy::App => r.app.to_string(),
-        GroupBy::Session => r.session.to_string(),
+        GroupBy::Model => model.to_string(),
+        GroupBy::App => app.to_string(),
+        GroupBy::Session => session.to_string(),
     };
     let group = report.groups.entry(key).or_default();
     group.totals.add(priced.cost, &r.tokens, priced.priced);
-    if !group.models.contains(&*r.model) {
-        group.models.insert(r.model.to_string());
+    if !group.models.contains(model) {
+        group.models.insert(model.to_string());
     }
     report.totals.add(priced.cost, &r.tokens, priced.priced);
 }
 
-fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mut Interner, out: &mut WorkerResult) {
+fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mut Interner) -> FileResult {
+    use std::hash::{Hash, Hasher};
+    let mut result = FileResult::default();
+    let out = &mut result;
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(file = %path.display(), "cannot open: {e}");
-            return;
+            return result;
         }
     };
     let mut reader = LineReader::new(file, 0, 1, max_line);
     let mut parser = source.parser();
     let mut errors = ErrorLog::default();
-    let file_session: Arc<str> = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default().into();
-    let book = |event: UsageEvent, out: &mut WorkerResult, interner: &mut Interner| {
-        let app = interner.get(&source.app_of(&event, path));
-        let session = event.session.as_deref().map(|s| interner.get(s)).unwrap_or_else(|| file_session.clone());
+    let file_session = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let book = |event: UsageEvent, out: &mut FileResult, interner: &mut Interner| {
+        let app = source.app_of(&event, path);
+        let session = event.session.as_deref().unwrap_or(&file_session);
+        let mut tie = std::hash::DefaultHasher::new();
+        (session, &app, &event.model).hash(&mut tie);
         let request = Request {
-            at: event.timestamp,
+            at: event.timestamp.timestamp(),
+            tie: tie.finish(),
             model: interner.get(&event.model),
-            app,
-            session,
+            app: interner.get(&app),
+            session: interner.get(session),
             tokens: event.tokens,
-            web_searches: event.web_searches,
+            web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             stated_cost: event.stated_cost,
             batch: event.batch,
         };
@@ -289,21 +345,5 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         book(event, out, interner);
     }
     out.bytes += reader.offset() + tail.len() as u64;
-}
-
-/// Shares the few distinct model, app and session names between requests.
-#[derive(Default)]
-struct Interner {
-    names: std::collections::HashSet<Arc<str>>,
-}
-
-impl Interner {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(existing) = self.names.get(name) {
-            return existing.clone();
-        }
-        let new: Arc<str> = name.into();
-        self.names.insert(new.clone());
-        new
-    }
+    result
 }

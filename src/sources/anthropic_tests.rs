@@ -99,8 +99,8 @@ fn a_stream_without_delta_is_booked_after_the_timeout_then_corrected() {
     assert_eq!((late.id, late.tokens.output), (booked[0].id, 1592));
     let prices = crate::pricing::PriceTable::builtin();
     let mut seen = crate::dedup::SeenIndex::default();
-    let first = seen.admit(&booked[0], &prices).unwrap();
-    let growth = seen.admit(&late, &prices).unwrap();
+    let first = seen.admit(&booked[0], &prices, 0).unwrap();
+    let growth = seen.admit(&late, &prices, 0).unwrap();
     assert!(first.new_request && !growth.new_request);
     assert_eq!(growth.tokens, Tokens { output: 1591, ..Tokens::default() });
     // Batch: 1591 output tokens at $15/M, halved, plus 3 searches at $0.01.

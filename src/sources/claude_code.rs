@@ -76,8 +76,19 @@ const USAGE_KEY: &[u8] = b"\"usage\"";
 
 impl LineParser for ClaudeCodeParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        if let Err(e) = std::str::from_utf8(line) {
+            return Err(LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+        }
         if memmem::find(line, USAGE_KEY).is_none() {
-            return Ok(None);
+            // Not a billed request; still refuse what is not JSON at all, so
+            // a torn or corrupted line is counted as an error, not ignored.
+            if line.iter().all(u8::is_ascii_whitespace) {
+                return Ok(None);
+            }
+            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                Ok(_) => Ok(None),
+                Err(e) => Err(e.into()),
+            };
         }
         let parsed: Line = match serde_json::from_slice(line) {
             Ok(parsed) => parsed,

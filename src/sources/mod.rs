@@ -10,10 +10,12 @@ pub mod attribution;
 pub mod claude_code;
 pub mod discover;
 pub mod fields;
+pub mod fingerprint;
 pub mod jsonl;
 pub mod litellm;
 pub mod openai;
 pub mod reader;
+pub mod tail;
 
 use std::sync::Arc;
 
@@ -237,7 +239,7 @@ impl ErrorLog {
 
     pub fn record(&mut self, path: &std::path::Path, line: u64, error: &LineError) {
         self.count += 1;
-        if self.count <= Self::IN_FULL || self.count % 1000 == 0 {
+        if self.count <= Self::IN_FULL || self.count.is_multiple_of(1000) {
             tracing::warn!(file = %path.display(), line, errors_in_file = self.count, "bad log line: {error}");
         } else if self.count == Self::IN_FULL + 1 {
             tracing::warn!(file = %path.display(), "more bad lines in this file; logging one in every thousand from now on");

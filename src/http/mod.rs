@@ -1,0 +1,84 @@
+//! The HTTP server: hyper 1.x, one task per connection, a bounded graceful
+//! drain on shutdown.
+//!
+//! Slow clients are cut off by a header-read timeout; request bodies are
+//! bounded (`routes::MAX_BODY`). Routes live in `routes`, the ledger API in
+//! `api`.
+
+#![allow(clippy::result_large_err)] // handlers return ready responses as errors
+
+mod api;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::ingest::Progress;
+use crate::metrics::Metrics;
+use crate::state::store::Store;
+
+/// What every request handler can reach.
+pub struct App {
+    /// Swapped on SIGHUP.
+    pub config: arc_swap::ArcSwap<Config>,
+    pub store: Arc<Mutex<Store>>,
+    pub progress: Arc<Progress>,
+    pub metrics: Metrics,
+    /// The admin bearer token; the POST routes are off without one.
+    pub admin_token: Option<String>,
+    pub shutting_down: AtomicBool,
+}
+
+/// Binds the listen address (so errors show before anything else starts).
+pub async fn bind(addr: &str) -> Result<TcpListener> {
+    let addr: SocketAddr = addr.parse().with_context(|| format!("listen address `{addr}`"))?;
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Serves until `shutdown` turns true, then drains open connections for at
+/// most `drain`.
+pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, req).await) }
+        });
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(drain) => tracing::warn!("connections still open after {drain:?}; closing them"),
+    }
+}

@@ -1,0 +1,120 @@
+//! Routing and the read-only routes: `/`, `/metrics`, `/healthz`, `/readyz`.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+
+use super::{api, App};
+use crate::ingest::lock;
+use crate::metrics::Live;
+
+/// Largest request body read.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub type Resp = Response<Full<Bytes>>;
+
+pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (&method, segments.as_slice()) {
+        (&Method::GET, [""]) => landing(),
+        (&Method::GET, ["metrics"]) => metrics(app),
+        (&Method::GET, ["healthz"]) => text(StatusCode::OK, "ok\n"),
+        (&Method::GET, ["readyz"]) => readyz(app),
+        (&Method::GET, ["api", "v1", "accounts"]) => api::accounts(app),
+        (&Method::GET, ["api", "v1", "accounts", account, "history"]) => api::history(app, account),
+        (&Method::POST, ["api", "v1", "accounts", account, action @ ("topups" | "reconcile")]) => {
+            let (account, action) = (account.to_string(), action.to_string());
+            if let Err(resp) = api::authorize_admin(app, req.headers()) {
+                return resp;
+            }
+            match read_body(req).await {
+                Ok(body) if action == "topups" => api::topup(app, &account, &body),
+                Ok(body) => api::reconcile(app, &account, &body),
+                Err(resp) => resp,
+            }
+        }
+        (_, ["" | "metrics" | "healthz" | "readyz"]) | (_, ["api", "v1", "accounts", ..]) => {
+            error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {path}"))
+        }
+        _ => error(StatusCode::NOT_FOUND, &format!("no route {path}; see / for the routes")),
+    }
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Resp> {
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body over {MAX_BODY} bytes")))
+            } else {
+                Err(error(StatusCode::BAD_REQUEST, &format!("cannot read the request body: {e}")))
+            }
+        }
+    }
+}
+
+fn landing() -> Resp {
+    let html = format!(
+        "<!doctype html><html><head><title>creditwatch</title></head><body><h1>creditwatch</h1>\
+         <p>What your AI agents cost, and how long your prepaid credits will last. Version {} ({}).</p><ul>\
+         <li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\
+         <li><a href=\"/api/v1/accounts\">/api/v1/accounts</a>: balances and month figures (JSON)</li>\
+         <li><a href=\"/healthz\">/healthz</a>: liveness</li>\
+         <li><a href=\"/readyz\">/readyz</a>: readiness (sources scanned, ledger open)</li></ul></body></html>\n",
+        crate::build_info::VERSION,
+        crate::build_info::REVISION
+    );
+    with_type(StatusCode::OK, html.into(), "text/html; charset=utf-8")
+}
+
+fn metrics(app: &App) -> Resp {
+    let sources: Vec<(String, crate::sources::tail::SourceStats)> = {
+        let stats = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        app.config.load().sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
+    };
+    let body = {
+        let store = lock(&app.store);
+        app.metrics.refresh(&store.state, chrono::Utc::now(), &Live { sources: &sources });
+        app.metrics.render()
+    };
+    with_type(StatusCode::OK, body.into(), prometheus::TEXT_FORMAT)
+}
+
+fn readyz(app: &App) -> Resp {
+    if app.shutting_down.load(Ordering::Relaxed) {
+        text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    } else if app.progress.ready.load(Ordering::Relaxed) {
+        text(StatusCode::OK, "ready\n")
+    } else {
+        text(StatusCode::SERVICE_UNAVAILABLE, "not ready: first scan of the sources still running\n")
+    }
+}
+
+pub fn with_type(status: StatusCode, body: Bytes, content_type: &'static str) -> Resp {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+pub fn text(status: StatusCode, body: &'static str) -> Resp {
+    with_type(status, Bytes::from_static(body.as_bytes()), "text/plain; charset=utf-8")
+}
+
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Resp {
+    let mut body = serde_json::to_vec_pretty(value).unwrap_or_default();
+    body.push(b'\n');
+    with_type(status, body.into(), "application/json")
+}
+
+/// A JSON error: `{"error": "..."}`.
+pub fn error(status: StatusCode, message: &str) -> Resp {
+    json_response(status, &json!({ "error": message }))
+}

@@ -1,0 +1,210 @@
+//! The ingestion loop: poll the follower, book what it read, commit the
+//! bookings and the checkpoints past them in one journal record.
+//!
+//! It runs on its own thread (file I/O and fsync block). inotify (`notify`)
+//! only wakes it early; the globs are polled every `poll_interval` anyway,
+//! because inotify misses NFS and some editors' writes and its watches run
+//! out. A failed commit (disk full) throws the unsaved round away — the state
+//! is read back from disk and the follower restarts from the committed
+//! checkpoints — and is retried after a pause: nothing booked is lost, and
+//! nothing is booked twice.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::pricing::PriceTable;
+use crate::sources::tail::{Follower, SourceStats};
+use crate::sources::{ErrorLog, LineResult, Outcome};
+use crate::state::store::Store;
+use crate::state::{Booking, Record};
+
+/// What the ingestion thread shares with the HTTP side.
+#[derive(Default)]
+pub struct Progress {
+    /// True after the first full scan of every source.
+    pub ready: AtomicBool,
+    pub sources: Mutex<Vec<SourceStats>>,
+    /// Failed commits (disk full, I/O errors), for the log and tests.
+    pub commit_failures: AtomicU64,
+    /// Completed polls, so tests and tools can wait for "caught up".
+    pub polls: AtomicU64,
+}
+
+pub struct Ingest {
+    follower: Follower,
+    prices: Arc<PriceTable>,
+    config: Arc<Config>,
+    unpriced_warned: HashSet<String>,
+    errors: std::collections::HashMap<std::path::PathBuf, ErrorLog>,
+    problems_logged: HashSet<String>,
+    last_retention: Option<Instant>,
+    reloads: Option<Receiver<Arc<Config>>>,
+}
+
+/// Locks the store, recovering from a panicked holder (its changes are
+/// either committed or thrown away by `reload`).
+pub fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Ingest {
+    pub fn new(config: Arc<Config>, prices: Arc<PriceTable>, follower: Follower) -> Ingest {
+        Ingest {
+            follower,
+            prices,
+            config,
+            unpriced_warned: HashSet::new(),
+            errors: Default::default(),
+            problems_logged: HashSet::new(),
+            last_retention: None,
+            reloads: None,
+        }
+    }
+
+    /// New configurations (SIGHUP) arrive here and take effect between rounds.
+    pub fn with_reloads(mut self, reloads: Receiver<Arc<Config>>) -> Ingest {
+        self.reloads = Some(reloads);
+        self
+    }
+
+    /// Switches to a new configuration: sources, prices, limits, accounts.
+    /// Files are picked up again from the committed checkpoints, so nothing is
+    /// read twice or skipped.
+    fn reconfigure(&mut self, config: Arc<Config>, store: &Mutex<Store>) {
+        let sources = match crate::commands::source_specs(&config) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("new config refused, keeping the old one: {e:#}");
+                return;
+            }
+        };
+        let mut guard = lock(store);
+        if let Err(e) = crate::daemon::configure_accounts(&mut guard, &config) {
+            tracing::error!("new config refused, keeping the old one: {e:#}");
+            return;
+        }
+        drop(guard);
+        self.prices = Arc::new(crate::commands::price_table(&config));
+        self.follower = Follower::new(sources, config.limits.max_line_bytes);
+        self.config = config;
+        tracing::info!("configuration reloaded");
+    }
+
+    /// Polls once and commits what was read. Returns true when more is
+    /// waiting (a backlog larger than one round).
+    pub fn round(&mut self, store: &Mutex<Store>, progress: &Progress) -> bool {
+        let poll = self.follower.poll(&|id| lock(store).state.checkpoint(id));
+        for p in &poll.problems {
+            let key = format!("{}:{}", p.path.display(), p.message);
+            if self.problems_logged.insert(key) {
+                tracing::warn!(source = %self.follower.sources()[p.source].name, file = %p.path.display(), "{} (retrying every poll)", p.message);
+            }
+        }
+        *progress.sources.lock().unwrap_or_else(|e| e.into_inner()) = self.follower.stats().to_vec();
+
+        let mut guard = lock(store);
+        let store_ref = &mut *guard;
+        let mut booking = Booking::new(&mut store_ref.state, &self.prices, &self.config.limits, &mut self.unpriced_warned);
+        for batch in &poll.batches {
+            let source = &self.follower.sources()[batch.source];
+            for (line, result) in &batch.lines {
+                match result {
+                    LineResult::Event(event) => {
+                        booking.event(source, &batch.path, event);
+                    }
+                    LineResult::Skipped => booking.count(&source.name, Outcome::Skipped),
+                    LineResult::Error(e) => {
+                        booking.count(&source.name, Outcome::Error);
+                        self.errors.entry(batch.path.clone()).or_default().record(&batch.path, *line, e);
+                    }
+                }
+            }
+            booking.batch_mut().checkpoints.push(batch.checkpoint.clone());
+        }
+        booking.batch_mut().dropped.extend(poll.dropped.iter().copied());
+        if self.last_retention.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            let cutoff =
+                chrono::Utc::now() - chrono::Duration::from_std(self.config.follow.dedup_retention).unwrap_or(chrono::Duration::days(45));
+            booking.batch_mut().forget_before = Some(cutoff.timestamp());
+            self.last_retention = Some(Instant::now());
+        }
+        let batch = booking.finish();
+        if !batch.is_empty() {
+            if let Err(e) = store_ref.commit(&Record::Batch(batch)) {
+                progress.commit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("cannot commit what was read ({e:#}); throwing the round away and retrying");
+                if let Err(e) = store_ref.reload() {
+                    tracing::error!("cannot read the state back: {e:#}");
+                }
+                self.follower.reset();
+                self.last_retention = None;
+                drop(guard);
+                std::thread::sleep(Duration::from_millis(500));
+                return false;
+            }
+        }
+        store_ref.maybe_snapshot();
+        drop(guard);
+        progress.polls.fetch_add(1, Ordering::Relaxed);
+        poll.more
+    }
+
+    /// Runs until `stop` is set: a round, then a wait for a wake-up or the
+    /// poll interval.
+    pub fn run(mut self, store: Arc<Mutex<Store>>, progress: Arc<Progress>, wake: Receiver<()>, stop: Arc<AtomicBool>) {
+        let interval = self.config.follow.poll_interval;
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(config) = self.reloads.as_ref().and_then(|r| r.try_iter().last()) {
+                self.reconfigure(config, &store);
+            }
+            let mut more = self.round(&store, &progress);
+            while more && !stop.load(Ordering::Relaxed) {
+                more = self.round(&store, &progress);
+            }
+            if !progress.ready.swap(true, Ordering::Relaxed) {
+                tracing::info!("first scan done; following");
+            }
+            match wake.recv_timeout(interval) {
+                Ok(()) => while wake.try_recv().is_ok() {},
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(interval),
+            }
+        }
+        // Final round so the checkpoints cover everything read.
+        self.round(&store, &progress);
+        let mut guard = lock(&store);
+        if let Err(e) = guard.snapshot() {
+            tracing::warn!("cannot write the final snapshot: {e:#}");
+        }
+    }
+}
+
+/// Watches the sources' base folders; every event becomes a wake-up. A
+/// watcher that cannot be set up is logged and polling carries on alone.
+pub fn watch(bases: &[&Path], wake: std::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let mut watcher = match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+        let _ = wake.send(());
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!("no file-change notifications ({e}); polling only");
+            return None;
+        }
+    };
+    for base in bases {
+        let dir = if base.is_dir() { base.to_path_buf() } else { base.parent().map(Path::to_path_buf).unwrap_or_default() };
+        if !dir.is_dir() {
+            continue;
+        }
+        if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
+            tracing::warn!(dir = %dir.display(), "cannot watch ({e}); polling it");
+        }
+    }
+    Some(watcher)
+}

@@ -1,0 +1,325 @@
+//! The follower: keeps reading every file of every source as it grows.
+//!
+//! Each `poll` re-lists the globs (new sessions, new dated logs), recognises
+//! files by identity (`fingerprint`), reads the complete lines added since
+//! the last poll, and hands them on with the offset just past them: the
+//! checkpoint that the caller commits *together with* what it booked from
+//! those lines. The follower itself never persists anything; after a failed
+//! commit the caller rebuilds it from the committed checkpoints (`reset`).
+//!
+//! Rotation: a path that now names another inode (rename-and-create,
+//! delete-and-recreate) makes a new file; the old one, no longer listed, is
+//! read to its end through its open descriptor and then dropped. A file that
+//! shrinks below its offset was truncated (copytruncate): it is read again
+//! from the start — lines written between logrotate's copy and its truncate
+//! are lost by that method itself, which is why rename rotation is advised.
+//! Only recently active files keep a descriptor open, so following ten
+//! thousand idle files does not take ten thousand descriptors.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::discover::find_files;
+use super::fingerprint::{identify, FileId};
+use super::reader::{Item, LineReader};
+use super::{parse_item, LineParser, LineResult, SourceSpec};
+
+/// Where reading of one file stands: committed with what it produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: FileId,
+    pub source: String,
+    pub path: PathBuf,
+    /// Just past the last complete line handled.
+    pub offset: u64,
+    /// Number of the next line (1-based), for error messages.
+    pub next_line: u64,
+}
+
+/// Lines read from one file in one poll.
+pub struct FileBatch {
+    pub source: usize,
+    pub path: PathBuf,
+    pub lines: Vec<(u64, LineResult)>,
+    pub checkpoint: Checkpoint,
+}
+
+/// A file that could not be opened or read; logged by the caller and
+/// retried on the next poll.
+#[derive(Debug, Clone)]
+pub struct FileProblem {
+    pub source: usize,
+    pub path: PathBuf,
+    pub message: String,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SourceStats {
+    pub files: u64,
+    /// Bytes written to the files and not read yet.
+    pub lag_bytes: u64,
+}
+
+#[derive(Default)]
+pub struct Poll {
+    pub batches: Vec<FileBatch>,
+    /// Files gone for good: their checkpoints can be forgotten.
+    pub dropped: Vec<FileId>,
+    pub problems: Vec<FileProblem>,
+    /// True when some file has more to read than one poll takes.
+    pub more: bool,
+}
+
+struct Tracked {
+    source: usize,
+    path: PathBuf,
+    reader: Option<LineReader<File>>,
+    offset: u64,
+    next_line: u64,
+    size: u64,
+    parser: Box<dyn LineParser>,
+    last_growth: Instant,
+}
+
+pub struct Follower {
+    sources: Vec<SourceSpec>,
+    files: HashMap<FileId, Tracked>,
+    max_line: usize,
+    /// Lines taken from one file per poll, so batches stay bounded.
+    max_lines_per_poll: usize,
+    /// Descriptors of files idle this long are closed.
+    idle_close: Duration,
+    stats: Vec<SourceStats>,
+}
+
+impl Follower {
+    pub fn new(sources: Vec<SourceSpec>, max_line: usize) -> Follower {
+        let stats = vec![SourceStats::default(); sources.len()];
+        Follower { sources, files: HashMap::new(), max_line, max_lines_per_poll: 20_000, idle_close: Duration::from_secs(60), stats }
+    }
+
+    pub fn sources(&self) -> &[SourceSpec] {
+        &self.sources
+    }
+
+    pub fn stats(&self) -> &[SourceStats] {
+        &self.stats
+    }
+
+    /// Forgets every open file; the next poll starts from the checkpoints.
+    pub fn reset(&mut self) {
+        self.files.clear();
+    }
+
+    /// One round: list, recognise, read. `committed` gives the checkpoint of
+    /// a file identity, if any.
+    pub fn poll(&mut self, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Poll {
+        let mut poll = Poll::default();
+        let listed = self.scan(committed, &mut poll);
+        let now = Instant::now();
+        let ids: Vec<FileId> = self.files.keys().copied().collect();
+        for id in ids {
+            let gone = !listed.contains(&id);
+            self.read_file(id, gone, now, &mut poll);
+        }
+        self.update_stats();
+        poll
+    }
+
+    /// Lists every source's files; starts tracking new identities.
+    fn scan(&mut self, committed: &dyn Fn(&FileId) -> Option<Checkpoint>, poll: &mut Poll) -> HashSet<FileId> {
+        let mut listed = HashSet::new();
+        let by_inode: HashMap<(u64, u64), FileId> = self.files.keys().map(|id| ((id.dev, id.ino), *id)).collect();
+        for source_index in 0..self.sources.len() {
+            let (paths, errors) = find_files(&self.sources[source_index].patterns);
+            for e in errors {
+                poll.problems.push(FileProblem { source: source_index, path: e.path, message: e.message });
+            }
+            for path in paths {
+                let meta = match std::fs::metadata(&path) {
+                    Ok(m) => m,
+                    Err(_) => continue, // vanished since listing
+                };
+                if let Some(id) = by_inode.get(&(meta.dev(), meta.ino())) {
+                    if let Some(t) = self.files.get_mut(id) {
+                        if listed.insert(*id) {
+                            t.path = path;
+                            t.size = meta.len();
+                        }
+                        continue;
+                    }
+                }
+                match self.start(source_index, &path, committed) {
+                    Ok(Some(id)) => {
+                        listed.insert(id);
+                    }
+                    Ok(None) => {}
+                    Err(message) => poll.problems.push(FileProblem { source: source_index, path, message }),
+                }
+            }
+        }
+        listed
+    }
+
+    /// Opens a newly listed file at its committed offset (or 0).
+    fn start(&mut self, source: usize, path: &Path, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Result<Option<FileId>, String> {
+        let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        let Some(id) = identify(&file).map_err(|e| format!("cannot read: {e}"))? else {
+            return Ok(None); // first line not complete yet
+        };
+        if self.files.contains_key(&id) {
+            // Same identity listed under a second path (a hard link or a
+            // second matching glob): read it once.
+            return Ok(Some(id));
+        }
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let (offset, next_line) = match committed(&id) {
+            Some(cp) if cp.offset <= size => (cp.offset, cp.next_line),
+            _ => (0, 1),
+        };
+        file.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot seek: {e}"))?;
+        let tracked = Tracked {
+            source,
+            path: path.to_path_buf(),
+            reader: Some(LineReader::new(file, offset, next_line, self.max_line)),
+            offset,
+            next_line,
+            size,
+            parser: self.sources[source].parser(),
+            last_growth: Instant::now(),
+        };
+        self.files.insert(id, tracked);
+        Ok(Some(id))
+    }
+
+    /// Reads what a file gained; a file no longer listed is read to its end
+    /// and dropped.
+    fn read_file(&mut self, id: FileId, gone: bool, now: Instant, poll: &mut Poll) {
+        let max_line = self.max_line;
+        let max_lines = self.max_lines_per_poll;
+        let Some(t) = self.files.get_mut(&id) else { return };
+        if t.reader.is_none() {
+            if gone || t.size == t.offset {
+                if gone {
+                    self.files.remove(&id);
+                    poll.dropped.push(id);
+                }
+                return;
+            }
+            match reopen(&t.path, id, t.offset, t.next_line, max_line) {
+                Ok(Some(reader)) => t.reader = Some(reader),
+                Ok(None) => return, // the path names another file now; the scan handles it
+                Err(message) => {
+                    poll.problems.push(FileProblem { source: t.source, path: t.path.clone(), message });
+                    return;
+                }
+            }
+        }
+        let Some(reader) = t.reader.as_mut() else { return };
+        let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(t.offset);
+        if size < reader.offset() {
+            // Truncated: forget this identity; the next scan starts the
+            // file afresh from 0 under its new head.
+            tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file shrank (truncated): reading it again from the start");
+            self.files.remove(&id);
+            poll.dropped.push(id);
+            return;
+        }
+        let mut lines = Vec::new();
+        let mut more = false;
+        loop {
+            if lines.len() >= max_lines {
+                more = true;
+                break;
+            }
+            match reader.next_item() {
+                Ok(Some(item)) => {
+                    let number = match &item {
+                        Item::Line { number, .. } | Item::Oversized { number, .. } => *number,
+                    };
+                    lines.push((number, parse_item(t.parser.as_mut(), &item, max_line)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    poll.problems.push(FileProblem { source: t.source, path: t.path.clone(), message: format!("read error: {e}") });
+                    break;
+                }
+            }
+        }
+        for event in t.parser.drain_pending(Some(chrono::Utc::now())) {
+            lines.push((reader.next_line_number(), LineResult::Event(event)));
+        }
+        let grew = reader.offset() != t.offset;
+        t.offset = reader.offset();
+        t.next_line = reader.next_line_number();
+        t.size = size;
+        if grew {
+            t.last_growth = now;
+        }
+        poll.more |= more;
+        let finished = gone && !more;
+        if !lines.is_empty() || grew {
+            poll.batches.push(FileBatch {
+                source: t.source,
+                path: t.path.clone(),
+                lines,
+                checkpoint: Checkpoint {
+                    id,
+                    source: self.sources[t.source].name.clone(),
+                    path: t.path.clone(),
+                    offset: t.offset,
+                    next_line: t.next_line,
+                },
+            });
+        }
+        if finished || (gone && !grew) {
+            self.files.remove(&id);
+            poll.dropped.push(id);
+        } else if now.duration_since(t.last_growth) > self.idle_close && reader.pending().is_empty() {
+            t.reader = None;
+        } else if let Some(r) = t.reader.as_mut() {
+            r.shrink();
+        }
+    }
+
+    fn update_stats(&mut self) {
+        for s in &mut self.stats {
+            *s = SourceStats::default();
+        }
+        for t in self.files.values() {
+            let s = &mut self.stats[t.source];
+            s.files += 1;
+            s.lag_bytes += t.size.saturating_sub(t.offset);
+        }
+    }
+
+    /// Held-back events of every file (end of input: at shutdown).
+    pub fn drain_all_pending(&mut self) -> Vec<(usize, crate::event::UsageEvent)> {
+        let mut out = Vec::new();
+        for t in self.files.values_mut() {
+            out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, e)));
+        }
+        out
+    }
+}
+
+/// Opens a file again by path for a closed, idle entry, if the path still
+/// names the same identity.
+fn reopen(path: &Path, id: FileId, offset: u64, next_line: u64, max_line: usize) -> Result<Option<LineReader<File>>, String> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open: {e}")),
+    };
+    if identify(&file).map_err(|e| format!("cannot read: {e}"))? != Some(id) {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot seek: {e}"))?;
+    Ok(Some(LineReader::new(file, offset, next_line, max_line)))
+}

@@ -1,0 +1,93 @@
+//! Live booking: turns parsed lines into one `Batch`, changing the state as
+//! it goes exactly as replaying the batch would.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use super::{Batch, Booked, State};
+use crate::config::Limits;
+use crate::event::UsageEvent;
+use crate::pricing::PriceTable;
+use crate::sources::{Outcome, SourceSpec};
+
+/// Collects one round's bookings. Dropping it without `finish` leaves the
+/// state half-changed: the caller then reloads the state from disk.
+pub struct Booking<'a> {
+    state: &'a mut State,
+    prices: &'a PriceTable,
+    limits: &'a Limits,
+    unpriced_warned: &'a mut HashSet<String>,
+    batch: Batch,
+    lines: BTreeMap<String, [u64; 4]>,
+    now: i64,
+}
+
+impl<'a> Booking<'a> {
+    pub fn new(state: &'a mut State, prices: &'a PriceTable, limits: &'a Limits, unpriced_warned: &'a mut HashSet<String>) -> Booking<'a> {
+        let now = chrono::Utc::now().timestamp();
+        Booking { state, prices, limits, unpriced_warned, batch: Batch::default(), lines: BTreeMap::new(), now }
+    }
+
+    /// Counts a line that booked nothing.
+    pub fn count(&mut self, source: &str, outcome: Outcome) {
+        self.lines.entry(source.to_string()).or_default()[outcome.index()] += 1;
+    }
+
+    /// Books one usage event of `source`; returns what became of its line.
+    pub fn event(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent) -> Outcome {
+        let outcome = self.book(source, path, event);
+        self.count(&source.name, outcome);
+        outcome
+    }
+
+    fn book(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent) -> Outcome {
+        let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
+            return Outcome::Duplicate;
+        };
+        let account = source.account_of(event);
+        let (app, model) = self.state.labels.bound(&source.app_of(event, path), &event.model, self.limits.max_apps, self.limits.max_models);
+        self.state.labels.note(&app, &model);
+        if !added.priced && self.unpriced_warned.insert(event.model.clone()) {
+            tracing::warn!(model = %event.model, source = %source.name, "no price for this model: booked at $0 (add it under `prices:`)");
+        }
+        match self.state.ledger.book_usage(&account, &app, event.timestamp, added.cost) {
+            Ok(entries) => self.batch.ledger.extend(entries),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), account = %account, "cannot book: {e}");
+                return Outcome::Error;
+            }
+        }
+        let seen = self.state.seen.get(&event.id).copied().unwrap_or(crate::dedup::Seen {
+            tokens: event.tokens,
+            web_searches: event.web_searches,
+            cost: added.cost,
+            at: event.timestamp.timestamp().max(self.now),
+        });
+        self.batch.usage.push(Booked {
+            source: source.name.clone(),
+            account,
+            app,
+            model,
+            id: event.id,
+            at: event.timestamp,
+            tokens: added.tokens,
+            cost: added.cost,
+            new_request: added.new_request,
+            unpriced: !added.priced,
+            seen,
+        });
+        Outcome::Booked
+    }
+
+    pub fn batch_mut(&mut self) -> &mut Batch {
+        &mut self.batch
+    }
+
+    /// Applies the rest of the batch to the state and returns it for the
+    /// journal.
+    pub fn finish(mut self) -> Batch {
+        self.batch.lines = std::mem::take(&mut self.lines).into_iter().collect();
+        self.state.apply_batch_usage(&self.batch);
+        self.batch
+    }
+}

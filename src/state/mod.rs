@@ -1,0 +1,193 @@
+//! The daemon's durable state: a fold of the journal.
+//!
+//! One journal `Record` holds everything one ingestion round changed — the
+//! usage booked, the ledger entries it caused, the file checkpoints past the
+//! lines it came from, the line counts — so a crash at any instant leaves
+//! either all of it or none: nothing booked twice, nothing lost. The same
+//! `apply` builds the state live and on replay; snapshots only shorten the
+//! replay.
+
+mod book;
+pub mod history;
+pub mod labels;
+mod pairs;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::dedup::{Seen, SeenIndex};
+use crate::event::{EventId, Tokens};
+use crate::ledger::{Entry, Ledger};
+use crate::sources::fingerprint::FileId;
+use crate::sources::tail::Checkpoint;
+use crate::sources::Outcome;
+
+pub use book::Booking;
+pub use labels::Labels;
+
+/// What one ingestion round or one API call changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Record {
+    Batch(Batch),
+    Ledger(Vec<Entry>),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Batch {
+    pub usage: Vec<Booked>,
+    pub ledger: Vec<Entry>,
+    pub checkpoints: Vec<Checkpoint>,
+    pub dropped: Vec<FileId>,
+    /// Line counts by source, in `Outcome` order.
+    pub lines: Vec<(String, [u64; 4])>,
+    /// Seen ids with event time before this (unix seconds) are forgotten.
+    pub forget_before: Option<i64>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.usage.is_empty()
+            && self.ledger.is_empty()
+            && self.checkpoints.is_empty()
+            && self.dropped.is_empty()
+            && self.forget_before.is_none()
+    }
+}
+
+/// One booking of usage: a new request, or the growth of a later copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Booked {
+    pub source: String,
+    pub account: String,
+    pub app: String,
+    pub model: String,
+    pub id: EventId,
+    pub at: DateTime<Utc>,
+    pub tokens: Tokens,
+    pub cost: Decimal,
+    pub new_request: bool,
+    pub unpriced: bool,
+    /// The request's booked view after this booking.
+    pub seen: Seen,
+}
+
+/// Usage totals of one (account, app, model).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    pub cost: Decimal,
+    pub tokens: Tokens,
+    pub requests: u64,
+    pub unpriced_requests: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceTotals {
+    pub lines: [u64; 4],
+    /// Event time of the newest booked event.
+    pub last_event: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UsageKey {
+    pub account: String,
+    pub app: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub ledger: Ledger,
+    pub seen: SeenIndex,
+    #[serde(with = "pairs")]
+    pub usage: BTreeMap<UsageKey, UsageTotals>,
+    pub sources: BTreeMap<String, SourceTotals>,
+    #[serde(with = "pairs")]
+    pub checkpoints: HashMap<FileId, Checkpoint>,
+    pub labels: Labels,
+    /// Records folded in, for `ledger verify` and snapshots.
+    pub records: u64,
+}
+
+impl State {
+    pub fn new(ledger: Ledger) -> State {
+        State {
+            ledger,
+            seen: SeenIndex::default(),
+            usage: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            checkpoints: HashMap::new(),
+            labels: Labels::default(),
+            records: 0,
+        }
+    }
+
+    /// Folds one journal record in (replay).
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Batch(batch) => {
+                for entry in &batch.ledger {
+                    self.ledger.apply(entry);
+                }
+                self.apply_batch_usage(batch);
+            }
+            Record::Ledger(entries) => {
+                for entry in entries {
+                    self.ledger.apply(entry);
+                }
+            }
+        }
+        self.records += 1;
+    }
+
+    /// The parts of a batch outside the ledger; live booking applies the
+    /// ledger entries as it makes them, then calls this.
+    pub fn apply_batch_usage(&mut self, batch: &Batch) {
+        for b in &batch.usage {
+            self.apply_booked(b);
+        }
+        for cp in &batch.checkpoints {
+            self.checkpoints.insert(cp.id, cp.clone());
+        }
+        for id in &batch.dropped {
+            self.checkpoints.remove(id);
+        }
+        for (source, counts) in &batch.lines {
+            let totals = self.sources.entry(source.clone()).or_default();
+            for (t, c) in totals.lines.iter_mut().zip(counts) {
+                *t += c;
+            }
+        }
+        if let Some(cutoff) = batch.forget_before {
+            self.seen.forget_before(cutoff);
+        }
+    }
+
+    fn apply_booked(&mut self, b: &Booked) {
+        self.seen.insert(b.id, b.seen);
+        self.labels.note(&b.app, &b.model);
+        let key = UsageKey { account: b.account.clone(), app: b.app.clone(), model: b.model.clone() };
+        let totals = self.usage.entry(key).or_default();
+        totals.cost += b.cost;
+        totals.tokens.add(&b.tokens);
+        if b.new_request {
+            totals.requests += 1;
+            if b.unpriced {
+                totals.unpriced_requests += 1;
+            }
+        }
+        let source = self.sources.entry(b.source.clone()).or_default();
+        source.last_event = source.last_event.max(Some(b.at));
+    }
+
+    pub fn checkpoint(&self, id: &FileId) -> Option<Checkpoint> {
+        self.checkpoints.get(id).cloned()
+    }
+
+    pub fn lines(&self, source: &str, outcome: Outcome) -> u64 {
+        self.sources.get(source).map_or(0, |s| s.lines[outcome.index()])
+    }
+}

@@ -1,0 +1,94 @@
+//! The correctness bar: `report --json` reproduces every figure of
+//! `shared/fixtures/claude-code/expected.json` to the last decimal digit.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code")
+}
+
+fn report(args: &[&str]) -> Value {
+    let glob = format!("{}/projects/**/*.jsonl", fixtures().display());
+    let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--json"]).args(args).output().expect("run report");
+    assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("report --json is JSON")
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().expect("money is a decimal string")).expect("a decimal")
+}
+
+/// Group key -> cost.
+fn costs(report: &Value) -> Vec<(String, Decimal)> {
+    report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap_or_default().to_string(), dec(&g["cost_usd"])))
+        .collect()
+}
+
+fn expected() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).expect("expected.json")).expect("JSON")
+}
+
+fn expected_map(key: &str) -> Vec<(String, Decimal)> {
+    expected()[key].as_object().expect(key).iter().map(|(k, v)| (k.clone(), dec(v))).collect()
+}
+
+#[test]
+fn totals_tokens_and_requests() {
+    let want = expected();
+    let got = report(&["--by", "model"]);
+    let totals = &got["totals"];
+    assert_eq!(dec(&totals["cost_usd"]), dec(&want["total_usd"]));
+    assert_eq!(totals["requests"], want["requests"]);
+    let tokens = &totals["tokens"];
+    assert_eq!(tokens["input"], want["tokens"]["input"]);
+    assert_eq!(tokens["output"], want["tokens"]["output"]);
+    assert_eq!(tokens["cache_read"], want["tokens"]["cache_read"]);
+    let cache_write = tokens["cache_write_5m"].as_u64().unwrap_or(0) + tokens["cache_write_1h"].as_u64().unwrap_or(0);
+    assert_eq!(Some(cache_write), want["tokens"]["cache_write"].as_u64());
+}
+
+#[test]
+fn by_model() {
+    assert_eq!(costs(&report(&["--by", "model"])), expected_map("by_model_usd"));
+}
+
+#[test]
+fn by_utc_day() {
+    assert_eq!(costs(&report(&["--by", "day", "--tz", "UTC"])), expected_map("by_day_utc_usd"));
+}
+
+#[test]
+fn since_until_and_sessions() {
+    let got = report(&["--by", "day", "--tz", "UTC", "--since", "2026-09-03", "--until", "2026-09-04"]);
+    let days: Vec<String> = costs(&got).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(days, ["2026-09-03", "2026-09-04"]);
+    let want: Decimal =
+        expected_map("by_day_utc_usd").into_iter().filter(|(k, _)| k == "2026-09-03" || k == "2026-09-04").map(|(_, v)| v).sum();
+    assert_eq!(dec(&got["totals"]["cost_usd"]), want);
+    // Sessions: the fixture's 6 sessions (the subagent file belongs to its session).
+    let sessions = report(&["--by", "session"]);
+    assert_eq!(sessions["groups"].as_array().map(Vec::len), Some(6));
+    assert_eq!(dec(&sessions["totals"]["cost_usd"]), dec(&expected()["total_usd"]));
+}
+
+#[test]
+fn table_output_and_bad_arguments() {
+    let glob = format!("{}/projects/**/*.jsonl", fixtures().display());
+    let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--by", "month", "--tz", "UTC"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("2026-09") && l.trim_end().ends_with("12.3595")), "{text}");
+    let bad = Command::new(common::BIN).args(["report", "--paths", &glob, "--tz", "Mars/Base"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown time zone `Mars/Base`"));
+}
