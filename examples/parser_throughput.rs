@@ -7,10 +7,10 @@
 //! ```text
 //! cargo run --release --example parser_throughput -- \
 //!   claude_code=../shared/fixtures/claude-code/projects/-home-dev-src-api/52e66139-d4b2-4bef-bade-3efdd3437cdc.jsonl \
-//!   anthropic=tests/fixtures/proxy/anthropic.jsonl openai=tests/fixtures/proxy/openai.jsonl \
-//!   litellm=tests/fixtures/proxy/litellm.jsonl jsonl=tests/fixtures/proxy/generic.jsonl --mb 64
+//!   anthropic=../shared/fixtures/proxy/anthropic.jsonl openai=../shared/fixtures/proxy/openai.jsonl \
+//!   litellm=../shared/fixtures/proxy/litellm.jsonl jsonl=../shared/fixtures/proxy/generic.jsonl --mb 64
 //! ```
-//! `jsonl` uses the field map of `tests/fixtures/proxy/generic.jsonl`;
+//! `jsonl` uses the field map of `../shared/fixtures/proxy/generic.jsonl`;
 //! `skim=FILE` is the floor for comparison: serde_json checking each line
 //! and ignoring every value (no parser can read JSON faster).
 

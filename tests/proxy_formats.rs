@@ -1,4 +1,4 @@
-//! Every proxy fixture (`tests/fixtures/proxy/`, one file per log format)
+//! Every proxy fixture (`shared/fixtures/proxy/`, one file per log format)
 //! read by the real binary through `report --json`, by app and by model: the
 //! request count, the total and every group must equal `expected.json` to the
 //! last decimal digit.
@@ -13,7 +13,7 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_creditwatch");
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proxy")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/proxy")
 }
 
 /// The two non-Claude prices of `prices.yaml`, as config `prices:`.

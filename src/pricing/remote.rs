@@ -251,25 +251,31 @@ async fn refresh_and_log(config: &Config) {
     }
 }
 
-/// For the daemon: every `refresh_every`, refresh and publish the new table
-/// to `prices` (only when the download succeeded), until `shutdown`
-/// completes. Returns at once without `pricing.url`.
+/// For the daemon, spawned at start beside the cached table
+/// (`table(&config)`, instant): downloads at once, then every
+/// `refresh_every`, and publishes the new table to `prices` after each
+/// successful download, until `shutdown` completes. Returns at once without
+/// `pricing.url`. A failed download publishes nothing.
 pub async fn refresh_loop(config: Arc<Config>, prices: tokio::sync::watch::Sender<Arc<PriceTable>>, shutdown: impl Future<Output = ()>) {
     if config.pricing.url.is_none() {
         return;
     }
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
+        let refreshed = tokio::select! {
             _ = &mut shutdown => return,
-            _ = tokio::time::sleep(config.pricing.refresh_every) => {}
-        }
-        match refresh(&config.pricing, &config.state_dir).await {
+            r = refresh(&config.pricing, &config.state_dir) => r,
+        };
+        match refreshed {
             Ok(n) => {
                 tracing::info!(models = n, "price list refreshed");
                 prices.send_replace(Arc::new(table(&config)));
             }
             Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(config.pricing.refresh_every) => {}
         }
     }
 }
