@@ -176,3 +176,35 @@ fn config_errors_name_the_source_field() {
     );
     assert!(ok, "{stderr}");
 }
+
+#[test]
+fn app_from_the_file_path() {
+    // One log per app: the generic fixture copied as `etl.jsonl`, its app field ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::copy(fixtures().join("generic.jsonl"), logs.join("etl.jsonl")).unwrap();
+    let config = dir.path().join("config.yaml");
+    let text = format!(
+        r#"state_dir: {state}
+accounts: [{{ name: team }}]
+sources:
+  - name: gw
+    format: jsonl
+    field_map: {{ model: /req/llm, id: /req/id, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }}
+    paths: ["{logs}/*.jsonl"]
+    account: team
+    app_from: path
+    app_path: "/(?P<app>[^/]+)\\.jsonl$"
+"#,
+        state = dir.path().join("state").display(),
+        logs = logs.display(),
+    );
+    std::fs::write(&config, text).unwrap();
+    let (got, _) = report(&config, "app");
+    let groups = got["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{got}");
+    assert_eq!(groups[0]["key"], "etl");
+    assert_eq!(groups[0]["requests"], 150);
+    assert_eq!(dec(&groups[0]["cost_usd"]), Decimal::from_str("3.719991").unwrap());
+}

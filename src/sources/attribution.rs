@@ -142,6 +142,25 @@ mod tests {
     }
 
     #[test]
+    fn a_source_falls_back_to_its_app_then_its_name() {
+        use crate::event::{EventId, Tokens, UsageEvent};
+        use crate::sources::{Format, SourceSpec};
+        let mut spec = SourceSpec::new("gw", Format::Jsonl, Vec::new(), "team");
+        let mut event = UsageEvent::new(EventId(1), chrono::DateTime::UNIX_EPOCH, "m".into(), Tokens::default());
+        let path = Path::new("/logs/etl.jsonl");
+        assert_eq!((spec.app_of(&event, path), spec.account_of(&event)), ("gw".to_string(), "team".to_string()));
+        spec.app = Some("default-app".into());
+        assert_eq!(spec.app_of(&event, path), "default-app");
+        event.app = Some("from-line".into());
+        event.account = Some("other-team".into());
+        assert_eq!((spec.app_of(&event, path), spec.account_of(&event)), ("from-line".to_string(), "other-team".to_string()));
+        // By path, the line's app is not used; an unmatched path falls back.
+        spec.attribution = std::sync::Arc::new(Attribution::new(AppFrom::Path, &[], Some(r"/(?P<app>[^/]+)\.jsonl$")).unwrap());
+        assert_eq!(spec.app_of(&event, path), "etl");
+        assert_eq!(spec.app_of(&event, Path::new("/logs/etl.log")), "default-app");
+    }
+
+    #[test]
     fn bad_rules_name_their_field() {
         let bad = [AppRule { pattern: "(".into(), app: "x".into() }];
         assert_eq!(Attribution::new(AppFrom::UserAgent, &bad, None).unwrap_err().field, "app_rules[0].match");
