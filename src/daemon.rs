@@ -12,27 +12,21 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::alerting::Alerting;
 use crate::commands::{price_table, source_specs};
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::ingest::{self, lock, Ingest, Progress};
 use crate::ledger::AccountSettings;
+use crate::live::LiveView;
 use crate::metrics::Metrics;
 use crate::sources::tail::Follower;
 use crate::state::store::Store;
 use crate::state::Record;
 
 /// Ledger settings of every configured account.
-pub fn account_settings(config: &Config) -> Vec<AccountSettings> {
-    config
-        .accounts
-        .iter()
-        .map(|a| AccountSettings {
-            name: a.name.clone(),
-            opening_balance: a.opening_balance_usd.unwrap_or_default(),
-            opening_as_of: a.opening_balance_as_of,
-        })
-        .collect()
+pub fn account_settings(config: &Config) -> Result<Vec<AccountSettings>> {
+    config.accounts.iter().map(|a| AccountSettings::try_from(a).with_context(|| format!("account `{}`", a.name))).collect()
 }
 
 /// Opens the store and books the opening entries of accounts new to it.
@@ -45,7 +39,9 @@ pub fn open_store(config: &Config) -> Result<Store> {
 /// Gives the ledger the configured accounts; books opening entries for
 /// accounts it does not have yet.
 pub fn configure_accounts(store: &mut Store, config: &Config) -> Result<()> {
-    let opened = store.state.ledger.configure(account_settings(config), chrono::Utc::now());
+    let settings = account_settings(config)?;
+    store.state.ledger.set_timezone(config.timezone.0);
+    let opened = store.state.ledger.configure(settings, chrono::Utc::now());
     if !opened.is_empty() {
         store.commit(&Record::Ledger(opened)).context("booking the opening balances")?;
     }
@@ -78,9 +74,12 @@ pub fn run(config: &Config) -> Result<()> {
         let bases: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.patterns.iter().map(|p| p.base().to_path_buf())).collect();
         let _watcher = ingest::watch(&bases.iter().map(|p| p.as_path()).collect::<Vec<_>>(), wake_tx.clone());
 
+        let live = Arc::new(Mutex::new(LiveView::new(&config)));
+        crate::live::lock_live(&live).seed(&config.state_dir);
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
-        let ingest =
-            Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes)).with_reloads(reload_rx);
+        let ingest = Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes))
+            .with_reloads(reload_rx)
+            .with_live(live.clone());
         let ingest_thread = {
             let (store, progress, stop) = (store.clone(), progress.clone(), stop.clone());
             std::thread::Builder::new()
@@ -89,39 +88,56 @@ pub fn run(config: &Config) -> Result<()> {
                 .context("starting the ingest thread")?
         };
 
+        let shared_config = Arc::new(arc_swap::ArcSwap::new(config.clone()));
         let app = Arc::new(App {
-            config: arc_swap::ArcSwap::new(config.clone()),
+            config: shared_config.clone(),
+            live: live.clone(),
             store: store.clone(),
-            progress,
+            progress: progress.clone(),
             metrics: Metrics::new(),
             admin_token,
             shutting_down: AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
+        let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
 
-        wait_for_stop(|| match Config::load(&config.path) {
-            Ok(new) => {
-                if new.listen != config.listen || new.state_dir != config.state_dir {
-                    tracing::warn!("listen and state_dir changes take effect at the next restart");
+        while let Signal::Reload = next_signal().await {
+            let new = match Config::load(&config.path) {
+                Ok(new) => Arc::new(new),
+                Err(e) => {
+                    tracing::error!("SIGHUP: new config refused, keeping the old one: {e}");
+                    continue;
                 }
-                let new = Arc::new(new);
-                app.config.store(new.clone());
-                let _ = reload_tx.send(new);
-                let _ = wake_tx.send(());
+            };
+            if new.listen != config.listen || new.state_dir != config.state_dir {
+                tracing::warn!("listen and state_dir changes take effect at the next restart");
             }
-            Err(e) => tracing::error!("SIGHUP: new config refused, keeping the old one: {e}"),
-        })
-        .await;
+            // One alert task at a time (they share the counters' names).
+            std::mem::replace(&mut alerts, AlertTask::none()).stop(&app).await;
+            match AlertTask::start(&new, &app, &store, &live, &progress) {
+                Ok(task) => alerts = task,
+                Err(e) => {
+                    tracing::error!("SIGHUP: new alerting config refused, keeping the old one: {e:#}");
+                    alerts =
+                        AlertTask::start(&shared_config.load_full(), &app, &store, &live, &progress).unwrap_or_else(|_| AlertTask::none());
+                    continue;
+                }
+            }
+            shared_config.store(new.clone());
+            let _ = reload_tx.send(new);
+            let _ = wake_tx.send(());
+        }
         tracing::info!("stopping: committing checkpoints");
         app.shutting_down.store(true, Ordering::Relaxed);
         stop.store(true, Ordering::Relaxed);
         let _ = wake_tx.send(());
         let _ = shutdown_tx.send(true);
         let joined = tokio::task::spawn_blocking(move || ingest_thread.join());
-        match tokio::time::timeout(Duration::from_secs(4), joined).await {
+        let alerts_stopped = alerts.stop(&app);
+        match tokio::time::timeout(Duration::from_secs(4), async { tokio::join!(joined, alerts_stopped) }).await {
             Ok(_) => {}
-            Err(_) => tracing::warn!("ingest thread still busy after 4s; exiting (the journal holds everything committed)"),
+            Err(_) => tracing::warn!("still busy after 4s; exiting (the journal holds everything committed)"),
         }
         let _ = tokio::time::timeout(Duration::from_millis(500), server).await;
         let records = lock(&store).state.records;
@@ -130,23 +146,72 @@ pub fn run(config: &Config) -> Result<()> {
     })
 }
 
-/// Waits for SIGTERM or SIGINT; runs `on_hup` at every SIGHUP meanwhile.
-async fn wait_for_stop(mut on_hup: impl FnMut()) {
+/// The daemon-side alert task of one configuration.
+struct AlertTask {
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: Option<tokio::task::JoinHandle<Alerting>>,
+    counter: Option<prometheus::IntCounterVec>,
+}
+
+impl AlertTask {
+    fn none() -> AlertTask {
+        AlertTask { stop: tokio::sync::watch::channel(false).0, handle: None, counter: None }
+    }
+
+    fn start(
+        config: &Arc<Config>,
+        app: &Arc<App>,
+        store: &Arc<Mutex<Store>>,
+        live: &crate::live::Shared,
+        progress: &Arc<Progress>,
+    ) -> Result<AlertTask> {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let Some(alerting_config) = &config.alerting else {
+            return Ok(AlertTask { stop, handle: None, counter: None });
+        };
+        let external = format!("http://{}", config.listen);
+        let alerting = Alerting::start(alerting_config, config.timezone.0, &config.state_dir, &external).context("alerting")?;
+        let counter = alerting.counts().counter();
+        app.metrics.register(Box::new(counter.clone()));
+        let task = crate::live::alert_task(alerting, app.config.clone(), store.clone(), live.clone(), progress.clone(), stop_rx);
+        Ok(AlertTask { stop, handle: Some(tokio::spawn(task)), counter: Some(counter) })
+    }
+
+    /// Stops evaluating, lets queued notifications go out for a moment, and
+    /// unregisters the counters.
+    async fn stop(self, app: &App) {
+        let _ = self.stop.send(true);
+        if let Some(handle) = self.handle {
+            if let Ok(alerting) = handle.await {
+                alerting.shutdown(Duration::from_secs(2)).await;
+            }
+        }
+        if let Some(counter) = self.counter {
+            let _ = app.metrics.registry().unregister(Box::new(counter));
+        }
+    }
+}
+
+enum Signal {
+    Stop,
+    Reload,
+}
+
+/// The next SIGTERM/SIGINT (stop) or SIGHUP (reload).
+async fn next_signal() -> Signal {
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
         (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
     else {
         tracing::warn!("cannot install signal handlers; stop with SIGKILL");
         std::future::pending::<()>().await;
-        return;
+        return Signal::Stop;
     };
-    loop {
-        tokio::select! {
-            _ = term.recv() => return,
-            _ = int.recv() => return,
-            _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading the configuration");
-                on_hup();
-            }
+    tokio::select! {
+        _ = term.recv() => Signal::Stop,
+        _ = int.recv() => Signal::Stop,
+        _ = hup.recv() => {
+            tracing::info!("SIGHUP: reloading the configuration");
+            Signal::Reload
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct Ingest {
     problems_logged: HashSet<String>,
     last_retention: Option<Instant>,
     reloads: Option<Receiver<Arc<Config>>>,
+    live: Option<crate::live::Shared>,
 }
 
 /// Locks the store, recovering from a panicked holder (its changes are
@@ -63,7 +64,14 @@ impl Ingest {
             problems_logged: HashSet::new(),
             last_retention: None,
             reloads: None,
+            live: None,
         }
+    }
+
+    /// Committed bookings are fed to the live view's burn rates.
+    pub fn with_live(mut self, live: crate::live::Shared) -> Ingest {
+        self.live = Some(live);
+        self
     }
 
     /// New configurations (SIGHUP) arrive here and take effect between rounds.
@@ -133,9 +141,10 @@ impl Ingest {
             booking.batch_mut().forget_before = Some(cutoff.timestamp());
             self.last_retention = Some(Instant::now());
         }
-        let batch = booking.finish();
+        let record = Record::Batch(booking.finish());
+        let Record::Batch(batch) = &record else { return false };
         if !batch.is_empty() {
-            if let Err(e) = store_ref.commit(&Record::Batch(batch)) {
+            if let Err(e) = store_ref.commit(&record) {
                 progress.commit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("cannot commit what was read ({e:#}); throwing the round away and retrying");
                 if let Err(e) = store_ref.reload() {
@@ -150,6 +159,9 @@ impl Ingest {
         }
         store_ref.maybe_snapshot();
         drop(guard);
+        if let (Some(live), Record::Batch(batch)) = (&self.live, &record) {
+            crate::live::lock_live(live).record(chrono::Utc::now(), &batch.usage);
+        }
         progress.polls.fetch_add(1, Ordering::Relaxed);
         poll.more
     }

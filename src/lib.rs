@@ -7,7 +7,9 @@
 //! -> metrics (`metrics`, `http`) and alerts (`alerting`). `report` is the
 //! read-only path from files straight to a printed summary.
 
+pub mod alerting;
 pub mod build_info;
+pub mod burn;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod event;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
+pub mod live;
 pub mod metrics;
 pub mod money;
 pub mod pricing;

@@ -17,6 +17,14 @@ use crate::state::State;
 pub struct Metrics {
     registry: Registry,
     balance: GaugeVec,
+    spend_month: GaugeVec,
+    reloads_month: GaugeVec,
+    reload_usd_month: GaugeVec,
+    reload_cap: GaugeVec,
+    reload_threshold: GaugeVec,
+    reload_amount: GaugeVec,
+    topups: CounterVec,
+    allowance: GaugeVec,
     spend: CounterVec,
     tokens: CounterVec,
     requests: CounterVec,
@@ -26,6 +34,10 @@ pub struct Metrics {
     files: GaugeVec,
     lag: GaugeVec,
     build_info: GaugeVec,
+    burn: GaugeVec,
+    account_burn: GaugeVec,
+    runway: GaugeVec,
+    alert_firing: GaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
@@ -43,6 +55,9 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 /// What a scrape shows besides the state.
 pub struct Live<'a> {
     pub sources: &'a [(String, SourceStats)],
+    pub config: &'a crate::config::Config,
+    pub burn: &'a crate::burn::BurnSnapshot,
+    pub firing: &'a [(String, String)],
 }
 
 impl Metrics {
@@ -54,6 +69,34 @@ impl Metrics {
         }
         let m = Metrics {
             balance: gauge(&r, "creditwatch_balance_usd", "Extra-usage balance now, in US dollars; may be negative.", &["account"]),
+            spend_month: gauge(
+                &r,
+                "creditwatch_spend_this_month_usd",
+                "Spend booked against the account in the current calendar month (configured timezone).",
+                &["account"],
+            ),
+            reloads_month: gauge(&r, "creditwatch_reloads_this_month", "Auto-reloads in the current calendar month.", &["account"]),
+            reload_usd_month: gauge(
+                &r,
+                "creditwatch_reload_usd_this_month",
+                "Dollars auto-reloaded in the current calendar month.",
+                &["account"],
+            ),
+            reload_cap: gauge(&r, "creditwatch_reload_cap_usd", "The monthly auto-reload cap.", &["account"]),
+            reload_threshold: gauge(&r, "creditwatch_reload_threshold_usd", "Auto-reload happens at or below this balance.", &["account"]),
+            reload_amount: gauge(
+                &r,
+                "creditwatch_reload_amount_usd",
+                "Dollars added by one auto-reload (to the target, for target reloads: the target).",
+                &["account"],
+            ),
+            topups: counter(
+                &r,
+                "creditwatch_topups_usd_total",
+                "Credits added, by kind: manual, auto, reconcile (reconciles that raised the balance).",
+                &["account", "kind"],
+            ),
+            allowance: gauge(&r, "creditwatch_allowance_remaining_usd", "Plan allowance left this month.", &["account"]),
             spend: counter(&r, "creditwatch_spend_usd_total", "Cost booked, in US dollars.", &["account", "app", "model"]),
             tokens: counter(&r, "creditwatch_tokens_total", "Tokens booked, by kind.", &["account", "app", "model", "kind"]),
             requests: counter(&r, "creditwatch_requests_total", "Billed requests, after de-duplication.", &["account", "app", "model"]),
@@ -68,6 +111,10 @@ impl Metrics {
             files: gauge(&r, "creditwatch_source_files", "Files being followed.", &["source"]),
             lag: gauge(&r, "creditwatch_source_lag_bytes", "Bytes written to the source's files and not read yet.", &["source"]),
             build_info: gauge(&r, "creditwatch_build_info", "Version and git revision; value 1.", &["version", "revision"]),
+            burn: gauge(&r, "creditwatch_burn_rate_usd_per_hour", "Spend per hour over the trailing window, by event time.", &["account", "app", "model", "window"]),
+            account_burn: gauge(&r, "creditwatch_account_burn_rate_usd_per_hour", "Account spend per hour over the trailing window, by event time.", &["account", "window"]),
+            runway: gauge(&r, "creditwatch_runway_seconds", "Time until the balance reaches zero at the 1h burn rate, counting the auto-reloads the cap still allows (+Inf when not burning).", &["account"]),
+            alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             registry: r,
         };
         m.build_info.with_label_values(&[crate::build_info::VERSION, crate::build_info::REVISION]).set(1.0);
@@ -78,12 +125,35 @@ impl Metrics {
         &self.registry
     }
 
+    /// Registers a collector owned elsewhere (the notification counters).
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) {
+        if let Err(e) = self.registry.register(collector) {
+            tracing::warn!("cannot register a collector: {e}");
+        }
+    }
+
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
-        for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines] {
+        for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups] {
             v.reset();
         }
-        for v in [&self.balance, &self.last_event, &self.files, &self.lag] {
+        for v in [
+            &self.balance,
+            &self.spend_month,
+            &self.reloads_month,
+            &self.reload_usd_month,
+            &self.reload_cap,
+            &self.reload_threshold,
+            &self.reload_amount,
+            &self.allowance,
+            &self.last_event,
+            &self.files,
+            &self.lag,
+            &self.burn,
+            &self.account_burn,
+            &self.runway,
+            &self.alert_firing,
+        ] {
             v.reset();
         }
         for (key, t) in &state.usage {
@@ -97,8 +167,16 @@ impl Metrics {
         }
         for account in state.ledger.accounts() {
             if let Some(view) = state.ledger.view(account, now) {
-                self.balance.with_label_values(&[account]).set(to_f64(view.balance));
+                self.account(&view);
+                self.runway.with_label_values(&[account]).set(crate::live::runway(live.config, &view, live.burn));
+                for window in live.burn.windows.iter().take(live.burn.exported) {
+                    self.account_burn.with_label_values(&[account, &window.label]).set(live.burn.account_rate(account, window.length));
+                }
             }
+        }
+        self.burn(live.burn);
+        for (alert, account) in live.firing {
+            self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }
         for (name, stats) in live.sources {
             let totals = state.sources.get(name);
@@ -111,6 +189,37 @@ impl Metrics {
             }
             self.files.with_label_values(&[name.as_str()]).set(stats.files as f64);
             self.lag.with_label_values(&[name.as_str()]).set(stats.lag_bytes as f64);
+        }
+    }
+
+    fn burn(&self, burn: &crate::burn::BurnSnapshot) {
+        for (i, window) in burn.windows.iter().enumerate().take(burn.exported) {
+            for s in &burn.series {
+                let k = &s.key;
+                self.burn.with_label_values(&[&k.account, &k.app, &k.model, &window.label]).set(s.usd_per_hour[i]);
+            }
+        }
+    }
+
+    fn account(&self, v: &crate::ledger::AccountView) {
+        let a = [v.account.as_str()];
+        self.balance.with_label_values(&a).set(to_f64(v.balance_usd));
+        self.spend_month.with_label_values(&a).set(to_f64(v.spend_this_month_usd));
+        self.reloads_month.with_label_values(&a).set(f64::from(v.reloads_this_month));
+        self.reload_usd_month.with_label_values(&a).set(to_f64(v.reload_usd_this_month));
+        let optional = [
+            (&self.reload_cap, v.reload_cap_usd),
+            (&self.reload_threshold, v.reload_threshold_usd),
+            (&self.reload_amount, v.reload_amount_usd.or(v.reload_target_usd)),
+            (&self.allowance, v.allowance_remaining_usd),
+        ];
+        for (gauge, value) in optional {
+            if let Some(value) = value {
+                gauge.with_label_values(&a).set(to_f64(value));
+            }
+        }
+        for (kind, total) in [("manual", v.topups.manual_usd), ("auto", v.topups.auto_usd), ("reconcile", v.topups.reconcile_added_usd)] {
+            self.topups.with_label_values(&[a[0], kind]).inc_by(to_f64(total).max(0.0));
         }
     }
 

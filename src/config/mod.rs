@@ -62,9 +62,12 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub follow: FollowConfig,
+    /// Burn-rate windows and bucket width; see `crate::burn`.
+    #[serde(default)]
+    pub burn_rate: crate::burn::BurnConfig,
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
-    pub alerting: Option<serde_yaml_ng::Value>,
+    pub alerting: Option<crate::alerting::AlertingConfig>,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -279,6 +282,10 @@ impl Config {
             }
         }
         self.pricing.validate().map_err(|(field, m)| (format!("pricing.{field}"), m))?;
+        self.burn_rate.validate("burn_rate")?;
+        if let Some(alerting) = &self.alerting {
+            alerting.validate(self.path.parent().unwrap_or(Path::new(".")))?;
+        }
         if self.limits.max_apps == 0 || self.limits.max_models == 0 {
             return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
         }
@@ -292,6 +299,9 @@ impl Config {
         self.state_dir = resolve_path(&base, &self.state_dir);
         self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
         self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
+        if let Some(alerting) = &mut self.alerting {
+            alerting.resolve_paths(&base);
+        }
         for source in &mut self.sources {
             for p in &mut source.paths {
                 *p = resolve_path(&base, Path::new(p)).to_string_lossy().into_owned();

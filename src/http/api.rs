@@ -165,8 +165,11 @@ fn book(
 fn ledger_error(account: &str, e: LedgerError) -> Resp {
     match e {
         LedgerError::UnknownAccount(_) => error(StatusCode::NOT_FOUND, &format!("no account `{account}`")),
-        LedgerError::Conflict(_) => error(StatusCode::CONFLICT, &e.to_string()),
-        LedgerError::BadAmount(_) => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        LedgerError::Conflict { .. } => error(StatusCode::CONFLICT, &e.to_string()),
+        LedgerError::BadAmount { .. } | LedgerError::MissingId | LedgerError::Overflow(_) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+        }
+        LedgerError::BadEntry(_) | LedgerError::BadSettings(_) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 

@@ -30,7 +30,8 @@ use crate::state::store::Store;
 /// What every request handler can reach.
 pub struct App {
     /// Swapped on SIGHUP.
-    pub config: arc_swap::ArcSwap<Config>,
+    pub config: Arc<arc_swap::ArcSwap<Config>>,
+    pub live: crate::live::Shared,
     pub store: Arc<Mutex<Store>>,
     pub progress: Arc<Progress>,
     pub metrics: Metrics,

@@ -75,13 +75,19 @@ fn landing() -> Resp {
 }
 
 fn metrics(app: &App) -> Resp {
+    let config = app.config.load();
     let sources: Vec<(String, crate::sources::tail::SourceStats)> = {
         let stats = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        app.config.load().sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
+        config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
+    };
+    let now = chrono::Utc::now();
+    let (burn, firing) = {
+        let mut live = crate::live::lock_live(&app.live);
+        (live.burn.rates(now), live.firing.clone())
     };
     let body = {
         let store = lock(&app.store);
-        app.metrics.refresh(&store.state, chrono::Utc::now(), &Live { sources: &sources });
+        app.metrics.refresh(&store.state, now, &Live { sources: &sources, config: &config, burn: &burn, firing: &firing });
         app.metrics.render()
     };
     with_type(StatusCode::OK, body.into(), prometheus::TEXT_FORMAT)

@@ -1,112 +1,276 @@
-//! TEMPORARY shim with the agreed API, replaced by the ledger branch on merge.
+//! The append-only journal, `STATE_DIR/journal.cwj`: the durable record of
+//! every ledger change, as opaque payloads (it knows nothing of entries).
+//!
+//! A record is `[u32 LE payload length][u32 LE crc32c of payload][payload]`.
+//! One writer (see `lock::StateLock`); `append` returns only after
+//! `sync_data`, so a returned offset is on disk.
+//!
+//! Opening tells a crash from damage:
+//! - a bad **last** record (cut short, or a checksum that does not match, or
+//!   the zeros some file systems leave after a crash) is a write the crash
+//!   interrupted and nobody was told succeeded: it is cut off with a warning;
+//! - a bad record with a valid record anywhere after it is damage: opening
+//!   refuses with the file and byte offset. The scan for a later valid record
+//!   does not trust the bad record's length field, so a corrupted length
+//!   cannot pass good records off as a torn tail.
+//!
+//! Payloads are never empty: an all-zero region would otherwise read as
+//! valid empty records (the crc32c of nothing is 0). Write one record per
+//! append where you can: a crash in a multi-record write can leave a later
+//! record whole behind a torn one, which reads as damage.
+
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+pub use super::lock::StateLock;
+pub use super::snapshot::{load_snapshot, save_snapshot, write_atomic};
+
+pub const JOURNAL_FILE: &str = "journal.cwj";
+const HEADER_LEN: u64 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: cannot {action}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{}: damaged at byte offset {offset}: {reason}. creditwatch will not book on a damaged journal: stop every \
+         creditwatch using this state directory, copy the directory aside, then restore {} from a backup (or move the \
+         state directory away to start a fresh ledger and reconcile each account)",
+        file.display(), file.display()
+    )]
+    Corrupt { file: PathBuf, offset: u64, reason: String },
+    #[error("{}: the state directory is locked by another creditwatch ({holder}); stop it, or go through its HTTP API", dir.display())]
+    Locked { dir: PathBuf, holder: String },
+}
+
+pub(crate) fn io_error<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> JournalError + 'a {
+    move |source| JournalError::Io { path: path.to_path_buf(), action, source }
+}
+
+/// One record read back: its byte offset in the file and its payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub offset: u64,
     pub payload: Vec<u8>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("{0}")]
-    Io(#[from] io::Error),
+impl Record {
+    /// The offset just past this record: where replay resumes after it.
+    pub fn end(&self) -> u64 {
+        self.offset + HEADER_LEN + self.payload.len() as u64
+    }
 }
 
+/// What `verify` found, without changing anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifySummary {
+    pub records: u64,
+    /// Bytes of whole, valid records (where the next append goes).
+    pub bytes: u64,
+    /// Where a torn last record starts, if there is one (`open` would cut it).
+    pub torn_tail: Option<u64>,
+}
+
+/// The journal, open for appending.
+#[derive(Debug)]
 pub struct Journal {
     file: File,
-    len: u64,
+    path: PathBuf,
+    end: u64,
+    /// Set when a failed write could not be undone: the file's tail is
+    /// unknown, and appending after it could bury good records behind junk.
+    poisoned: bool,
 }
 
 impl Journal {
+    /// Opens (creating `dir` and the file if needed) and returns every record
+    /// from `from_offset` (a snapshot's position, or 0). A torn last record
+    /// is cut off; damage is `JournalError::Corrupt`.
     pub fn open(dir: &Path, from_offset: u64) -> Result<(Journal, Vec<Record>), JournalError> {
-        let path = dir.join("journal.cwj");
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path)?;
-        let mut data = Vec::new();
-        file.read_to_end(&mut data)?;
-        let mut records = Vec::new();
-        let mut at = from_offset as usize;
-        while at + 8 <= data.len() {
-            let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
-            let crc = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap_or([0; 4]));
-            if at + 8 + len > data.len() || crc32c::crc32c(&data[at + 8..at + 8 + len]) != crc {
-                break;
-            }
-            records.push(Record { offset: at as u64, payload: data[at + 8..at + 8 + len].to_vec() });
-            at += 8 + len;
+        std::fs::create_dir_all(dir).map_err(io_error(dir, "create the state directory"))?;
+        let path = dir.join(JOURNAL_FILE);
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io_error(&path, "open"))?;
+        // The file may have just been created: make its name durable.
+        crate::ledger::snapshot::sync_dir(dir)?;
+        let scan = scan(&path, &mut file, from_offset, true)?;
+        if let Some(offset) = scan.summary.torn_tail {
+            tracing::warn!(file = %path.display(), offset, "cutting a torn last record (a write interrupted by a crash; it was never acknowledged)");
+            file.set_len(offset).map_err(io_error(&path, "cut the torn last record"))?;
+            file.sync_all().map_err(io_error(&path, "sync after cutting the torn last record"))?;
         }
-        file.set_len(at as u64)?;
-        Ok((Journal { file, len: at as u64 }, records))
+        Ok((Journal { file, path, end: scan.summary.bytes, poisoned: false }, scan.records))
     }
+
+    /// Appends one record per payload and syncs; returns the new end offset.
+    /// Payloads must be non-empty and under 4 GiB. On an error nothing new
+    /// is readable: the partial write is cut back.
     pub fn append(&mut self, payloads: &[Vec<u8>]) -> io::Result<u64> {
+        let with_path = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", self.path.display()));
+        if self.poisoned {
+            return Err(with_path(io::Error::other("an earlier write failed and could not be undone; restart creditwatch")));
+        }
         let mut buf = Vec::new();
-        for p in payloads {
-            buf.extend((p.len() as u32).to_le_bytes());
-            buf.extend(crc32c::crc32c(p).to_le_bytes());
-            buf.extend(p);
+        for payload in payloads {
+            let len = u32::try_from(payload.len())
+                .ok()
+                .filter(|&l| l > 0)
+                .ok_or_else(|| with_path(io::Error::new(io::ErrorKind::InvalidInput, "a journal payload must be 1 byte to 4 GiB")))?;
+            buf.extend_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+            buf.extend_from_slice(payload);
         }
-        self.file.write_all(&buf)?;
-        self.file.sync_data()?;
-        self.len += buf.len() as u64;
-        Ok(self.len)
+        if buf.is_empty() {
+            return Ok(self.end);
+        }
+        let written = self.file.seek(SeekFrom::Start(self.end)).and_then(|_| self.file.write_all(&buf));
+        if let Err(e) = written {
+            if self.file.set_len(self.end).and_then(|_| self.file.sync_all()).is_err() {
+                self.poisoned = true;
+            }
+            return Err(with_path(e));
+        }
+        if let Err(e) = self.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the dirty
+            // pages: what is on disk is unknown.
+            self.poisoned = true;
+            return Err(with_path(e));
+        }
+        self.end += buf.len() as u64;
+        Ok(self.end)
+    }
+
+    /// The end of the last whole record: the offset to store in a snapshot.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    let mut f = File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+/// Reads the journal in `dir` without changing anything (for `creditwatch
+/// ledger verify`); damage is an error, a torn tail is reported.
+pub fn verify(dir: &Path) -> Result<VerifySummary, JournalError> {
+    read_with(dir, 0, false).map(|(_, summary)| summary)
 }
 
-pub fn save_snapshot(dir: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
-    let mut all = offset.to_le_bytes().to_vec();
-    all.extend(bytes);
-    write_atomic(&dir.join("snapshot.bin"), &all)
+/// Reads every record from `from_offset` without changing anything (for
+/// `creditwatch ledger history`, which may run beside the daemon).
+pub fn read(dir: &Path, from_offset: u64) -> Result<(Vec<Record>, VerifySummary), JournalError> {
+    read_with(dir, from_offset, true)
 }
 
-pub fn load_snapshot(dir: &Path) -> io::Result<Option<(u64, Vec<u8>)>> {
-    match std::fs::read(dir.join("snapshot.bin")) {
-        Ok(d) if d.len() >= 8 => Ok(Some((u64::from_le_bytes(d[..8].try_into().unwrap_or([0; 8])), d[8..].to_vec()))),
-        Ok(_) => Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub struct StateLock(#[allow(dead_code)] File);
-
-impl StateLock {
-    pub fn acquire(dir: &Path) -> io::Result<StateLock> {
-        let f = File::create(dir.join("lock"))?;
-        f.try_lock().map_err(|e| io::Error::other(format!("{}: {e:?}", dir.display())))?;
-        Ok(StateLock(f))
-    }
-}
-
-/// Every record, read-only (a torn tail is left alone and not returned).
+/// Every whole record, read-only; no journal yet is no records. A torn
+/// tail is left alone and not returned; damage is an error.
 pub fn read_all(dir: &Path) -> Result<Vec<Record>, JournalError> {
-    let data = match std::fs::read(dir.join("journal.cwj")) {
-        Ok(d) => d,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let mut records = Vec::new();
-    let mut at = 0usize;
-    while at + 8 <= data.len() {
-        let len = u32::from_le_bytes(data[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
-        let crc = u32::from_le_bytes(data[at + 4..at + 8].try_into().unwrap_or([0; 4]));
-        if at + 8 + len > data.len() || crc32c::crc32c(&data[at + 8..at + 8 + len]) != crc {
-            break;
-        }
-        records.push(Record { offset: at as u64, payload: data[at + 8..at + 8 + len].to_vec() });
-        at += 8 + len;
+    if !dir.join(JOURNAL_FILE).exists() {
+        return Ok(Vec::new());
     }
-    Ok(records)
+    read(dir, 0).map(|(records, _)| records)
 }
+
+fn read_with(dir: &Path, from_offset: u64, keep: bool) -> Result<(Vec<Record>, VerifySummary), JournalError> {
+    let path = dir.join(JOURNAL_FILE);
+    let mut file = File::open(&path).map_err(io_error(&path, "open"))?;
+    let scan = scan(&path, &mut file, from_offset, keep)?;
+    Ok((scan.records, scan.summary))
+}
+
+struct Scan {
+    records: Vec<Record>,
+    summary: VerifySummary,
+}
+
+/// Reads records from `from` to the end of the file.
+fn scan(path: &Path, file: &mut File, from: u64, keep: bool) -> Result<Scan, JournalError> {
+    let len = file.metadata().map_err(io_error(path, "read the size of"))?.len();
+    if from > len {
+        let reason =
+            format!("the snapshot resumes at byte {from} but the journal is only {len} bytes long (the journal was cut or replaced)");
+        return Err(JournalError::Corrupt { file: path.to_path_buf(), offset: from, reason });
+    }
+    file.seek(SeekFrom::Start(from)).map_err(io_error(path, "seek in"))?;
+    let mut reader = BufReader::new(&mut *file);
+    let mut records = Vec::new();
+    let mut count = 0;
+    let mut pos = from;
+    while pos < len {
+        match read_record(&mut reader, len - pos).map_err(io_error(path, "read"))? {
+            Ok(payload) => {
+                let record = Record { offset: pos, payload };
+                pos = record.end();
+                count += 1;
+                if keep {
+                    records.push(record);
+                }
+            }
+            Err(problem) => {
+                drop(reader);
+                return match next_valid_record(file, pos, len).map_err(io_error(path, "read"))? {
+                    Some(next) => {
+                        let reason = format!("{problem}, and a valid record follows at byte {next}, so this is not a torn last write");
+                        Err(JournalError::Corrupt { file: path.to_path_buf(), offset: pos, reason })
+                    }
+                    None => Ok(Scan { records, summary: VerifySummary { records: count, bytes: pos, torn_tail: Some(pos) } }),
+                };
+            }
+        }
+    }
+    Ok(Scan { records, summary: VerifySummary { records: count, bytes: pos, torn_tail: None } })
+}
+
+/// The next record, given the bytes left in the file: `Ok(Err(problem))`
+/// when what is there is not a whole valid record.
+fn read_record(reader: &mut impl Read, remaining: u64) -> io::Result<Result<Vec<u8>, String>> {
+    if remaining < HEADER_LEN {
+        return Ok(Err(format!("a record header cut short ({remaining} of 8 bytes)")));
+    }
+    let mut header = [0u8; HEADER_LEN as usize];
+    reader.read_exact(&mut header)?;
+    let (len, crc) = split_header(header);
+    if len == 0 {
+        return Ok(Err("a record of length 0".into()));
+    }
+    if u64::from(len) > remaining - HEADER_LEN {
+        return Ok(Err(format!("a record of {len} bytes runs past the end of the file")));
+    }
+    let mut payload = vec![0u8; len as usize];
+    reader.read_exact(&mut payload)?;
+    if crc32c::crc32c(&payload) != crc {
+        return Ok(Err("a record whose checksum does not match its payload".into()));
+    }
+    Ok(Ok(payload))
+}
+
+fn split_header(h: [u8; 8]) -> (u32, u32) {
+    (u32::from_le_bytes([h[0], h[1], h[2], h[3]]), u32::from_le_bytes([h[4], h[5], h[6], h[7]]))
+}
+
+/// The offset of the first valid record starting after `bad` (the start of
+/// a bad record), trying every byte position. Only on the error path, so it
+/// reads the rest of the file at once.
+fn next_valid_record(file: &mut File, bad: u64, len: u64) -> io::Result<Option<u64>> {
+    file.seek(SeekFrom::Start(bad))?;
+    let mut rest = Vec::new();
+    file.take(len - bad).read_to_end(&mut rest)?;
+    let found = (1..rest.len()).find(|&at| {
+        let Some(header) = rest.get(at..at + HEADER_LEN as usize).and_then(|h| <[u8; 8]>::try_from(h).ok()) else {
+            return false;
+        };
+        let (len, crc) = split_header(header);
+        let start = at + HEADER_LEN as usize;
+        len > 0 && rest.get(start..start + len as usize).is_some_and(|p| crc32c::crc32c(p) == crc)
+    });
+    Ok(found.map(|at| bad + at as u64))
+}
+
+#[cfg(test)]
+mod tests;

@@ -64,6 +64,8 @@ pub struct SourceStats {
     pub files: u64,
     /// Bytes written to the files and not read yet.
     pub lag_bytes: u64,
+    /// Bytes read so far from the files followed now: it moves when they grow.
+    pub read_bytes: u64,
 }
 
 #[derive(Default)]
@@ -296,6 +298,7 @@ impl Follower {
             let s = &mut self.stats[t.source];
             s.files += 1;
             s.lag_bytes += t.size.saturating_sub(t.offset);
+            s.read_bytes += t.offset;
         }
     }
 

@@ -32,22 +32,14 @@ pub fn read(dir: &Path, account: Option<&str>) -> Result<Vec<Row>> {
             Record::Ledger(entries) => entries,
         };
         for entry in entries {
-            ledger.apply(entry);
-            let name = entry_account(entry);
+            ledger.apply(entry).with_context(|| format!("journal record at offset {}", r.offset))?;
+            let name = entry.account();
             if account.is_some_and(|a| a != name) {
                 continue;
             }
-            let balance = ledger.view(name, Utc::now()).map(|v| v.balance).unwrap_or_default();
+            let balance = ledger.view(name, Utc::now()).map(|v| v.balance_usd).unwrap_or_default();
             rows.push(Row { account: name.to_string(), entry: entry.clone(), balance_after_usd: balance });
         }
     }
     Ok(rows)
-}
-
-fn entry_account(entry: &Entry) -> &str {
-    match entry {
-        Entry::Opened { account, .. } | Entry::Debit { account, .. } | Entry::TopUp { account, .. } | Entry::Reconcile { account, .. } => {
-            account
-        }
-    }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dedup::{Seen, SeenIndex};
 use crate::event::{EventId, Tokens};
-use crate::ledger::{Entry, Ledger};
+use crate::ledger::{Entry, Ledger, LedgerError};
 use crate::sources::fingerprint::FileId;
 use crate::sources::tail::Checkpoint;
 use crate::sources::Outcome;
@@ -125,22 +125,24 @@ impl State {
         }
     }
 
-    /// Folds one journal record in (replay).
-    pub fn apply(&mut self, record: &Record) {
+    /// Folds one journal record in (replay). An entry the ledger refuses
+    /// means the journal does not describe a possible history: an error.
+    pub fn apply(&mut self, record: &Record) -> Result<(), LedgerError> {
         match record {
             Record::Batch(batch) => {
                 for entry in &batch.ledger {
-                    self.ledger.apply(entry);
+                    self.ledger.apply(entry)?;
                 }
                 self.apply_batch_usage(batch);
             }
             Record::Ledger(entries) => {
                 for entry in entries {
-                    self.ledger.apply(entry);
+                    self.ledger.apply(entry)?;
                 }
             }
         }
         self.records += 1;
+        Ok(())
     }
 
     /// The parts of a batch outside the ledger; live booking applies the

@@ -109,8 +109,8 @@ fn load(dir: &Path, tz: Tz) -> Result<(Journal, State, u64)> {
     for r in records {
         let record: Record = serde_json::from_slice(&r.payload)
             .with_context(|| format!("journal {} record at offset {} cannot be decoded", dir.join("journal.cwj").display(), r.offset))?;
-        state.apply(&record);
-        end = r.offset + 8 + r.payload.len() as u64;
+        state.apply(&record).with_context(|| format!("journal {} record at offset {}", dir.join("journal.cwj").display(), r.offset))?;
+        end = r.end();
     }
     Ok((journal, state, end))
 }

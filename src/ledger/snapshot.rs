@@ -1,0 +1,162 @@
+//! Atomic file replacement and ledger snapshots.
+//!
+//! A snapshot, `STATE_DIR/snapshot.cws`, is the ledger state (opaque bytes)
+//! as of a journal offset, so a start replays only the records after it. It
+//! is framed with its own checksum: `b"CWSNAP1\n"`, u64 LE journal offset,
+//! u32 LE payload length, u32 LE crc32c of (offset bytes + payload),
+//! payload.
+//!
+//! A snapshot is only a cache: the journal is never compacted and always
+//! starts at byte 0, so a bad snapshot (which atomic replacement should make
+//! impossible short of disk damage) is reported with a warning naming the
+//! file, and `load_snapshot` returns `None`: the caller replays the whole
+//! journal and loses nothing. (If the journal is ever compacted, this must
+//! become an error.)
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::journal::{io_error, JournalError};
+
+pub const SNAPSHOT_FILE: &str = "snapshot.cws";
+const MAGIC: &[u8; 8] = b"CWSNAP1\n";
+const FRAME_LEN: usize = 8 + 8 + 4 + 4;
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the
+/// new content: write a temp file in the same folder, fsync it, rename it
+/// over `path`, fsync the folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.tmp"));
+    if let Err(e) = write_synced(&temp, bytes) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io_error(&temp, "write")(e));
+    }
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io_error(path, "replace")(e));
+    }
+    sync_dir(dir)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Makes a folder's entries (new and renamed files) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io_error(dir, "sync the folder"))
+}
+
+/// Saves the state as of `journal_offset` (the journal's `end()` after the
+/// last record the state includes).
+pub fn save_snapshot(dir: &Path, journal_offset: u64, state: &[u8]) -> Result<(), JournalError> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let len = u32::try_from(state.len())
+        .map_err(|_| io_error(&path, "write")(io::Error::new(io::ErrorKind::InvalidInput, "a snapshot must be under 4 GiB")))?;
+    let mut bytes = Vec::with_capacity(FRAME_LEN + state.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&journal_offset.to_le_bytes());
+    bytes.extend_from_slice(&len.to_le_bytes());
+    bytes.extend_from_slice(&checksum(journal_offset, state).to_le_bytes());
+    bytes.extend_from_slice(state);
+    write_atomic(&path, &bytes)
+}
+
+/// The last snapshot: `(journal offset, state)`. `None` when there is none,
+/// or when it is bad (with a warning: replay the journal from 0).
+pub fn load_snapshot(dir: &Path) -> Result<Option<(u64, Vec<u8>)>, JournalError> {
+    let path = dir.join(SNAPSHOT_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(&path, "read")(e)),
+    };
+    match parse(&bytes) {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(reason) => {
+            tracing::warn!(file = %path.display(), reason, "ignoring a bad snapshot; replaying the whole journal instead");
+            Ok(None)
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<(u64, Vec<u8>), String> {
+    let (frame, state) = bytes.split_at_checked(FRAME_LEN).ok_or_else(|| format!("{} bytes, shorter than its header", bytes.len()))?;
+    if &frame[..8] != MAGIC {
+        return Err("not a creditwatch snapshot (wrong magic bytes)".into());
+    }
+    let word = |at: usize| -> u32 { u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]) };
+    let offset = u64::from(word(8)) | (u64::from(word(12)) << 32);
+    let len = word(16) as usize;
+    if state.len() != len {
+        return Err(format!("says {len} bytes of state but holds {}", state.len()));
+    }
+    if checksum(offset, state) != word(20) {
+        return Err("checksum does not match".into());
+    }
+    Ok((offset, state.to_vec()))
+}
+
+fn checksum(offset: u64, state: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&offset.to_le_bytes()), state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoints.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, ["checkpoints.json"]);
+    }
+
+    #[test]
+    fn write_atomic_names_the_file_it_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-folder").join("x.json");
+        let err = write_atomic(&path, b"x").unwrap_err().to_string();
+        assert!(err.contains("no-such-folder/.x.json.tmp: cannot write"), "{err}");
+    }
+
+    #[test]
+    fn snapshot_round_trips_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load_snapshot(dir.path()).unwrap(), None);
+        save_snapshot(dir.path(), 4242, b"{\"state\":1}").unwrap();
+        assert_eq!(load_snapshot(dir.path()).unwrap(), Some((4242, b"{\"state\":1}".to_vec())));
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_refused_and_the_journal_replayed_from_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        save_snapshot(dir.path(), 4242, b"{\"state\":1}").unwrap();
+        let path = dir.path().join(SNAPSHOT_FILE);
+        let good = std::fs::read(&path).unwrap();
+        // A flipped bit in the state, in the offset, a cut file, a foreign file.
+        let mut flipped_state = good.clone();
+        *flipped_state.last_mut().unwrap() ^= 1;
+        let mut flipped_offset = good.clone();
+        flipped_offset[8] ^= 1;
+        for bad in [flipped_state, flipped_offset, good[..good.len() - 1].to_vec(), b"{}".to_vec()] {
+            std::fs::write(&path, &bad).unwrap();
+            assert_eq!(load_snapshot(dir.path()).unwrap(), None);
+        }
+        for bad in [&good[..10], b"CWSNAP1\nxxxxxxxxxxxxxxxxxxx"] {
+            assert!(parse(bad).is_err());
+        }
+    }
+}
