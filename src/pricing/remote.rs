@@ -253,23 +253,25 @@ async fn refresh_and_log(config: &Config) {
 
 /// For the daemon, spawned at start beside the cached table
 /// (`table(&config)`, instant): downloads at once, then every
-/// `refresh_every`, and publishes the new table to `prices` after each
-/// successful download, until `shutdown` completes. Returns at once without
-/// `pricing.url`. A failed download publishes nothing.
-pub async fn refresh_loop(config: Arc<Config>, prices: tokio::sync::watch::Sender<Arc<PriceTable>>, shutdown: impl Future<Output = ()>) {
+/// `refresh_every`, until `shutdown` completes; returns at once without
+/// `pricing.url`. After each successful download it bumps `refreshed` (the
+/// count of downloads): the holder of a price table then rebuilds it with
+/// `table(&its_current_config)`, so overrides from a reloaded config still
+/// win. A failed download bumps nothing.
+pub async fn refresh_loop(config: Arc<Config>, refreshed: tokio::sync::watch::Sender<u64>, shutdown: impl Future<Output = ()>) {
     if config.pricing.url.is_none() {
         return;
     }
     tokio::pin!(shutdown);
     loop {
-        let refreshed = tokio::select! {
+        let result = tokio::select! {
             _ = &mut shutdown => return,
             r = refresh(&config.pricing, &config.state_dir) => r,
         };
-        match refreshed {
+        match result {
             Ok(n) => {
+                refreshed.send_modify(|count| *count += 1);
                 tracing::info!(models = n, "price list refreshed");
-                prices.send_replace(Arc::new(table(&config)));
             }
             Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
         }
