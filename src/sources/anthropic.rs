@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
@@ -89,6 +90,50 @@ struct ServerToolUse {
     web_search_requests: Option<u64>,
 }
 
+/// The usual shapes in one pass (with the default stream id field): a
+/// wrapper's fields beside `response` or `event`, or a bare message or
+/// stream event. Anything else (a body logged as a JSON string, a custom
+/// stream id pointer, a malformed line) takes the general path.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    app: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user_agent: Option<&'a RawValue>,
+    #[serde(borrow)]
+    stream_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response: Option<Message<'a>>,
+    #[serde(borrow)]
+    event: Option<StreamEvent<'a>>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    #[serde(borrow)]
+    usage: Option<Usage<'a>>,
+}
+
+/// What a line holds, however it was read.
+enum Body<'a> {
+    Event(StreamEvent<'a>),
+    Response(Message<'a>),
+    Nothing,
+}
+
+/// The wrapper's timestamp, app, user agent and stream id, then the body.
+type Parts<'a> = ([Option<&'a RawValue>; 4], Body<'a>);
+
+fn is_stream_event(kind: Option<&str>) -> bool {
+    matches!(kind, Some("message_start" | "message_delta"))
+}
+
 /// A stream whose start was seen.
 struct Stream {
     seq: u64,
@@ -100,6 +145,8 @@ struct Stream {
 
 pub struct AnthropicParser {
     fields: FieldSet,
+    /// The stream id is the default `/stream_id`, so `Line` can read it.
+    one_pass: bool,
     attribution: Arc<Attribution>,
     timeout: chrono::Duration,
     streams: HashMap<String, Stream>,
@@ -125,6 +172,7 @@ impl AnthropicParser {
         let timeout = chrono::Duration::from_std(options.timeout).map_err(|e| format!("stream timeout: {e}"))?;
         Ok(AnthropicParser {
             fields,
+            one_pass: options.id_field == "/stream_id",
             attribution,
             timeout,
             streams: HashMap::new(),
@@ -137,39 +185,40 @@ impl AnthropicParser {
 
 impl LineParser for AnthropicParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        if self.one_pass {
+            if let Ok(l) = serde_json::from_slice::<Line>(line) {
+                let body = match (l.event, l.response) {
+                    (Some(event), _) => Body::Event(event),
+                    (None, _) if is_stream_event(l.kind.as_deref()) => {
+                        Body::Event(StreamEvent { kind: l.kind, message: l.message, usage: l.usage })
+                    }
+                    (None, Some(response)) => Body::Response(response),
+                    (None, None) if l.kind.as_deref() == Some("message") => {
+                        Body::Response(Message { id: l.id, model: l.model, usage: l.usage })
+                    }
+                    (None, None) => Body::Nothing,
+                };
+                return self.book(([l.timestamp, l.app, l.user_agent, l.stream_id], body), line);
+            }
+        }
         let f = self.fields.extract(line)?;
         let kind = fields::string(f[TYPE], "type")?;
-        let timestamp = fields::timestamp(f[TIMESTAMP], "timestamp")?;
-        let app_field = fields::string(f[APP], "app")?;
-        let user_agent = fields::string(f[USER_AGENT], "user_agent")?;
-        let app = self.attribution.app_of_line(app_field.as_deref(), user_agent.as_deref());
-
         let event_text = match f[EVENT] {
             Some(raw) => Some(fields::object_text(raw, "event")?),
-            None if matches!(kind.as_deref(), Some("message_start" | "message_delta")) => Some(String::from_utf8_lossy(line)),
+            None if is_stream_event(kind.as_deref()) => Some(String::from_utf8_lossy(line)),
             None => None,
         };
-        if let Some(event_text) = event_text {
-            let event: StreamEvent = serde_json::from_str(&event_text)?;
-            let stream = fields::string(f[STREAM_ID], "stream id")?.ok_or_else(|| LineError::new("stream event without its stream id"))?;
-            return match event.kind.as_deref() {
-                Some("message_start") => self.start(&stream, event.message, timestamp, app).map(|()| None),
-                Some("message_delta") => self.delta(&stream, event.usage.unwrap_or_default()),
-                _ => Ok(None),
-            };
-        }
         let response_text = match f[RESPONSE] {
-            Some(raw) => fields::object_text(raw, "response")?,
-            None if kind.as_deref() == Some("message") => String::from_utf8_lossy(line),
-            None => return Ok(None),
+            Some(raw) if event_text.is_none() => Some(fields::object_text(raw, "response")?),
+            None if event_text.is_none() && kind.as_deref() == Some("message") => Some(String::from_utf8_lossy(line)),
+            _ => None,
         };
-        let message: Message = serde_json::from_str(&response_text)?;
-        let Some(usage) = &message.usage else {
-            return Ok(None);
+        let body = match (&event_text, &response_text) {
+            (Some(text), _) => Body::Event(serde_json::from_str(text)?),
+            (None, Some(text)) => Body::Response(serde_json::from_str(text)?),
+            (None, None) => Body::Nothing,
         };
-        let mut event = new_event(&message, usage, timestamp.unwrap_or_else(Utc::now), line)?;
-        event.app = app;
-        Ok(Some(event))
+        self.book(([f[TIMESTAMP], f[APP], f[USER_AGENT], f[STREAM_ID]], body), line)
     }
 
     fn drain_pending(&mut self, now: Option<DateTime<Utc>>) -> Vec<UsageEvent> {
@@ -186,6 +235,32 @@ impl LineParser for AnthropicParser {
 }
 
 impl AnthropicParser {
+    fn book(&mut self, ([timestamp, app, user_agent, stream_id], body): Parts, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        let timestamp = fields::timestamp(timestamp, "timestamp")?;
+        let app_field = fields::string(app, "app")?;
+        let user_agent = fields::string(user_agent, "user_agent")?;
+        let app = self.attribution.app_of_line(app_field.as_deref(), user_agent.as_deref());
+        match body {
+            Body::Event(event) => {
+                let stream = fields::string(stream_id, "stream id")?.ok_or_else(|| LineError::new("stream event without its stream id"))?;
+                match event.kind.as_deref() {
+                    Some("message_start") => self.start(&stream, event.message, timestamp, app).map(|()| None),
+                    Some("message_delta") => self.delta(&stream, event.usage.unwrap_or_default()),
+                    _ => Ok(None),
+                }
+            }
+            Body::Response(message) => {
+                let Some(usage) = &message.usage else {
+                    return Ok(None);
+                };
+                let mut event = new_event(&message, usage, timestamp.unwrap_or_else(Utc::now), line)?;
+                event.app = app;
+                Ok(Some(event))
+            }
+            Body::Nothing => Ok(None),
+        }
+    }
+
     fn start(&mut self, stream: &str, message: Option<Message>, at: Option<DateTime<Utc>>, app: Option<String>) -> Result<(), LineError> {
         let message = message.ok_or_else(|| LineError::new("message_start without message"))?;
         let usage = message.usage.as_ref().ok_or_else(|| LineError::new("message_start without message.usage"))?;

@@ -142,3 +142,27 @@ fn the_stream_id_field_and_user_agent_are_configurable() {
     let e = p.parse(delta.as_bytes()).unwrap().unwrap();
     assert_eq!((e.tokens.output, e.app.as_deref()), (1592, Some("claude-code")));
 }
+
+#[test]
+fn the_one_pass_and_general_paths_agree_on_the_fixture() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/proxy/anthropic.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut fast, mut general) = (parser(60), parser(60));
+    general.one_pass = false;
+    let mut events = 0;
+    for line in text.lines() {
+        let got = fast.parse(line.as_bytes());
+        assert_eq!(got, general.parse(line.as_bytes()), "{line}");
+        events += matches!(got, Ok(Some(_))) as usize;
+    }
+    assert_eq!(fast.drain_pending(None), general.drain_pending(None));
+    assert_eq!(events, 150);
+}
+
+#[test]
+fn bodies_logged_as_json_strings() {
+    let response = serde_json::to_string(&WRAPPED[WRAPPED.find("{\"id\"").unwrap()..WRAPPED.len() - 1]).unwrap();
+    let line = format!(r#"{{"timestamp": "2026-10-01T00:00:00Z", "app": "x", "response": {response}}}"#);
+    let e = parser(60).parse(line.as_bytes()).unwrap().unwrap();
+    assert_eq!((e.tokens, e.app.as_deref()), (tokens(796, 472, 10, 20, 39315), Some("x")));
+}

@@ -36,6 +36,31 @@ struct Response<'a> {
     usage: Option<Usage<'a>>,
 }
 
+/// The usual shapes in one pass: a wrapper's fields beside `response`, or a
+/// bare response (its fields at the top). Anything else (a response logged
+/// as a JSON string, a malformed line) takes the general path.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    app: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user_agent: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response: Option<Response<'a>>,
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    created: Option<&'a RawValue>,
+    #[serde(borrow)]
+    created_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    usage: Option<Usage<'a>>,
+}
+
 #[derive(Deserialize)]
 struct Usage<'a> {
     prompt_tokens: Option<u64>,
@@ -74,6 +99,20 @@ impl OpenAiParser {
 
 impl LineParser for OpenAiParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        if let Ok(l) = serde_json::from_slice::<Line>(line) {
+            let response = match l.response {
+                Some(response) => response,
+                None => Response { id: l.id, model: l.model, created: l.created, created_at: l.created_at, usage: l.usage },
+            };
+            return self.event(&response, [l.timestamp, l.app, l.user_agent], line);
+        }
+        self.parse_general(line)
+    }
+}
+
+impl OpenAiParser {
+    /// Any shape, through JSON pointers: slower, for what `Line` refuses.
+    fn parse_general(&self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         let f = self.fields.extract(line)?;
         let text = match (f[RESPONSE], f[USAGE]) {
             (Some(raw), _) => fields::object_text(raw, "response")?,
@@ -81,11 +120,21 @@ impl LineParser for OpenAiParser {
             (None, None) => return Ok(None),
         };
         let response: Response = serde_json::from_str(&text)?;
+        self.event(&response, [f[TIMESTAMP], f[APP], f[USER_AGENT]], line)
+    }
+
+    /// The event of a response, given the wrapper's timestamp, app and user agent.
+    fn event(
+        &self,
+        response: &Response,
+        [timestamp, app, user_agent]: [Option<&RawValue>; 3],
+        line: &[u8],
+    ) -> Result<Option<UsageEvent>, LineError> {
         let Some(usage) = &response.usage else {
             return Ok(None);
         };
         let model = response.model.as_deref().ok_or_else(|| LineError::new("response without model"))?;
-        let timestamp = match fields::timestamp(f[TIMESTAMP], "timestamp")? {
+        let timestamp = match fields::timestamp(timestamp, "timestamp")? {
             Some(t) => t,
             None => fields::timestamp(response.created.or(response.created_at), "response.created")?.unwrap_or_else(Utc::now),
         };
@@ -95,8 +144,8 @@ impl LineParser for OpenAiParser {
         };
         let mut event = UsageEvent::new(id, timestamp, model.to_string(), tokens(usage)?);
         event.stated_cost = fields::decimal(usage.cost, "usage.cost")?;
-        let app = fields::string(f[APP], "app")?;
-        let user_agent = fields::string(f[USER_AGENT], "user_agent")?;
+        let app = fields::string(app, "app")?;
+        let user_agent = fields::string(user_agent, "user_agent")?;
         event.app = self.attribution.app_of_line(app.as_deref(), user_agent.as_deref());
         Ok(Some(event))
     }
@@ -180,6 +229,17 @@ mod tests {
             assert_eq!(e.stated_cost.map(crate::money::format).as_deref(), *cost, "{line}");
             assert_eq!(e.timestamp.to_rfc3339(), *at, "{line}");
         }
+    }
+
+    #[test]
+    fn the_one_pass_and_general_paths_agree_on_the_fixture() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/proxy/openai.jsonl");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut p = parser(AppFrom::UserAgent);
+        for line in text.lines() {
+            assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{line}");
+        }
+        assert_eq!(text.lines().count(), 150);
     }
 
     #[test]
