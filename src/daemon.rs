@@ -63,6 +63,7 @@ pub fn run(config: &Config) -> Result<()> {
     let prices = Arc::new(price_table(&config));
     let sources = source_specs(&config)?;
     let admin_token = read_admin_token(&config)?;
+    let web = crate::web_config::WebConfigHandle::open(config.web_config_file.as_deref()).context("web_config_file")?;
     let store = Arc::new(Mutex::new(open_store(&config)?));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -98,6 +99,7 @@ pub fn run(config: &Config) -> Result<()> {
             progress: progress.clone(),
             metrics: Metrics::new(),
             admin_token,
+            web,
             shutting_down: AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -110,6 +112,9 @@ pub fn run(config: &Config) -> Result<()> {
         let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
 
         while let Signal::Reload = next_signal().await {
+            if let Err(e) = app.web.reload() {
+                tracing::error!("SIGHUP: web config refused, keeping the old one: {e}");
+            }
             let new = match Config::load(&config.path) {
                 Ok(new) => Arc::new(new),
                 Err(e) => {

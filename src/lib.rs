@@ -26,3 +26,4 @@ pub mod pricing;
 pub mod report;
 pub mod sources;
 pub mod state;
+pub mod web_config;

@@ -4,6 +4,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // Before anything builds a TLS config: one rustls crypto provider.
+    creditwatch::web_config::install_crypto_provider();
     let cli = creditwatch::cli::Cli::parse();
     creditwatch::commands::main(cli)
 }

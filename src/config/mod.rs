@@ -5,7 +5,7 @@
 //! from the deserializer with their place; cross-field checks (an account a
 //! source names but nobody defines) find their line through `locate`.
 
-mod locate;
+pub(crate) mod locate;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -294,6 +294,7 @@ impl Config {
 
     /// Relative paths are relative to the config file's folder, as in
     /// Prometheus; `~` is the home folder.
+    #[allow(clippy::redundant_closure_call)] // clippy 1.95 false positive: `resolve` is used four times
     fn resolve_paths(&mut self) {
         let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
         self.state_dir = resolve_path(&base, &self.state_dir);
@@ -381,7 +382,7 @@ fn validate_reload(r: &AutoReloadConfig) -> Result<(), String> {
 
 /// serde_yaml_ng puts its own path before the message and "at line L column
 /// C" after it; we print both ourselves.
-fn strip_location(message: &str, field: &str) -> String {
+pub(crate) fn strip_location(message: &str, field: &str) -> String {
     let mut m = message;
     if let Some(i) = m.find(" at line ") {
         m = &m[..i];

@@ -37,6 +37,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The admin bearer token; the POST routes are off without one.
     pub admin_token: Option<String>,
+    /// TLS and basic auth (exporter-toolkit web-config.yml); re-read on change.
+    pub web: crate::web_config::WebConfigHandle,
     pub shutting_down: AtomicBool,
 }
 
@@ -47,7 +49,8 @@ pub async fn bind(addr: &str) -> Result<TcpListener> {
 }
 
 /// Serves until `shutdown` turns true, then drains open connections for at
-/// most `drain`.
+/// most `drain`. TLS and HTTP/2 follow the web config current when a
+/// connection opens; a slow TLS handshake is cut off.
 pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>, drain: Duration) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
@@ -63,16 +66,27 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
             _ = shutdown.changed() => break,
         };
         let app = app.clone();
-        let service = service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, req).await) }
-        });
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
-        let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let web = app.web.current();
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+            if !web.http2() {
+                builder = builder.http1_only();
+            }
+            let service = service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, req).await) }
+            });
+            let result = match web.tls_acceptor() {
+                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service).into_owned()).await,
+                    Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                },
+                None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await,
+            };
+            if let Err(e) = result {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
         });

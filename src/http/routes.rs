@@ -19,9 +19,40 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub type Resp = Response<Full<Bytes>>;
 
 pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
+    let web = app.web.current();
+    let mut resp = route(app, &web, req).await;
+    for (name, value) in web.headers() {
+        resp.headers_mut().insert(name.clone(), value.clone());
+    }
+    resp
+}
+
+/// Basic auth of the web config, for the routes it guards (metrics and the
+/// read API); bcrypt runs off the async threads.
+async fn authorized(web: &std::sync::Arc<crate::web_config::WebConfig>, req: &Request<Incoming>) -> Result<(), Resp> {
+    if !web.requires_auth() {
+        return Ok(());
+    }
+    let header = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let checker = web.clone();
+    if tokio::task::spawn_blocking(move || checker.check(header.as_deref())).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let mut resp = error(StatusCode::UNAUTHORIZED, "basic auth required");
+    resp.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+    Err(resp)
+}
+
+async fn route(app: &App, web: &std::sync::Arc<crate::web_config::WebConfig>, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let guarded = matches!((&method, segments.as_slice()), (&Method::GET, ["metrics"]) | (&Method::GET, ["api", "v1", "accounts", ..]));
+    if guarded {
+        if let Err(resp) = authorized(web, &req).await {
+            return resp;
+        }
+    }
     match (&method, segments.as_slice()) {
         (&Method::GET, [""]) => landing(),
         (&Method::GET, ["metrics"]) => metrics(app),

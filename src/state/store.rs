@@ -93,8 +93,21 @@ impl Store {
     }
 }
 
-fn load(dir: &Path, tz: Tz) -> Result<(Journal, State, u64)> {
-    let (mut state, from) = match journal::load_snapshot(dir).with_context(|| format!("reading the snapshot in {}", dir.display()))? {
+/// The state as the disk has it, read-only and without the lock (for
+/// `ledger show` and `history` while a daemon may be writing).
+pub fn read_state(dir: &Path, tz: Tz) -> Result<State> {
+    let (mut state, from) = snapshot_state(dir, tz)?;
+    let (records, _) = journal::read(dir, from).with_context(|| format!("reading the journal in {}", dir.display()))?;
+    for r in records {
+        let record: Record = serde_json::from_slice(&r.payload)
+            .with_context(|| format!("journal {} record at offset {} cannot be decoded", dir.join("journal.cwj").display(), r.offset))?;
+        state.apply(&record).with_context(|| format!("journal {} record at offset {}", dir.join("journal.cwj").display(), r.offset))?;
+    }
+    Ok(state)
+}
+
+fn snapshot_state(dir: &Path, tz: Tz) -> Result<(State, u64)> {
+    Ok(match journal::load_snapshot(dir).with_context(|| format!("reading the snapshot in {}", dir.display()))? {
         Some((offset, bytes)) => match serde_json::from_slice::<State>(&bytes) {
             Ok(state) => (state, offset),
             Err(e) => {
@@ -103,7 +116,11 @@ fn load(dir: &Path, tz: Tz) -> Result<(Journal, State, u64)> {
             }
         },
         None => (State::new(Ledger::new(tz)), 0),
-    };
+    })
+}
+
+fn load(dir: &Path, tz: Tz) -> Result<(Journal, State, u64)> {
+    let (mut state, from) = snapshot_state(dir, tz)?;
     let (journal, records) = Journal::open(dir, from).with_context(|| format!("opening the journal in {}", dir.display()))?;
     let mut end = from;
     for r in records {
