@@ -101,6 +101,8 @@ pub fn run(config: &Config) -> Result<()> {
             admin_token,
             web,
             shutting_down: AtomicBool::new(false),
+            exposition: arc_swap::ArcSwapOption::empty(),
+            rendering: AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let mut prices_stop = shutdown_rx.clone();

@@ -90,6 +90,11 @@ fn cli_and_api_go_through_a_running_daemon() {
     let post = |path: &str, body: &str| http(d.port, "POST", path, &[("Authorization", &auth)], body).unwrap();
     let (status, body) = post("/api/v1/accounts/work/topups", r#"{"id":"w-1","amount_usd":"12.50"}"#);
     assert_eq!((status, json(&body)["balance_usd"].clone()), (200, Value::from("12.5")), "replay returns the first result");
+    let receipt = &json(&body)["receipt"];
+    assert_eq!(
+        (receipt["id"].as_str(), receipt["amount_usd"].as_str(), receipt["balance_after_usd"].as_str()),
+        (Some("w-1"), Some("12.5"), Some("12.5"))
+    );
     let (status, body) = post("/api/v1/accounts/work/topups", r#"{"id":"w-1","amount_usd":"13"}"#);
     assert_eq!(status, 409, "{body}");
     assert!(json(&body)["error"].as_str().unwrap().contains("w-1"));

@@ -155,6 +155,8 @@ fn book(
     let mut v = serde_json::to_value(&booked.view).unwrap_or_default();
     if let Some(obj) = v.as_object_mut() {
         obj.insert("name".into(), account.into());
+        // The original result: the same on a retry with the same id.
+        obj.insert("receipt".into(), serde_json::to_value(&booked.receipt).unwrap_or_default());
         if let Some(entry) = &booked.entry {
             obj.insert("entry".into(), serde_json::to_value(entry).unwrap_or_default());
         }

@@ -40,6 +40,10 @@ pub struct App {
     /// TLS and basic auth (exporter-toolkit web-config.yml); re-read on change.
     pub web: crate::web_config::WebConfigHandle,
     pub shutting_down: AtomicBool,
+    /// The last rendered `/metrics`, shared by scrapes close together.
+    pub exposition: arc_swap::ArcSwapOption<routes::Exposition>,
+    /// One scrape at a time renders a new exposition.
+    pub rendering: AtomicBool,
 }
 
 /// Binds the listen address (so errors show before anything else starts).

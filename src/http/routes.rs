@@ -55,7 +55,10 @@ async fn route(app: &App, web: &std::sync::Arc<crate::web_config::WebConfig>, re
     }
     match (&method, segments.as_slice()) {
         (&Method::GET, [""]) => landing(),
-        (&Method::GET, ["metrics"]) => metrics(app),
+        (&Method::GET, ["metrics"]) => {
+            let gzip = req.headers().get(hyper::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
+            metrics(app, gzip)
+        }
         (&Method::GET, ["healthz"]) => text(StatusCode::OK, "ok\n"),
         (&Method::GET, ["readyz"]) => readyz(app),
         (&Method::GET, ["api", "v1", "accounts"]) => api::accounts(app),
@@ -105,7 +108,68 @@ fn landing() -> Resp {
     with_type(StatusCode::OK, html.into(), "text/html; charset=utf-8")
 }
 
-fn metrics(app: &App) -> Resp {
+/// A rendered exposition, shared by the scrapes that come within its
+/// lifetime (`Exposition::fresh`).
+pub struct Exposition {
+    at: std::time::Instant,
+    records: u64,
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+impl Exposition {
+    /// Re-rendering 5,000 series takes milliseconds under the store lock;
+    /// a hundred scrapers at once must not each pay that. A rendering is
+    /// reused for 100 ms, and for up to a second while nothing was booked
+    /// (gauges that move with time, like burn rates, are then at most a
+    /// second old — Prometheus scrapes every 15 s or so).
+    fn fresh(&self, records: u64) -> bool {
+        let age = self.at.elapsed();
+        age < std::time::Duration::from_millis(100) || (records == self.records && age < std::time::Duration::from_secs(1))
+    }
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8), flate2::Compression::fast());
+    match encoder.write_all(body).and_then(|()| encoder.finish()) {
+        Ok(compressed) => compressed.into(),
+        Err(_) => Bytes::new(),
+    }
+}
+
+/// Serves the cached rendering; when it is stale, one request renders anew
+/// while the others keep getting the previous one (no queue behind it).
+fn metrics(app: &App, accepts_gzip: bool) -> Resp {
+    let records = lock(&app.store).state.records;
+    let current = app.exposition.load_full();
+    let cached = match current {
+        Some(c) if c.fresh(records) => c,
+        stale => {
+            let first = app.rendering.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok();
+            match stale {
+                Some(old) if !first => old,
+                _ => {
+                    let plain: Bytes = render_metrics(app).into();
+                    let new = std::sync::Arc::new(Exposition { at: std::time::Instant::now(), records, gzip: gzip(&plain), plain });
+                    app.exposition.store(Some(new.clone()));
+                    if first {
+                        app.rendering.store(false, Ordering::Release);
+                    }
+                    new
+                }
+            }
+        }
+    };
+    if accepts_gzip && !cached.gzip.is_empty() {
+        let mut resp = with_type(StatusCode::OK, cached.gzip.clone(), prometheus::TEXT_FORMAT);
+        resp.headers_mut().insert(hyper::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        return resp;
+    }
+    with_type(StatusCode::OK, cached.plain.clone(), prometheus::TEXT_FORMAT)
+}
+
+fn render_metrics(app: &App) -> Vec<u8> {
     let config = app.config.load();
     let sources: Vec<(String, crate::sources::tail::SourceStats)> = {
         let stats = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -121,7 +185,7 @@ fn metrics(app: &App) -> Resp {
         app.metrics.refresh(&store.state, now, &Live { sources: &sources, config: &config, burn: &burn, firing: &firing });
         app.metrics.render()
     };
-    with_type(StatusCode::OK, body.into(), prometheus::TEXT_FORMAT)
+    body
 }
 
 fn readyz(app: &App) -> Resp {

@@ -147,11 +147,11 @@ fn tls_settings_rustls_cannot_honour_are_errors() {
     assert!(with(fine).unwrap().tls_acceptor().is_some());
 }
 
-/// The example in docs/operations.md loads as written, with certificates of
+/// The example in README.md loads as written, with certificates of
 /// those names beside it, and its hash is for the password the text names.
 #[test]
 fn the_documented_example_loads() {
-    let doc = include_str!("../../docs/operations.md");
+    let doc = include_str!("../../README.md");
     let start = doc.find("# /etc/creditwatch/web-config.yml\n").unwrap();
     let example = &doc[start..start + doc[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();
