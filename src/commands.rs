@@ -62,8 +62,9 @@ pub fn load_config(arg: &ConfigArg) -> Config {
     }
 }
 
+/// Built-in, config and (with `pricing.url`) cached downloaded prices.
 pub fn price_table(config: &Config) -> PriceTable {
-    PriceTable::builtin().with_overrides(&config.prices)
+    crate::pricing::remote::table(config)
 }
 
 pub fn source_specs(config: &Config) -> Result<Vec<SourceSpec>> {
@@ -117,7 +118,10 @@ fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
 
 fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
     let patterns = globs.iter().map(|g| PathPattern::new(g).map_err(|e| anyhow!("--paths: {e}"))).collect::<Result<_>>()?;
-    Ok(SourceSpec { name: "paths".into(), format, patterns, account: "default".into(), app: None })
+    if format == Format::Jsonl {
+        bail!("--format jsonl needs a field map: configure a source with `field_map:` instead");
+    }
+    Ok(SourceSpec::new("paths", format, patterns, "default"))
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
@@ -181,12 +185,20 @@ fn local_tz() -> chrono_tz::Tz {
 
 fn prices(arg: &ConfigArg, model: Option<&str>) -> Result<()> {
     let path = config_path(arg);
-    let table = if arg.config.is_some() || path.exists() { price_table(&load_config(arg)) } else { PriceTable::builtin() };
-    let show = |name: &str, p: &crate::pricing::ModelPrice, origin: &str| {
+    let config = (arg.config.is_some() || path.exists()).then(|| load_config(arg));
+    let table = config.as_ref().map(price_table).unwrap_or_else(PriceTable::builtin);
+    let downloaded = config.as_ref().map(downloaded_origin).unwrap_or_default();
+    let show = |name: &str, p: &crate::pricing::ModelPrice, origin: crate::pricing::PriceOrigin| {
         let b = &p.base;
+        let origin = match origin {
+            crate::pricing::PriceOrigin::BuiltIn => format!("built-in, list of {}", table.as_of),
+            crate::pricing::PriceOrigin::Config => "config".to_string(),
+            crate::pricing::PriceOrigin::Downloaded => downloaded.clone(),
+        };
+        let search = if p.web_search.is_zero() { String::new() } else { format!(", ${} per web search", p.web_search) };
         println!(
-            "{name}: input ${} output ${} cache write 5m ${} 1h ${} cache read ${} per million tokens ({origin}, built-in list of {})",
-            b.input, b.output, b.cache_write_5m, b.cache_write_1h, b.cache_read, table.as_of
+            "{name}: input ${} output ${} cache write 5m ${} 1h ${} cache read ${} per million tokens{search} ({origin})",
+            b.input, b.output, b.cache_write_5m, b.cache_write_1h, b.cache_read
         );
         if let Some(lc) = &p.long_context {
             let l = &lc.prices;
@@ -198,14 +210,24 @@ fn prices(arg: &ConfigArg, model: Option<&str>) -> Result<()> {
     };
     match model {
         Some(m) => match table.lookup(m) {
-            Some((key, p, origin)) => show(&if key == m { key.to_string() } else { format!("{m} (as {key})") }, p, origin.as_str()),
+            Some((key, p, origin)) => show(&if key == m { key.to_string() } else { format!("{m} (as {key})") }, p, origin),
             None => bail!("no price for `{m}`: it would be booked at $0 (add it under `prices:` in the config)"),
         },
         None => {
             for (key, p, origin) in table.models() {
-                show(key, p, origin.as_str());
+                show(key, p, origin);
             }
         }
     }
     Ok(())
+}
+
+/// "downloaded from URL, cached FILE at TIME" for `prices`.
+fn downloaded_origin(config: &Config) -> String {
+    let cache = crate::pricing::remote::cache_path(&config.state_dir);
+    let at = std::fs::metadata(&cache)
+        .and_then(|m| m.modified())
+        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|_| "?".into());
+    format!("downloaded from {}, cached in {} at {at}", config.pricing.url.as_deref().unwrap_or("?"), cache.display())
 }

@@ -78,9 +78,11 @@ pub fn run(config: &Config) -> Result<()> {
         let live = Arc::new(Mutex::new(LiveView::new(&config)));
         crate::live::lock_live(&live).seed(&config.state_dir);
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
+        let (prices_refreshed, price_refreshes) = tokio::sync::watch::channel(0u64);
         let ingest = Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes))
             .with_reloads(reload_rx)
-            .with_live(live.clone());
+            .with_live(live.clone())
+            .with_price_refreshes(price_refreshes);
         let ingest_thread = {
             let (store, progress, stop) = (store.clone(), progress.clone(), stop.clone());
             std::thread::Builder::new()
@@ -103,6 +105,11 @@ pub fn run(config: &Config) -> Result<()> {
             rendering: AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let mut prices_stop = shutdown_rx.clone();
+        let stopped = async move {
+            let _ = prices_stop.wait_for(|stop| *stop).await;
+        };
+        tokio::spawn(crate::pricing::remote::refresh_loop(config.clone(), prices_refreshed, stopped));
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
         let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
 

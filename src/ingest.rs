@@ -45,6 +45,8 @@ pub struct Ingest {
     last_retention: Option<Instant>,
     reloads: Option<Receiver<Arc<Config>>>,
     live: Option<crate::live::Shared>,
+    /// Bumped by `pricing::remote::refresh_loop` after each downloaded list.
+    price_refreshes: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// Locks the store, recovering from a panicked holder (its changes are
@@ -65,6 +67,22 @@ impl Ingest {
             last_retention: None,
             reloads: None,
             live: None,
+            price_refreshes: None,
+        }
+    }
+
+    /// A downloaded price list takes effect between rounds, rebuilt with the
+    /// current config so its overrides still win.
+    pub fn with_price_refreshes(mut self, refreshes: tokio::sync::watch::Receiver<u64>) -> Ingest {
+        self.price_refreshes = Some(refreshes);
+        self
+    }
+
+    fn take_price_refresh(&mut self) {
+        let Some(refreshes) = &mut self.price_refreshes else { return };
+        if refreshes.has_changed().unwrap_or(false) {
+            refreshes.mark_unchanged();
+            self.prices = Arc::new(crate::commands::price_table(&self.config));
         }
     }
 
@@ -106,6 +124,7 @@ impl Ingest {
     /// Polls once and commits what was read. Returns true when more is
     /// waiting (a backlog larger than one round).
     pub fn round(&mut self, store: &Mutex<Store>, progress: &Progress) -> bool {
+        self.take_price_refresh();
         let poll = self.follower.poll(&|id| lock(store).state.checkpoint(id));
         for p in &poll.problems {
             let key = format!("{}:{}", p.path.display(), p.message);

@@ -50,11 +50,12 @@ async fn runaway_fires_and_resolves_and_low_balance_pages() {
     assert_eq!(alert["labels"]["account"], "personal");
     assert_eq!(alert["labels"]["app"], "claude-code");
     assert_eq!(alert["labels"]["model"], "claude-opus-4-1-20250805");
-    let scrape = tokio::task::block_in_place(|| d.scrape());
-    assert_eq!(metric(&scrape, r#"creditwatch_alert_firing{account="personal",alert="AgentRunaway"}"#).as_deref(), Some("1"), "{scrape}");
-    assert_eq!(metric(&scrape, r#"creditwatch_notifications_total{outcome="failed",receiver="oncall"}"#).as_deref(), Some("1"));
-    assert_eq!(metric(&scrape, r#"creditwatch_notifications_total{outcome="sent",receiver="oncall"}"#).as_deref(), Some("1"));
-    assert_eq!(metric(&scrape, r#"creditwatch_balance_usd{account="personal"}"#).as_deref(), Some("43.94"));
+    tokio::task::block_in_place(|| {
+        d.wait_metric(r#"creditwatch_alert_firing{account="personal",alert="AgentRunaway"}"#, "1");
+        d.wait_metric(r#"creditwatch_notifications_total{outcome="failed",receiver="oncall"}"#, "1");
+        d.wait_metric(r#"creditwatch_notifications_total{outcome="sent",receiver="oncall"}"#, "1");
+        d.wait_metric(r#"creditwatch_balance_usd{account="personal"}"#, "43.94");
+    });
 
     // The spend leaves the 5m window: resolved.
     let all = receiver.wait_for(3, Duration::from_secs(40)).await;

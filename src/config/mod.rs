@@ -16,8 +16,13 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use crate::money;
+use crate::pricing::remote::PricingConfig;
 use crate::pricing::PriceSpec;
+use crate::sources::anthropic::StreamOptions;
+use crate::sources::attribution::{AppFrom, AppRule, Attribution};
 use crate::sources::discover::PathPattern;
+use crate::sources::jsonl::FieldMap;
+use crate::sources::litellm::LitellmOptions;
 use crate::sources::Format;
 
 /// A configuration error, displayed as `file:line: field: message`.
@@ -50,6 +55,9 @@ pub struct Config {
     /// Per-million-token prices that override or add to the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceSpec>,
+    /// A downloaded price list for models the table lacks; see `pricing::remote`.
+    #[serde(default)]
+    pub pricing: PricingConfig,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -109,8 +117,27 @@ pub struct SourceConfig {
     pub format: Format,
     pub paths: Vec<String>,
     pub account: String,
+    /// The app of this source's requests; with `app_from`, the fallback.
     #[serde(default)]
     pub app: Option<String>,
+    /// Where each request's app comes from (see `sources::attribution`).
+    #[serde(default)]
+    pub app_from: AppFrom,
+    /// `app_from: user_agent`: ordered `{ match: REGEX, app: NAME }` rules.
+    #[serde(default)]
+    pub app_rules: Vec<AppRule>,
+    /// `app_from: path`: a regex with a named capture `app`.
+    #[serde(default)]
+    pub app_path: Option<String>,
+    /// `anthropic`: how streamed responses are tied together.
+    #[serde(default)]
+    pub streams: Option<StreamOptions>,
+    /// `litellm`: metadata keys and cost.
+    #[serde(default)]
+    pub litellm: Option<LitellmOptions>,
+    /// `jsonl`: JSON pointers to each field.
+    #[serde(default)]
+    pub field_map: Option<FieldMap>,
 }
 
 /// Bounds that keep memory and series finite whatever the logs say.
@@ -244,6 +271,7 @@ impl Config {
             for (j, p) in source.paths.iter().enumerate() {
                 PathPattern::new(p).map_err(|m| (format!("sources[{i}].paths[{j}]"), m))?;
             }
+            validate_format_options(source).map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
         }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(("listen".into(), format!("`{}` is not an address like 127.0.0.1:9947", self.listen)));
@@ -253,6 +281,7 @@ impl Config {
                 return Err((format!("prices.{model}"), "prices must not be negative".into()));
             }
         }
+        self.pricing.validate().map_err(|(field, m)| (format!("pricing.{field}"), m))?;
         self.burn_rate.validate("burn_rate")?;
         if let Some(alerting) = &self.alerting {
             alerting.validate(self.path.parent().unwrap_or(Path::new(".")))?;
@@ -294,6 +323,37 @@ impl Config {
             PathBuf::from("/etc/creditwatch/config.yaml")
         }
     }
+}
+
+/// Format-specific keys belong to their format; attribution rules and
+/// pointers must compile. Errors name the key below the source.
+fn validate_format_options(s: &SourceConfig) -> Result<(), (String, String)> {
+    let only = |present: bool, key: &str, format: Format| match present && s.format != format {
+        true => Err((key.to_string(), format!("`{key}` is only for format `{}`, not `{}`", format.as_str(), s.format.as_str()))),
+        false => Ok(()),
+    };
+    only(s.streams.is_some(), "streams", Format::Anthropic)?;
+    only(s.litellm.is_some(), "litellm", Format::Litellm)?;
+    only(s.field_map.is_some(), "field_map", Format::Jsonl)?;
+    if s.format == Format::Jsonl && s.field_map.is_none() {
+        return Err(("field_map".into(), "format `jsonl` needs a field_map (JSON pointers, at least `model`)".into()));
+    }
+    if let Some(map) = &s.field_map {
+        map.validate().map_err(|(key, m)| (format!("field_map.{key}"), m))?;
+    }
+    if let Some(streams) = &s.streams {
+        crate::sources::fields::parse_pointer(&streams.id_field).map_err(|m| ("streams.id_field".to_string(), m))?;
+    }
+    Attribution::new(s.app_from, &s.app_rules, s.app_path.as_deref()).map_err(|e| (e.field, e.message))?;
+    let has_user_agent = match s.format {
+        Format::Anthropic | Format::Openai => true,
+        Format::Jsonl => s.field_map.as_ref().is_some_and(|m| m.user_agent.is_some()),
+        Format::ClaudeCode | Format::Litellm => false,
+    };
+    if s.app_from == AppFrom::UserAgent && !has_user_agent {
+        return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));
+    }
+    Ok(())
 }
 
 /// `~` expanded; relative paths joined to `base` (the config file's folder).

@@ -7,6 +7,8 @@
 //! side of one request passes the model's threshold, every token of it is at
 //! the long-context rates (not just the tokens past the threshold).
 
+pub mod remote;
+
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -228,10 +230,17 @@ impl PriceTable {
     }
 }
 
-/// `claude-opus-4-1-20250805` -> `claude-opus-4-1`.
+/// `claude-opus-4-1-20250805` -> `claude-opus-4-1`; OpenAI's
+/// `gpt-4.1-2025-04-14` -> `gpt-4.1`.
 fn strip_date_suffix(model: &str) -> Option<&str> {
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let (head, tail) = model.rsplit_once('-')?;
-    (tail.len() == 8 && tail.bytes().all(|b| b.is_ascii_digit())).then_some(head)
+    if digits(tail, 8) {
+        return Some(head);
+    }
+    let (head, month) = head.rsplit_once('-')?;
+    let (head, year) = head.rsplit_once('-')?;
+    (digits(tail, 2) && digits(month, 2) && digits(year, 4)).then_some(head)
 }
 
 #[cfg(test)]
@@ -302,6 +311,33 @@ mod tests {
         let table = PriceTable::builtin();
         let t = tokens(1_000_000, 0, 0, 0, 0);
         assert_eq!(money::format(table.price_tokens("claude-haiku-4-5", &t, 3, true).cost), "0.53");
+    }
+
+    #[test]
+    fn openai_and_google_list_prices() {
+        // Table: model id as logged, tokens (in, out, 5m, 1h, read), exact cost.
+        let cases = [
+            ("gpt-4o-2024-08-06", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "13.75"),
+            ("gpt-4o-2024-05-13", tokens(1_000_000, 1_000_000, 0, 0, 0), "20"),
+            ("openai/gpt-4o-mini", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "0.825"),
+            ("gpt-4.1-2025-04-14", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "10.5"),
+            ("gpt-4.1-mini", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "2.1"),
+            ("gpt-4.1-nano", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "0.525"),
+            ("o3-2025-04-16", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "10.5"),
+            ("o4-mini-2025-04-16", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "5.775"),
+            ("gpt-5-2025-08-07", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "11.375"),
+            ("gpt-5-mini", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "2.275"),
+            ("gpt-5-nano", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "0.455"),
+            ("google/gemini-2.5-pro", tokens(200_000, 1_000_000, 0, 0, 0), "10.25"),
+            ("gemini-2.5-pro", tokens(100_000, 1_000_000, 0, 0, 100_001), "15.27500025"),
+            ("gemini-2.5-flash", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "2.83"),
+            ("gemini-2.5-flash-lite", tokens(1_000_000, 1_000_000, 0, 0, 1_000_000), "0.51"),
+        ];
+        for (model, t, want) in cases {
+            assert_eq!(cost(model, t), want, "{model} {t:?}");
+        }
+        assert_eq!(strip_date_suffix("gpt-4o-2024-8-06"), None);
+        assert_eq!(strip_date_suffix("o3"), None);
     }
 
     #[test]

@@ -5,11 +5,19 @@
 //! readers around them (`reader` for one pass, `tail` for following) own
 //! files, offsets and line splitting.
 
+pub mod anthropic;
+pub mod attribution;
 pub mod claude_code;
 pub mod discover;
+pub mod fields;
 pub mod fingerprint;
+pub mod jsonl;
+pub mod litellm;
+pub mod openai;
 pub mod reader;
 pub mod tail;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -108,38 +116,95 @@ pub struct SourceSpec {
     pub patterns: Vec<discover::PathPattern>,
     pub account: String,
     pub app: Option<String>,
+    pub attribution: Arc<attribution::Attribution>,
+    pub options: FormatOptions,
+}
+
+/// The settings only some formats have.
+#[derive(Debug, Clone, Default)]
+pub struct FormatOptions {
+    pub streams: anthropic::StreamOptions,
+    pub litellm: litellm::LitellmOptions,
+    pub field_map: Option<jsonl::FieldMap>,
 }
 
 impl SourceSpec {
+    /// A source with default options and attribution (the line's app field,
+    /// else `app`, else the name).
+    pub fn new(name: &str, format: Format, patterns: Vec<discover::PathPattern>, account: &str) -> SourceSpec {
+        SourceSpec {
+            name: name.into(),
+            format,
+            patterns,
+            account: account.into(),
+            app: None,
+            attribution: Arc::default(),
+            options: FormatOptions::default(),
+        }
+    }
+
     pub fn from_config(c: &crate::config::SourceConfig) -> Result<SourceSpec, String> {
         let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
-        Ok(SourceSpec { name: c.name.clone(), format: c.format, patterns, account: c.account.clone(), app: c.app.clone() })
+        let attribution = attribution::Attribution::new(c.app_from, &c.app_rules, c.app_path.as_deref()).map_err(|e| e.to_string())?;
+        let options = FormatOptions {
+            streams: c.streams.clone().unwrap_or_default(),
+            litellm: c.litellm.clone().unwrap_or_default(),
+            field_map: c.field_map.clone(),
+        };
+        let spec = SourceSpec {
+            app: c.app.clone(),
+            attribution: Arc::new(attribution),
+            options,
+            ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
+        };
+        spec.try_parser()?;
+        Ok(spec)
     }
 
     /// A new parser for one file of this source.
     pub fn parser(&self) -> Box<dyn LineParser> {
-        match self.format {
+        // `from_config` built one already, so this does not fail for a
+        // configured source; if it did, every line says why.
+        self.try_parser().unwrap_or_else(|e| Box::new(Misconfigured(e)))
+    }
+
+    fn try_parser(&self) -> Result<Box<dyn LineParser>, String> {
+        let attribution = self.attribution.clone();
+        Ok(match self.format {
             Format::ClaudeCode => Box::new(claude_code::ClaudeCodeParser),
-            other => Box::new(Unsupported(other)),
-        }
+            Format::Anthropic => Box::new(anthropic::AnthropicParser::new(&self.options.streams, attribution)?),
+            Format::Openai => Box::new(openai::OpenAiParser::new(attribution)),
+            Format::Litellm => Box::new(litellm::LitellmParser::new(self.options.litellm.clone(), attribution)),
+            Format::Jsonl => {
+                let map = self.options.field_map.as_ref().ok_or("format `jsonl` needs a `field_map`")?;
+                Box::new(jsonl::JsonlParser::new(map, attribution)?)
+            }
+        })
     }
 
-    /// The app an event is booked under: what the line says, else the
-    /// source's `app`, else the source's name.
-    pub fn app_of(&self, event: &UsageEvent, _path: &std::path::Path) -> String {
-        event.app.clone().or_else(|| self.app.clone()).unwrap_or_else(|| self.name.clone())
+    /// The app an event is booked under: what the line (or, with
+    /// `app_from: path`, the file's path) names, else the source's `app`,
+    /// else the source's name.
+    pub fn app_of(&self, event: &UsageEvent, path: &std::path::Path) -> String {
+        let found = match self.attribution.from {
+            attribution::AppFrom::Path => self.attribution.app_of_path(path),
+            _ => event.app.clone(),
+        };
+        found.or_else(|| self.app.clone()).unwrap_or_else(|| self.name.clone())
     }
 
-    pub fn account_of(&self, _event: &UsageEvent) -> String {
-        self.account.clone()
+    /// The account the line names (LiteLLM `account_key`, field map
+    /// `account`), else the source's.
+    pub fn account_of(&self, event: &UsageEvent) -> String {
+        event.account.clone().unwrap_or_else(|| self.account.clone())
     }
 }
 
-struct Unsupported(Format);
+struct Misconfigured(String);
 
-impl LineParser for Unsupported {
+impl LineParser for Misconfigured {
     fn parse(&mut self, _line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
-        Err(LineError::new(format!("format `{}` is not supported by this build", self.0.as_str())))
+        Err(LineError::new(format!("source is misconfigured: {}", self.0)))
     }
 }
 

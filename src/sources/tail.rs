@@ -89,6 +89,9 @@ struct Tracked {
     last_growth: Instant,
 }
 
+/// How long the checkpoint of a file that is no longer listed is kept.
+const FORGET_MISSING_AFTER: Duration = Duration::from_secs(600);
+
 pub struct Follower {
     sources: Vec<SourceSpec>,
     files: HashMap<FileId, Tracked>,
@@ -98,12 +101,24 @@ pub struct Follower {
     /// Descriptors of files idle this long are closed.
     idle_close: Duration,
     stats: Vec<SourceStats>,
+    /// Files no longer listed, read to their end, with when they went.
+    /// Their checkpoints are kept a while: a directory listing racing a
+    /// rename can miss a file once, and it must then resume, not restart.
+    missing: HashMap<FileId, Instant>,
 }
 
 impl Follower {
     pub fn new(sources: Vec<SourceSpec>, max_line: usize) -> Follower {
         let stats = vec![SourceStats::default(); sources.len()];
-        Follower { sources, files: HashMap::new(), max_line, max_lines_per_poll: 20_000, idle_close: Duration::from_secs(60), stats }
+        Follower {
+            sources,
+            files: HashMap::new(),
+            max_line,
+            max_lines_per_poll: 20_000,
+            idle_close: Duration::from_secs(60),
+            stats,
+            missing: HashMap::new(),
+        }
     }
 
     pub fn sources(&self) -> &[SourceSpec] {
@@ -130,6 +145,15 @@ impl Follower {
             let gone = !listed.contains(&id);
             self.read_file(id, gone, now, &mut poll);
         }
+        // Files missing for long enough are gone for good.
+        let forget_after = FORGET_MISSING_AFTER;
+        self.missing.retain(|id, since| {
+            let keep = now.duration_since(*since) < forget_after;
+            if !keep {
+                poll.dropped.push(*id);
+            }
+            keep
+        });
         self.update_stats();
         poll
     }
@@ -175,6 +199,7 @@ impl Follower {
         let Some(id) = identify(&file).map_err(|e| format!("cannot read: {e}"))? else {
             return Ok(None); // first line not complete yet
         };
+        self.missing.remove(&id);
         if self.files.contains_key(&id) {
             // Same identity listed under a second path (a hard link or a
             // second matching glob): read it once.
@@ -210,7 +235,7 @@ impl Follower {
             if gone || t.size == t.offset {
                 if gone {
                     self.files.remove(&id);
-                    poll.dropped.push(id);
+                    self.missing.insert(id, now);
                 }
                 return;
             }
@@ -225,10 +250,13 @@ impl Follower {
         }
         let Some(reader) = t.reader.as_mut() else { return };
         let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(t.offset);
-        if size < reader.offset() {
-            // Truncated: forget this identity; the next scan starts the
-            // file afresh from 0 under its new head.
-            tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file shrank (truncated): reading it again from the start");
+        // Truncated (copytruncate): the file shrank, or — when the writer
+        // refilled it past our offset before we looked — its first line is
+        // another one. Forget this identity; the next scan starts the file
+        // afresh from 0 under its new head.
+        let rewritten = size > reader.offset() && reader.offset() > 0 && identify(reader.get_ref()).ok().flatten() != Some(id);
+        if size < reader.offset() || rewritten {
+            tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file truncated: reading it again from the start");
             self.files.remove(&id);
             poll.dropped.push(id);
             return;
@@ -282,7 +310,7 @@ impl Follower {
         }
         if finished || (gone && !grew) {
             self.files.remove(&id);
-            poll.dropped.push(id);
+            self.missing.insert(id, now);
         } else if now.duration_since(t.last_growth) > self.idle_close && reader.pending().is_empty() {
             t.reader = None;
         } else if let Some(r) = t.reader.as_mut() {

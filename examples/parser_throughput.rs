@@ -1,0 +1,122 @@
+//! Parser throughput per byte, format against format, on real-shaped lines.
+//!
+//! Each FORMAT=FILE's lines are repeated in memory up to `--mb` megabytes
+//! (nothing is written to disk) and fed to that format's parser, best of
+//! three runs; the figures exclude file I/O, de-duplication and pricing.
+//!
+//! ```text
+//! cargo run --release --example parser_throughput -- \
+//!   claude_code=../shared/fixtures/claude-code/projects/-home-dev-src-api/52e66139-d4b2-4bef-bade-3efdd3437cdc.jsonl \
+//!   anthropic=../shared/fixtures/proxy/anthropic.jsonl openai=../shared/fixtures/proxy/openai.jsonl \
+//!   litellm=../shared/fixtures/proxy/litellm.jsonl jsonl=../shared/fixtures/proxy/generic.jsonl --mb 64
+//! ```
+//! `jsonl` uses the field map of `../shared/fixtures/proxy/generic.jsonl`;
+//! `skim=FILE` is the floor for comparison: serde_json checking each line
+//! and ignoring every value (no parser can read JSON faster).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use creditwatch::sources::anthropic::{AnthropicParser, StreamOptions};
+use creditwatch::sources::claude_code::ClaudeCodeParser;
+use creditwatch::sources::jsonl::{FieldMap, JsonlParser};
+use creditwatch::sources::litellm::{LitellmOptions, LitellmParser};
+use creditwatch::sources::openai::OpenAiParser;
+use creditwatch::sources::LineParser;
+
+const GENERIC_MAP: &str =
+    "{ id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }";
+
+/// Validates the line's JSON and keeps nothing.
+struct Skim;
+
+impl LineParser for Skim {
+    fn parse(&mut self, line: &[u8]) -> Result<Option<creditwatch::event::UsageEvent>, creditwatch::sources::LineError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(line)?;
+        Ok(None)
+    }
+}
+
+fn parser(format: &str) -> Result<Box<dyn LineParser>> {
+    let attribution = Arc::default();
+    Ok(match format {
+        "skim" => Box::new(Skim),
+        "claude_code" => Box::new(ClaudeCodeParser),
+        "anthropic" => Box::new(AnthropicParser::new(&StreamOptions::default(), attribution).map_err(|e| anyhow!(e))?),
+        "openai" => Box::new(OpenAiParser::new(attribution)),
+        "litellm" => Box::new(LitellmParser::new(LitellmOptions::default(), attribution)),
+        "jsonl" => {
+            let map: FieldMap = serde_yaml_ng::from_str(GENERIC_MAP)?;
+            Box::new(JsonlParser::new(&map, attribution).map_err(|e| anyhow!(e))?)
+        }
+        other => bail!("unknown format `{other}`"),
+    })
+}
+
+struct Run {
+    bytes: usize,
+    lines: usize,
+    events: usize,
+    errors: usize,
+    took: Duration,
+}
+
+fn run(format: &str, lines: &[&[u8]]) -> Result<Run> {
+    let mut p = parser(format)?;
+    let (mut events, mut errors, mut bytes) = (0, 0, 0);
+    let start = Instant::now();
+    for line in lines {
+        bytes += line.len() + 1;
+        match p.parse(line) {
+            Ok(Some(_)) => events += 1,
+            Ok(None) => {}
+            Err(_) => errors += 1,
+        }
+    }
+    events += p.drain_pending(None).len();
+    Ok(Run { bytes, lines: lines.len(), events, errors, took: start.elapsed() })
+}
+
+fn main() -> Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut mb = 64usize;
+    if let Some(i) = args.iter().position(|a| a == "--mb") {
+        mb = args.get(i + 1).context("--mb N")?.parse()?;
+        args.drain(i..i + 2);
+    }
+    if args.is_empty() {
+        bail!("usage: parser_throughput FORMAT=FILE... [--mb N]");
+    }
+    let mut baseline: Option<f64> = None;
+    println!(
+        "{:<12} {:>8} {:>10} {:>9} {:>7} {:>9} {:>11} {:>6}",
+        "format", "MB", "lines", "events", "errors", "MB/s", "lines/s", "vs 1st"
+    );
+    for arg in &args {
+        let (format, file) = arg.split_once('=').with_context(|| format!("`{arg}`: want FORMAT=FILE"))?;
+        let text = std::fs::read(file).with_context(|| file.to_string())?;
+        let one: Vec<&[u8]> = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let one_bytes: usize = one.iter().map(|l| l.len() + 1).sum();
+        if one_bytes == 0 {
+            bail!("{file} has no lines");
+        }
+        let copies = (mb << 20).div_ceil(one_bytes);
+        let lines: Vec<&[u8]> = (0..copies).flat_map(|_| one.iter().copied()).collect();
+        let best = (0..3).map(|_| run(format, &lines)).collect::<Result<Vec<_>>>()?.into_iter().min_by_key(|r| r.took).context("no run")?;
+        let secs = best.took.as_secs_f64();
+        let mb_s = best.bytes as f64 / secs / 1e6;
+        let ratio = mb_s / *baseline.get_or_insert(mb_s);
+        println!(
+            "{format:<12} {:>8.1} {:>10} {:>9} {:>7} {:>9.1} {:>11.0} {:>5.2}x",
+            best.bytes as f64 / 1e6,
+            best.lines,
+            best.events,
+            best.errors,
+            mb_s,
+            best.lines as f64 / secs,
+            ratio
+        );
+    }
+    Ok(())
+}

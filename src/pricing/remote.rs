@@ -1,0 +1,287 @@
+//! A downloaded price list for the models the built-in table lacks.
+//!
+//! Proxies see models no release of ours knows yet. With `pricing.url` set,
+//! a list in LiteLLM's `model_prices_and_context_window.json` format
+//! (per-token prices) is downloaded at start and every `refresh_every`,
+//! converted to per-million prices exactly in `Decimal` from each number's
+//! text, and kept in `STATE_DIR/prices-cache.json` (written atomically), so
+//! a restart without network still has it. It only fills gaps: the built-in
+//! table and config `prices:` always win (`PriceTable::with_fallbacks`). A
+//! failed download (network, HTTP status, bad JSON, no usable model) changes
+//! nothing and is logged with its reason; the cached or built-in prices stay.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{LongContext, ModelPrice, PriceTable, TokenPrices};
+use crate::config::Config;
+use crate::money::MILLION;
+
+/// `pricing:` in the config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PricingConfig {
+    /// A LiteLLM-format price list; nothing is downloaded without it.
+    pub url: Option<String>,
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub refresh_every: Duration,
+    /// Limit on one download, connect to last byte.
+    #[serde(deserialize_with = "crate::config::duration")]
+    pub timeout: Duration,
+}
+
+impl Default for PricingConfig {
+    fn default() -> PricingConfig {
+        PricingConfig { url: None, refresh_every: Duration::from_secs(86400), timeout: Duration::from_secs(30) }
+    }
+}
+
+impl PricingConfig {
+    /// For `Config::validate`: (field below `pricing`, message).
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(url) = &self.url {
+            match reqwest::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(u) => return Err(("url", format!("`{url}`: scheme `{}` is not http or https", u.scheme()))),
+                Err(e) => return Err(("url", format!("`{url}` is not a URL: {e}"))),
+            }
+        }
+        if self.refresh_every < Duration::from_secs(60) {
+            return Err(("refresh_every", "must be at least 1m".into()));
+        }
+        if self.timeout.is_zero() {
+            return Err(("timeout", "must be more than 0s".into()));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PriceListError {
+    #[error("downloading {url}: {source}")]
+    Download { url: String, source: reqwest::Error },
+    #[error("downloading {url}: HTTP status {status}")]
+    Status { url: String, status: u16 },
+    #[error("{what} is not a price list: {message}")]
+    Invalid { what: String, message: String },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+/// The models of one list, per-million prices, keyed as the list names them.
+pub type PriceList = Vec<(String, ModelPrice)>;
+
+/// The per-token fields we price; the rest of an entry is ignored.
+#[derive(Deserialize)]
+struct Entry<'a> {
+    #[serde(borrow)]
+    input_cost_per_token: Option<&'a RawValue>,
+    #[serde(borrow)]
+    output_cost_per_token: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cache_creation_input_token_cost: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cache_creation_input_token_cost_above_1hr: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cache_read_input_token_cost: Option<&'a RawValue>,
+    #[serde(borrow)]
+    input_cost_per_token_above_200k_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    output_cost_per_token_above_200k_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cache_creation_input_token_cost_above_200k_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cache_read_input_token_cost_above_200k_tokens: Option<&'a RawValue>,
+}
+
+/// Parses a LiteLLM-format list. Entries without both token prices (image,
+/// audio, per-second models, the `sample_spec` entry) or with a malformed
+/// price are left out; a list with no usable entry is an error.
+pub fn parse_price_list(bytes: &[u8], what: &str) -> Result<PriceList, PriceListError> {
+    let invalid = |message: String| PriceListError::Invalid { what: what.to_string(), message };
+    let entries: BTreeMap<String, &RawValue> = serde_json::from_slice(bytes).map_err(|e| invalid(format!("{e}")))?;
+    // `sample_spec` documents the format (with zero prices); it is no model.
+    let list: PriceList = entries
+        .into_iter()
+        .filter(|(model, _)| model != "sample_spec")
+        .filter_map(|(model, raw)| Some((model, entry_price(raw)?)))
+        .collect();
+    if list.is_empty() {
+        return Err(invalid("no model with input_cost_per_token and output_cost_per_token".into()));
+    }
+    Ok(list)
+}
+
+fn entry_price(raw: &RawValue) -> Option<ModelPrice> {
+    let entry: Entry = serde_json::from_str(raw.get()).ok()?;
+    let input = per_million(entry.input_cost_per_token)??;
+    let output = per_million(entry.output_cost_per_token)??;
+    let write_5m = per_million(entry.cache_creation_input_token_cost)?;
+    let base = TokenPrices {
+        input,
+        output,
+        cache_write_5m: write_5m.unwrap_or(input),
+        cache_write_1h: per_million(entry.cache_creation_input_token_cost_above_1hr)?.or(write_5m).unwrap_or(input),
+        cache_read: per_million(entry.cache_read_input_token_cost)?.unwrap_or(input),
+    };
+    let long_context =
+        match (per_million(entry.input_cost_per_token_above_200k_tokens)?, per_million(entry.output_cost_per_token_above_200k_tokens)?) {
+            (Some(lc_input), lc_output) => {
+                let lc_write = per_million(entry.cache_creation_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input);
+                Some(LongContext {
+                    threshold_tokens: 200_000,
+                    prices: TokenPrices {
+                        input: lc_input,
+                        output: lc_output.unwrap_or(output),
+                        cache_write_5m: lc_write,
+                        cache_write_1h: lc_write,
+                        cache_read: per_million(entry.cache_read_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input),
+                    },
+                })
+            }
+            (None, _) => None,
+        };
+    Some(ModelPrice { base, long_context, web_search: Decimal::ZERO })
+}
+
+/// A per-token price as per million, exactly, from the number's text.
+/// Outer `None`: malformed (the entry is skipped); inner: absent.
+fn per_million(raw: Option<&RawValue>) -> Option<Option<Decimal>> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Some(None);
+    };
+    let price = crate::money::parse(raw.get().trim_matches('"')).ok()?;
+    (price >= Decimal::ZERO).then(|| price.checked_mul(MILLION).map(|p| p.normalize()))
+}
+
+/// `STATE_DIR/prices-cache.json`.
+pub fn cache_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("prices-cache.json")
+}
+
+/// The cached list, if there is a readable one. Sync: for `report` and
+/// `prices`, which never download.
+pub fn load_cached(state_dir: &Path) -> Result<Option<PriceList>, PriceListError> {
+    let path = cache_path(state_dir);
+    match std::fs::read(&path) {
+        Ok(bytes) => parse_price_list(&bytes, &path.display().to_string()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(PriceListError::Io { path, source }),
+    }
+}
+
+/// Built-in prices, then config `prices:`, then (with `pricing.url` set) the
+/// cached list for the models still missing. A bad cache is logged and left
+/// out.
+pub fn table(config: &Config) -> PriceTable {
+    let table = PriceTable::builtin().with_overrides(&config.prices);
+    if config.pricing.url.is_none() {
+        return table;
+    }
+    match load_cached(&config.state_dir) {
+        Ok(Some(list)) => table.with_fallbacks(list),
+        Ok(None) => table,
+        Err(e) => {
+            tracing::warn!("price list cache not used: {e}");
+            table
+        }
+    }
+}
+
+/// Downloads the list, checks it, and replaces the cache. Returns the number
+/// of models in it. On any error the cache is untouched.
+pub async fn refresh(pricing: &PricingConfig, state_dir: &Path) -> Result<usize, PriceListError> {
+    let Some(url) = &pricing.url else {
+        return Ok(0);
+    };
+    let download = |source| PriceListError::Download { url: url.clone(), source };
+    let client = reqwest::Client::builder()
+        .timeout(pricing.timeout)
+        .user_agent(concat!("creditwatch/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(download)?;
+    let response = client.get(url).send().await.map_err(download)?;
+    if !response.status().is_success() {
+        return Err(PriceListError::Status { url: url.clone(), status: response.status().as_u16() });
+    }
+    let bytes = response.bytes().await.map_err(download)?;
+    let count = parse_price_list(&bytes, url)?.len();
+    let state_dir = state_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || write_atomically(&cache_path(&state_dir), &bytes))
+        .await
+        .map_err(|e| PriceListError::Io { path: PathBuf::from("prices-cache.json"), source: std::io::Error::other(e) })??;
+    Ok(count)
+}
+
+/// Temp file, fsync, rename over the old one, fsync the folder: a crash
+/// leaves the old cache or the new one, never half of one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PriceListError> {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PriceListError + '_ {
+        move |source| PriceListError::Io { path: path.to_path_buf(), source }
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let temp = path.with_extension("json.tmp");
+    let mut file = std::fs::File::create(&temp).map_err(io(&temp))?;
+    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(&temp))?;
+    std::fs::rename(&temp, path).map_err(io(path))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// For the daemon at start: refresh (when configured; a failure is logged
+/// and the cache or built-in prices are used), then the table.
+pub async fn load_at_start(config: &Config) -> PriceTable {
+    refresh_and_log(config).await;
+    table(config)
+}
+
+async fn refresh_and_log(config: &Config) {
+    match refresh(&config.pricing, &config.state_dir).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(models = n, url = config.pricing.url.as_deref().unwrap_or(""), "price list downloaded"),
+        Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
+    }
+}
+
+/// For the daemon, spawned at start beside the cached table
+/// (`table(&config)`, instant): downloads at once, then every
+/// `refresh_every`, until `shutdown` completes; returns at once without
+/// `pricing.url`. After each successful download it bumps `refreshed` (the
+/// count of downloads): the holder of a price table then rebuilds it with
+/// `table(&its_current_config)`, so overrides from a reloaded config still
+/// win. A failed download bumps nothing.
+pub async fn refresh_loop(config: Arc<Config>, refreshed: tokio::sync::watch::Sender<u64>, shutdown: impl Future<Output = ()>) {
+    if config.pricing.url.is_none() {
+        return;
+    }
+    tokio::pin!(shutdown);
+    loop {
+        let result = tokio::select! {
+            _ = &mut shutdown => return,
+            r = refresh(&config.pricing, &config.state_dir) => r,
+        };
+        match result {
+            Ok(n) => {
+                refreshed.send_modify(|count| *count += 1);
+                tracing::info!(models = n, "price list refreshed");
+            }
+            Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(config.pricing.refresh_every) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "remote_tests.rs"]
+mod tests;
