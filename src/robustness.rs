@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use crate::config::SourceConfig;
 use crate::ledger::journal;
 use crate::sources::{Format, LineParser, SourceSpec};
 
@@ -25,17 +26,34 @@ fn check(holds: bool, what: impl FnOnce() -> String) -> Result<(), Violation> {
     }
 }
 
-/// A parser for `format` as a source of that format builds it.
-pub fn parser_for(format: Format) -> Box<dyn LineParser> {
-    let spec = SourceSpec { name: "fuzz".into(), format, patterns: Vec::new(), account: "fuzz".into(), app: None };
-    spec.parser()
+/// The source each parser target reads as: what a user would configure for
+/// the shared proxy fixtures (user-agent rules for OpenAI, the generic
+/// gateway's field map for `jsonl`).
+fn source_yaml(format: Format) -> String {
+    let extra = match format {
+        Format::Openai => {
+            r#", app_from: user_agent, app_rules: [{ match: "^claude-cli/", app: claude-code }, { match: "^Cursor/", app: cursor }]"#
+        }
+        Format::Jsonl => {
+            ", field_map: { id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }"
+        }
+        _ => "",
+    };
+    format!("{{ name: fuzz, format: {}, paths: [], account: fuzz, app: fuzz-app{extra} }}", format.as_str())
+}
+
+/// A parser for `format`, built the way the daemon builds one from
+/// `config.yaml` (`SourceConfig` -> `SourceSpec::from_config` -> `parser`).
+pub fn parser_for(format: Format) -> Result<Box<dyn LineParser>, Violation> {
+    let config: SourceConfig = serde_yaml_ng::from_str(&source_yaml(format)).map_err(|e| Violation(format!("source config: {e}")))?;
+    Ok(SourceSpec::from_config(&config).map_err(Violation)?.parser())
 }
 
 /// Feeds `data`, split at `\n`, to one parser (stateful parsers keep state
 /// across lines), then drains what it holds back. After the final drain
 /// nothing may be left pending.
 pub fn parse_lines(format: Format, data: &[u8]) -> Result<(), Violation> {
-    let mut parser = parser_for(format);
+    let mut parser = parser_for(format)?;
     for line in data.split(|&b| b == b'\n') {
         let _ = parser.parse(line);
     }
@@ -61,7 +79,9 @@ pub fn journal_bytes(data: &[u8]) -> Result<(), Violation> {
         }
     };
     let summary = &decoded.summary;
-    check(summary.records == decoded.records.len() as u64, || format!("summary counts {} records, got {}", summary.records, decoded.records.len()))?;
+    check(summary.records == decoded.records.len() as u64, || {
+        format!("summary counts {} records, got {}", summary.records, decoded.records.len())
+    })?;
     let mut end = 0;
     for record in &decoded.records {
         check(record.offset == end && !record.payload.is_empty(), || format!("record at {} after end {end}", record.offset))?;

@@ -52,3 +52,37 @@ fn config_seeds() {
 fn web_config_seeds() {
     assert_eq!(replay("web_config", robustness::web_config_text), 5);
 }
+
+#[test]
+fn proxy_format_seeds() {
+    for (target, format, count) in
+        [("anthropic", Format::Anthropic, 8), ("openai", Format::Openai, 6), ("litellm", Format::Litellm, 6), ("jsonl", Format::Jsonl, 6)]
+    {
+        assert_eq!(replay(target, |b| robustness::parse_lines(format, b)), count, "{target}");
+    }
+}
+
+/// The seeds are read by the parser they are for: every proxy seed yields
+/// events (so the fuzzer starts from inputs that reach the pricing fields),
+/// one per request: a whole line, or a stream's start (its delta may be in
+/// the seed or not); a delta whose start is not in the seed is none.
+#[test]
+fn proxy_seeds_parse_to_events() {
+    let want = [
+        ("anthropic", Format::Anthropic, 19),
+        ("openai", Format::Openai, 24),
+        ("litellm", Format::Litellm, 24),
+        ("jsonl", Format::Jsonl, 24),
+    ];
+    for (target, format, want) in want {
+        let mut total = 0;
+        for (path, bytes) in seeds(target) {
+            let mut parser = robustness::parser_for(format).unwrap();
+            let parsed = bytes.split(|&b| b == b'\n').filter(|l| matches!(parser.parse(l), Ok(Some(_)))).count();
+            let events = parsed + parser.drain_pending(None).len();
+            assert!(events > 0, "{}: no events", path.display());
+            total += events;
+        }
+        assert_eq!(total, want, "{target}");
+    }
+}

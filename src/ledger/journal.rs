@@ -182,9 +182,11 @@ fn read_with(dir: &Path, from_offset: u64, keep: bool) -> Result<(Vec<Record>, V
 /// Reads records from `from` to the end of the file.
 fn scan(path: &Path, file: &mut File, from: u64, keep: bool) -> Result<Decoded, JournalError> {
     let len = file.metadata().map_err(io_error(path, "read the size of"))?.len();
-    frame::scan(file, len, from, keep)
-        .map_err(io_error(path, "read"))?
-        .map_err(|Damage { offset, reason }| JournalError::Corrupt { file: path.to_path_buf(), offset, reason })
+    frame::scan(file, len, from, keep).map_err(io_error(path, "read"))?.map_err(|Damage { offset, reason }| JournalError::Corrupt {
+        file: path.to_path_buf(),
+        offset,
+        reason,
+    })
 }
 
 #[cfg(test)]
