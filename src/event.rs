@@ -24,13 +24,15 @@ pub struct Tokens {
 pub const TOKEN_KINDS: [&str; 5] = ["input", "output", "cache_write_5m", "cache_write_1h", "cache_read"];
 
 impl Tokens {
+    /// Saturating, like `prompt_side` and `add`: counts come from log lines,
+    /// and a line may claim any u64.
     pub fn total(&self) -> u64 {
-        self.input + self.output + self.cache_write_5m + self.cache_write_1h + self.cache_read
+        self.by_kind().into_iter().fold(0, u64::saturating_add)
     }
 
     /// Tokens that count towards a model's long-context threshold.
     pub fn prompt_side(&self) -> u64 {
-        self.input + self.cache_write_5m + self.cache_write_1h + self.cache_read
+        [self.input, self.cache_write_5m, self.cache_write_1h, self.cache_read].into_iter().fold(0, u64::saturating_add)
     }
 
     /// Values in `TOKEN_KINDS` order.
@@ -60,12 +62,13 @@ impl Tokens {
         }
     }
 
+    /// Kind-wise sum, saturating at u64::MAX.
     pub fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_write_5m += other.cache_write_5m;
-        self.cache_write_1h += other.cache_write_1h;
-        self.cache_read += other.cache_read;
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_write_5m = self.cache_write_5m.saturating_add(other.cache_write_5m);
+        self.cache_write_1h = self.cache_write_1h.saturating_add(other.cache_write_1h);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
     }
 }
 
@@ -130,5 +133,24 @@ impl UsageEvent {
             session: None,
             free: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token counts come from log lines: sums saturate instead of
+    /// overflowing (a panic with overflow checks, a wrong sum without).
+    #[test]
+    fn sums_of_huge_counts_saturate() {
+        let huge = Tokens { input: u64::MAX, output: 7, cache_write_5m: 0, cache_write_1h: 0, cache_read: 1 };
+        assert_eq!(huge.prompt_side(), u64::MAX);
+        assert_eq!(huge.total(), u64::MAX);
+        let mut sum = huge;
+        sum.add(&huge);
+        assert_eq!(sum, Tokens { input: u64::MAX, output: 14, cache_write_5m: 0, cache_write_1h: 0, cache_read: 2 });
+        let small = Tokens { input: 1, output: 2, cache_write_5m: 3, cache_write_1h: 4, cache_read: 5 };
+        assert_eq!((small.prompt_side(), small.total()), (13, 15));
     }
 }

@@ -8,9 +8,14 @@
 //! bug the fuzzer found.
 
 use std::path::Path;
+use std::sync::OnceLock;
+
+use rust_decimal::Decimal;
 
 use crate::config::SourceConfig;
+use crate::event::UsageEvent;
 use crate::ledger::journal;
+use crate::pricing::PriceTable;
 use crate::sources::{Format, LineParser, SourceSpec};
 
 /// An invariant that did not hold for some input.
@@ -50,16 +55,28 @@ pub fn parser_for(format: Format) -> Result<Box<dyn LineParser>, Violation> {
 }
 
 /// Feeds `data`, split at `\n`, to one parser (stateful parsers keep state
-/// across lines), then drains what it holds back. After the final drain
-/// nothing may be left pending.
+/// across lines), then drains what it holds back, pricing every event. After
+/// the final drain nothing may be left pending.
 pub fn parse_lines(format: Format, data: &[u8]) -> Result<(), Violation> {
     let mut parser = parser_for(format)?;
     for line in data.split(|&b| b == b'\n') {
-        let _ = parser.parse(line);
+        if let Ok(Some(event)) = parser.parse(line) {
+            priced(&event)?;
+        }
     }
-    let _ = parser.drain_pending(None);
+    for event in parser.drain_pending(None) {
+        priced(&event)?;
+    }
     let left = parser.drain_pending(None).len();
     check(left == 0, || format!("{left} events still pending after draining at end of input"))
+}
+
+/// Every event a parser returns can be priced with the built-in table, and
+/// costs nothing below zero.
+fn priced(event: &UsageEvent) -> Result<(), Violation> {
+    static PRICES: OnceLock<PriceTable> = OnceLock::new();
+    let cost = PRICES.get_or_init(PriceTable::builtin).price(event).cost;
+    check(cost >= Decimal::ZERO, || format!("event {:?} of model `{}` costs {cost}", event.id, event.model))
 }
 
 /// Decodes `data` as a whole journal and checks the verdict is consistent:

@@ -255,6 +255,17 @@ mod tests {
         money::format(PriceTable::builtin().price_tokens(model, &t, 0, false).cost)
     }
 
+    /// Regression (found adding pricing to the parser fuzz targets): a line claiming
+    /// u64::MAX input tokens overflowed the long-context threshold sum. It
+    /// saturates: the request is past the threshold and priced at the
+    /// long-context rates.
+    #[test]
+    fn huge_token_counts_are_past_the_long_context_threshold() {
+        assert_eq!(cost("claude-sonnet-4-5", tokens(u64::MAX, 0, 0, 0, 1)), "110680464442257.3096906");
+        let all = cost("claude-sonnet-4-5", tokens(u64::MAX, u64::MAX, u64::MAX, u64::MAX, u64::MAX));
+        assert_eq!(all, "896511761982284.208489");
+    }
+
     #[test]
     fn builtin_table_loads_and_has_every_claude_model_the_logs_show() {
         let table = PriceTable::builtin();

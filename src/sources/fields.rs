@@ -246,12 +246,17 @@ pub fn count(raw: Option<&RawValue>, name: &str) -> Result<Option<u64>, LineErro
     raw.get().parse::<u64>().map(Some).map_err(|_| LineError::new(format!("{name}: `{}` is not a token count", shorten(raw.get()))))
 }
 
-/// A money amount from the number's (or string's) own text.
+/// A cost stated by the log, from the number's (or string's) own text. A
+/// negative cost is an error: booked, it would credit the account.
 pub fn decimal(raw: Option<&RawValue>, name: &str) -> Result<Option<Decimal>, LineError> {
     let Some(text) = string(raw, name)? else {
         return Ok(None);
     };
-    crate::money::parse(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")))
+    let amount = crate::money::parse(&text).map_err(|e| LineError::new(format!("{name}: {e}")))?;
+    if amount < Decimal::ZERO {
+        return Err(LineError::new(format!("{name}: `{text}` is a negative cost")));
+    }
+    Ok(Some(amount))
 }
 
 /// Epoch values at or past this are milliseconds (as seconds it is the year 5138).
@@ -330,6 +335,15 @@ mod tests {
         }
         assert_eq!(decimal(Some(raw("0.1662968634")), "c").unwrap().map(crate::money::format).as_deref(), Some("0.1662968634"));
         assert_eq!(decimal(Some(raw(r#""1e-3""#)), "c").unwrap().map(crate::money::format).as_deref(), Some("0.001"));
+        assert_eq!(decimal(Some(raw("-0")), "c").unwrap().map(crate::money::format).as_deref(), Some("0"));
+        // Regression (found adding pricing to the parser fuzz targets): a
+        // negative stated cost was taken as is and would credit the account.
+        for bad in ["-0.5", r#""-1e-3""#] {
+            assert_eq!(
+                decimal(Some(raw(bad)), "usage.cost").unwrap_err().to_string(),
+                format!("usage.cost: `{}` is a negative cost", bad.trim_matches('"'))
+            );
+        }
         assert_eq!(count(Some(raw("42")), "n").unwrap(), Some(42));
         assert_eq!(count(Some(raw("null")), "n").unwrap(), None);
         for bad in ["-1", "1.5", r#""7""#] {
