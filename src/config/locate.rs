@@ -23,11 +23,15 @@ pub fn parse_path(path: &str) -> Vec<Step> {
         if !key.is_empty() {
             steps.push(Step::Key(key.to_string()));
         }
-        while let Some(close) = rest.find(']') {
-            if let Ok(i) = rest[1..close].parse() {
+        // Keys come from the user's text and may hold any brackets: slice
+        // only just past an ASCII `[` or `]`, where a char always starts.
+        while let Some(open) = rest.find('[') {
+            let inner = &rest[open + 1..];
+            let Some(close) = inner.find(']') else { break };
+            if let Ok(i) = inner[..close].parse() {
                 steps.push(Step::Index(i));
             }
-            rest = &rest[close + 1..];
+            rest = &inner[close + 1..];
         }
     }
     steps
@@ -166,5 +170,20 @@ mod tests {
         assert_eq!(line_of(DOC, "sources[0].paths[0]"), Some(8));
         // Absent field: the deepest part that exists.
         assert_eq!(line_of(DOC, "sources[0].app"), Some(7));
+    }
+
+    /// Regression (found by the `config` and `web_config` fuzz targets): a
+    /// key holding `]` or a non-ASCII character after an index sliced inside
+    /// a character, or from past its end, and panicked.
+    #[test]
+    fn paths_with_any_brackets_and_characters_do_not_panic() {
+        assert_eq!(parse_path("a[1]é]"), [Step::Key("a".into()), Step::Index(1)]);
+        assert_eq!(parse_path("a[]]"), [Step::Key("a".into())]);
+        assert_eq!(parse_path("b[2][x]]["), [Step::Key("b".into()), Step::Index(2)]);
+        assert_eq!(parse_path("\u{fffd}[\u{fffd}]"), [Step::Key("\u{fffd}".into())]);
+        assert_eq!(
+            parse_path("sources[0].paths[3]"),
+            [Step::Key("sources".into()), Step::Index(0), Step::Key("paths".into()), Step::Index(3)]
+        );
     }
 }

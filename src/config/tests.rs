@@ -87,3 +87,14 @@ fn shipped_config_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.yaml");
     Config::load(&path).unwrap();
 }
+
+/// Regression (found by the `config` fuzz target): an unknown key after
+/// invalid UTF-8 made the field locator slice inside a character and panic.
+/// The input as the fuzzer found it.
+#[test]
+fn fuzz_crash_in_the_field_locator_is_an_error() {
+    const CRASH: &[u8] =
+        b"accounts:\n  - name: a\n    opening_balance []\xff\xff\xff\xff\xff\xff\xff#e []urces:nts:\n  - name: a\n.1::1\nlisen: x\n";
+    let err = Config::parse(&String::from_utf8_lossy(CRASH), Path::new("fuzz.yaml")).unwrap_err();
+    assert_eq!(err.file, "fuzz.yaml");
+}

@@ -172,3 +172,13 @@ fn the_documented_example_loads() {
     let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("prometheus:{password}")));
     assert!(config.check(Some(&header)));
 }
+
+/// Regression (found by the `web_config` fuzz target): a bad key with
+/// brackets and invalid UTF-8 made the field locator panic. The input as the
+/// fuzzer found it.
+#[test]
+fn fuzz_crash_in_the_field_locator_is_an_error() {
+    const CRASH: &[u8] = b"jasic_auth_users   \xd5\xd5\xd5\xd5\xd5\xd5\xd5\xd5\xd5\xff\xff\xfe\xfd{{{{{{{{[{{]]2eQSuOj4ZOkZOkGajfHYP2Fdd5Xqice: $]\xff\xff\xff\xff\xff\xff\xff\xff]]]]]]]]]]]]]]]]]]{{{{{\x80{{{\xff\xffdd5XqW2HqHkNh'\n";
+    let err = WebConfig::parse(&String::from_utf8_lossy(CRASH), Path::new("fuzz-web.yml")).unwrap_err();
+    assert_eq!(err.file, "fuzz-web.yml");
+}
