@@ -49,9 +49,23 @@ fn source_yaml(format: Format) -> String {
 
 /// A parser for `format`, built the way the daemon builds one from
 /// `config.yaml` (`SourceConfig` -> `SourceSpec::from_config` -> `parser`).
+/// The specs are built once (compiling their regexes per input would be most
+/// of a run); each call gets a fresh parser.
 pub fn parser_for(format: Format) -> Result<Box<dyn LineParser>, Violation> {
+    static SPECS: OnceLock<Vec<(Format, Result<SourceSpec, Violation>)>> = OnceLock::new();
+    let specs = SPECS.get_or_init(|| {
+        [Format::ClaudeCode, Format::Anthropic, Format::Openai, Format::Litellm, Format::Jsonl].map(|f| (f, spec_for(f))).into()
+    });
+    match specs.iter().find(|(f, _)| *f == format) {
+        Some((_, Ok(spec))) => Ok(spec.parser()),
+        Some((_, Err(e))) => Err(e.clone()),
+        None => Err(Violation(format!("no source for format `{}`", format.as_str()))),
+    }
+}
+
+fn spec_for(format: Format) -> Result<SourceSpec, Violation> {
     let config: SourceConfig = serde_yaml_ng::from_str(&source_yaml(format)).map_err(|e| Violation(format!("source config: {e}")))?;
-    Ok(SourceSpec::from_config(&config).map_err(Violation)?.parser())
+    SourceSpec::from_config(&config).map_err(Violation)
 }
 
 /// Feeds `data`, split at `\n`, to one parser (stateful parsers keep state
