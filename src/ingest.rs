@@ -219,8 +219,14 @@ impl Ingest {
 /// watcher that cannot be set up is logged and polling carries on alone.
 pub fn watch(bases: &[&Path], wake: std::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
-    let mut watcher = match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = wake.send(());
+    let mut watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Opens, reads and closes (our own listing and reading among them)
+        // change nothing; waking on them would make the follower wake itself.
+        if let Ok(event) = res {
+            if !matches!(event.kind, notify::EventKind::Access(_)) {
+                let _ = wake.send(());
+            }
+        }
     }) {
         Ok(w) => w,
         Err(e) => {
