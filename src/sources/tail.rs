@@ -141,9 +141,16 @@ impl Follower {
         let listed = self.scan(committed, &mut poll);
         let now = Instant::now();
         let ids: Vec<FileId> = self.files.keys().copied().collect();
+        // Lines read this round, across files: one round is one journal
+        // record, so a large backlog is booked in bounded pieces.
+        let mut budget = self.max_lines_per_poll;
         for id in ids {
+            if budget == 0 {
+                poll.more = true;
+                break;
+            }
             let gone = !listed.contains(&id);
-            self.read_file(id, gone, now, &mut poll);
+            budget = budget.saturating_sub(self.read_file(id, gone, budget, now, &mut poll));
         }
         // Files missing for long enough are gone for good.
         let forget_after = FORGET_MISSING_AFTER;
@@ -229,10 +236,10 @@ impl Follower {
 
     /// Reads what a file gained; a file no longer listed is read to its end
     /// and dropped.
-    fn read_file(&mut self, id: FileId, gone: bool, now: Instant, poll: &mut Poll) {
+    /// Returns how many lines it read.
+    fn read_file(&mut self, id: FileId, gone: bool, max_lines: usize, now: Instant, poll: &mut Poll) -> usize {
         let max_line = self.max_line;
-        let max_lines = self.max_lines_per_poll;
-        let Some(t) = self.files.get_mut(&id) else { return };
+        let Some(t) = self.files.get_mut(&id) else { return 0 };
         if t.reader.is_none() {
             // No longer listed and not open: renamed (logrotate renames in
             // place, to a name the glob may not match) or deleted. A rename
@@ -243,7 +250,7 @@ impl Follower {
                     self.files.remove(&id);
                     self.missing.insert(id, now);
                 }
-                return;
+                return 0;
             }
             let path = renamed.unwrap_or_else(|| t.path.clone());
             let reopened = match reopen(&path, id, t.offset, t.next_line, max_line) {
@@ -262,20 +269,20 @@ impl Follower {
                     tracing::info!(file = %t.path.display(), "file truncated: reading it again from the start");
                     self.files.remove(&id);
                     poll.dropped.push(id);
-                    return;
+                    return 0;
                 }
                 Ok(Reopened::Elsewhere) => {
                     self.files.remove(&id);
                     self.missing.insert(id, now);
-                    return;
+                    return 0;
                 }
                 Err(message) => {
                     poll.problems.push(FileProblem { source: t.source, path: t.path.clone(), message });
-                    return;
+                    return 0;
                 }
             }
         }
-        let Some(reader) = t.reader.as_mut() else { return };
+        let Some(reader) = t.reader.as_mut() else { return 0 };
         let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(t.offset);
         // Truncated (copytruncate): the file shrank, or — when the writer
         // refilled it past our offset before we looked — its first line is
@@ -286,7 +293,7 @@ impl Follower {
             tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file truncated: reading it again from the start");
             self.files.remove(&id);
             poll.dropped.push(id);
-            return;
+            return 0;
         }
         let mut lines = Vec::new();
         let mut more = false;
@@ -325,6 +332,7 @@ impl Follower {
         }
         poll.more |= more;
         let finished = gone && !more;
+        let read = lines.len();
         if !lines.is_empty() || grew {
             poll.batches.push(FileBatch {
                 source: t.source,
@@ -349,6 +357,7 @@ impl Follower {
         } else if let Some(r) = t.reader.as_mut() {
             r.shrink();
         }
+        read
     }
 
     fn update_stats(&mut self) {
