@@ -130,6 +130,7 @@ fn is_assistant_json(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Tokens;
 
     fn parse(line: &str) -> Result<Option<UsageEvent>, LineError> {
         ClaudeCodeParser.parse(line.as_bytes())
