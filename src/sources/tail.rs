@@ -373,10 +373,10 @@ impl Follower {
     }
 
     /// Held-back events of every file (end of input: at shutdown).
-    pub fn drain_all_pending(&mut self) -> Vec<(usize, crate::event::UsageEvent)> {
+    pub fn drain_all_pending(&mut self) -> Vec<(usize, PathBuf, crate::event::UsageEvent)> {
         let mut out = Vec::new();
         for t in self.files.values_mut() {
-            out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, e)));
+            out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, t.path.clone(), e)));
         }
         out
     }
