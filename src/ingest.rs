@@ -185,6 +185,23 @@ impl Ingest {
         poll.more
     }
 
+    fn book_held(&mut self, store: &Mutex<Store>) {
+        let held = self.follower.drain_all_pending();
+        if held.is_empty() {
+            return;
+        }
+        let mut guard = lock(store);
+        let store_ref = &mut *guard;
+        let mut booking = Booking::new(&mut store_ref.state, &self.prices, &self.config.limits, &mut self.unpriced_warned);
+        for (source, path, event) in &held {
+            booking.held_event(&self.follower.sources()[*source], path, event);
+        }
+        let record = Record::Batch(booking.finish());
+        if let Err(e) = store_ref.commit(&record) {
+            tracing::error!("cannot book {} held-back events at shutdown: {e:#}", held.len());
+        }
+    }
+
     /// Runs until `stop` is set: a round, then a wait for a wake-up or the
     /// poll interval.
     pub fn run(mut self, store: Arc<Mutex<Store>>, progress: Arc<Progress>, wake: Receiver<()>, stop: Arc<AtomicBool>) {
@@ -206,8 +223,12 @@ impl Ingest {
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(interval),
             }
         }
-        // Final round so the checkpoints cover everything read.
+        // Final round so the checkpoints cover everything read, then the
+        // events parsers still hold (a stream whose final delta has not come):
+        // the checkpoints are past their lines, so book them now rather than
+        // lose them.
         self.round(&store, &progress);
+        self.book_held(&store);
         let mut guard = lock(&store);
         if let Err(e) = guard.snapshot() {
             tracing::warn!("cannot write the final snapshot: {e:#}");
@@ -219,8 +240,14 @@ impl Ingest {
 /// watcher that cannot be set up is logged and polling carries on alone.
 pub fn watch(bases: &[&Path], wake: std::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
-    let mut watcher = match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-        let _ = wake.send(());
+    let mut watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Opens, reads and closes (our own listing and reading among them)
+        // change nothing; waking on them would make the follower wake itself.
+        if let Ok(event) = res {
+            if !matches!(event.kind, notify::EventKind::Access(_)) {
+                let _ = wake.send(());
+            }
+        }
     }) {
         Ok(w) => w,
         Err(e) => {

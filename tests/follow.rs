@@ -153,3 +153,33 @@ fn sighup_reloads_the_config_and_keeps_the_old_one_when_bad() {
     d.wait_metric(SERIES_SPEND, "0.012");
     d.wait_metric("creditwatch_source_files{source=\"claude-code\"}", "2");
 }
+
+#[test]
+fn a_stream_still_waiting_for_its_delta_is_booked_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // The first stream of the fixture, its message_start only (Sonnet 4.5:
+    // 2082 input, 1 output, 24969 cache read), stamped now so its timeout
+    // has not passed.
+    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/proxy/anthropic.jsonl")).unwrap();
+    let start = fixture.lines().find(|l| l.contains("\"message_start\"")).unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let start = start.replacen(&start[start.find("\"timestamp\": \"").unwrap() + 14..][..20], &now, 1);
+    append(&logs.join("api.jsonl"), &format!("{start}\n"));
+    let config = FOLLOW_CONFIG.replace(
+        "sources:",
+        "sources:\n  - name: api\n    format: anthropic\n    paths: [\"{dir}/logs/*.jsonl\"]\n    account: personal\n    app: api\n    streams: { id_field: \"/stream_id\", timeout: \"1h\" }",
+    );
+    let d = Daemon::start(dir.path(), &config);
+    let series = r#"creditwatch_requests_total{account="personal",app="support-bot",model="claude-sonnet-4-5-20250929"}"#;
+    d.wait_metric(r#"creditwatch_source_lines_total{outcome="skipped",source="api"}"#, "1");
+    assert_eq!(metric(&d.scrape(), series), None, "held until its delta or the timeout");
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+    // Booked from its start at shutdown ($0.0137517 = 2082 x $3 + 1 x $15 +
+    // 24969 x $0.30 per million), not lost behind the checkpoint.
+    let d = Daemon::start(dir.path(), &config);
+    d.wait_metric(series, "1");
+    d.wait_metric(r#"creditwatch_spend_usd_total{account="personal",app="support-bot",model="claude-sonnet-4-5-20250929"}"#, "0.0137517");
+}

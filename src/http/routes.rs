@@ -120,12 +120,12 @@ pub struct Exposition {
 impl Exposition {
     /// Re-rendering 5,000 series takes milliseconds under the store lock;
     /// a hundred scrapers at once must not each pay that. A rendering is
-    /// reused for 100 ms, and for up to a second while nothing was booked
+    /// reused for 25 ms, and for up to a second while nothing was booked
     /// (gauges that move with time, like burn rates, are then at most a
     /// second old — Prometheus scrapes every 15 s or so).
     fn fresh(&self, records: u64) -> bool {
         let age = self.at.elapsed();
-        age < std::time::Duration::from_millis(100) || (records == self.records && age < std::time::Duration::from_secs(1))
+        age < std::time::Duration::from_millis(25) || (records == self.records && age < std::time::Duration::from_secs(1))
     }
 }
 

@@ -24,8 +24,9 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
+use super::messages_usage::Usage;
 use super::{LineError, LineParser};
-use crate::event::{EventId, Tokens, UsageEvent};
+use crate::event::{EventId, UsageEvent};
 
 /// `streams:` of an `anthropic` source.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,29 +66,6 @@ struct StreamEvent<'a> {
     message: Option<Message<'a>>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-struct Usage<'a> {
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
-    cache_read_input_tokens: Option<u64>,
-    cache_creation: Option<CacheCreation>,
-    server_tool_use: Option<ServerToolUse>,
-    #[serde(borrow)]
-    service_tier: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Clone, Copy)]
-struct CacheCreation {
-    ephemeral_5m_input_tokens: Option<u64>,
-    ephemeral_1h_input_tokens: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct ServerToolUse {
-    web_search_requests: Option<u64>,
 }
 
 /// The usual shapes in one pass (with the default stream id field): a
@@ -306,7 +284,7 @@ impl AnthropicParser {
             }
             (None, None) => {}
         }
-        if let Some(searches) = usage.server_tool_use.and_then(|s| s.web_search_requests) {
+        if let Some(searches) = usage.web_searches() {
             event.web_searches = searches;
         }
         Ok(Some(event))
@@ -327,25 +305,10 @@ fn new_event(message: &Message, usage: &Usage, at: DateTime<Utc>, fallback_key: 
         Some(id) if !id.is_empty() => EventId::from_parts("anthropic", &[id]),
         _ => EventId::from_parts("anthropic/line", &[&String::from_utf8_lossy(fallback_key)]),
     };
-    let mut event = UsageEvent::new(id, at, model.to_string(), tokens(usage));
-    event.web_searches = usage.server_tool_use.as_ref().and_then(|s| s.web_search_requests).unwrap_or(0);
-    event.batch = usage.service_tier.as_deref() == Some("batch");
+    let mut event = UsageEvent::new(id, at, model.to_string(), usage.tokens());
+    event.web_searches = usage.web_searches().unwrap_or(0);
+    event.batch = usage.is_batch();
     Ok(event)
-}
-
-fn tokens(usage: &Usage) -> Tokens {
-    let cache_write = usage.cache_creation_input_tokens.unwrap_or(0);
-    let (w5, w1) = match usage.cache_creation {
-        Some(split) => (split.ephemeral_5m_input_tokens.unwrap_or(0), split.ephemeral_1h_input_tokens.unwrap_or(0)),
-        None => (cache_write, 0),
-    };
-    Tokens {
-        input: usage.input_tokens.unwrap_or(0),
-        output: usage.output_tokens.unwrap_or(0),
-        cache_write_5m: w5,
-        cache_write_1h: w1,
-        cache_read: usage.cache_read_input_tokens.unwrap_or(0),
-    }
 }
 
 #[cfg(test)]

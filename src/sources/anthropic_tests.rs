@@ -1,4 +1,5 @@
 use super::*;
+use crate::event::Tokens;
 use crate::sources::attribution::{AppFrom, AppRule};
 
 fn parser(timeout_secs: u64) -> AnthropicParser {

@@ -16,8 +16,9 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
+use super::messages_usage::Usage;
 use super::{parse_timestamp, LineError, LineParser};
-use crate::event::{EventId, Tokens, UsageEvent};
+use crate::event::{EventId, UsageEvent};
 
 #[derive(Debug, Default)]
 pub struct ClaudeCodeParser;
@@ -46,28 +47,8 @@ struct Message<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     model: Option<Cow<'a, str>>,
-    usage: Option<Usage>,
-}
-
-#[derive(Deserialize)]
-struct Usage {
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
-    cache_read_input_tokens: Option<u64>,
-    cache_creation: Option<CacheCreation>,
-    server_tool_use: Option<ServerToolUse>,
-}
-
-#[derive(Deserialize)]
-struct CacheCreation {
-    ephemeral_5m_input_tokens: Option<u64>,
-    ephemeral_1h_input_tokens: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct ServerToolUse {
-    web_search_requests: Option<u64>,
+    #[serde(borrow)]
+    usage: Option<Usage<'a>>,
 }
 
 /// Lines without this text cannot hold usage; most lines are skipped here
@@ -115,8 +96,8 @@ impl LineParser for ClaudeCodeParser {
         let timestamp = parse_timestamp(&parsed.timestamp.ok_or_else(|| LineError::new("line without timestamp"))?)?;
 
         let id = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
-        let mut event = UsageEvent::new(id, timestamp, model.into_owned(), tokens(&usage));
-        event.web_searches = usage.server_tool_use.and_then(|s| s.web_search_requests).unwrap_or(0);
+        let mut event = UsageEvent::new(id, timestamp, model.into_owned(), usage.tokens());
+        event.web_searches = usage.web_searches().unwrap_or(0);
         event.session = parsed.session_id.map(Cow::into_owned);
         Ok(Some(event))
     }
@@ -137,21 +118,6 @@ fn event_id(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&st
     }
 }
 
-fn tokens(usage: &Usage) -> Tokens {
-    let cache_write = usage.cache_creation_input_tokens.unwrap_or(0);
-    let (w5, w1) = match &usage.cache_creation {
-        Some(split) => (split.ephemeral_5m_input_tokens.unwrap_or(0), split.ephemeral_1h_input_tokens.unwrap_or(0)),
-        None => (cache_write, 0),
-    };
-    Tokens {
-        input: usage.input_tokens.unwrap_or(0),
-        output: usage.output_tokens.unwrap_or(0),
-        cache_write_5m: w5,
-        cache_write_1h: w1,
-        cache_read: usage.cache_read_input_tokens.unwrap_or(0),
-    }
-}
-
 /// Slow path, only for lines the fast parse refused: is this an assistant
 /// line (whose refusal is an error) or some other line (skipped)?
 fn is_assistant_json(line: &[u8]) -> bool {
@@ -164,6 +130,7 @@ fn is_assistant_json(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Tokens;
 
     fn parse(line: &str) -> Result<Option<UsageEvent>, LineError> {
         ClaudeCodeParser.parse(line.as_bytes())

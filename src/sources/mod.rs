@@ -13,6 +13,7 @@ pub mod fields;
 pub mod fingerprint;
 pub mod jsonl;
 pub mod litellm;
+pub mod messages_usage;
 pub mod openai;
 pub mod reader;
 pub mod tail;

@@ -11,7 +11,11 @@ use std::io::{self, Read};
 
 use memchr::memchr;
 
+/// Bytes asked of the file per read once a reader is busy.
 const CHUNK: usize = 64 * 1024;
+/// A new reader starts small: ten thousand followed files, most of them
+/// idle, must not hold ten thousand 64 KiB buffers.
+const FIRST_BUFFER: usize = 4 * 1024;
 
 /// One item of the stream.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,7 +46,7 @@ impl<R: Read> LineReader<R> {
     pub fn new(inner: R, offset: u64, next_line_number: u64, max_line: usize) -> LineReader<R> {
         LineReader {
             inner,
-            buf: vec![0; CHUNK],
+            buf: vec![0; FIRST_BUFFER],
             start: 0,
             end: 0,
             offset,
@@ -117,8 +121,8 @@ impl<R: Read> LineReader<R> {
             self.end -= self.start;
             self.start = 0;
         }
-        if self.buf.len() - self.end < CHUNK / 2 {
-            let want = (self.buf.len() * 2).min(self.max_line + CHUNK).max(self.end + CHUNK);
+        if self.buf.len() - self.end < self.buf.len() / 4 {
+            let want = (self.buf.len() * 2).min(self.max_line + CHUNK).max(self.end + FIRST_BUFFER);
             self.buf.resize(want, 0);
         }
         loop {
@@ -137,11 +141,11 @@ impl<R: Read> LineReader<R> {
     /// Gives back memory after a long line, for readers kept around while
     /// following many files.
     pub fn shrink(&mut self) {
-        if self.buf.len() > CHUNK && self.end - self.start <= CHUNK {
+        if self.buf.len() > CHUNK && self.end - self.start <= FIRST_BUFFER {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
-            self.buf.truncate(CHUNK);
+            self.buf.truncate(FIRST_BUFFER);
             self.buf.shrink_to_fit();
         }
     }

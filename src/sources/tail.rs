@@ -98,7 +98,7 @@ pub struct Follower {
     max_line: usize,
     /// Lines taken from one file per poll, so batches stay bounded.
     max_lines_per_poll: usize,
-    /// Descriptors of files idle this long are closed.
+    /// Files that grew within this long keep their descriptor open.
     idle_close: Duration,
     stats: Vec<SourceStats>,
     /// Files no longer listed, read to their end, with when they went.
@@ -115,7 +115,7 @@ impl Follower {
             files: HashMap::new(),
             max_line,
             max_lines_per_poll: 20_000,
-            idle_close: Duration::from_secs(60),
+            idle_close: Duration::from_secs(5),
             stats,
             missing: HashMap::new(),
         }
@@ -141,9 +141,16 @@ impl Follower {
         let listed = self.scan(committed, &mut poll);
         let now = Instant::now();
         let ids: Vec<FileId> = self.files.keys().copied().collect();
+        // Lines read this round, across files: one round is one journal
+        // record, so a large backlog is booked in bounded pieces.
+        let mut budget = self.max_lines_per_poll;
         for id in ids {
+            if budget == 0 {
+                poll.more = true;
+                break;
+            }
             let gone = !listed.contains(&id);
-            self.read_file(id, gone, now, &mut poll);
+            budget = budget.saturating_sub(self.read_file(id, gone, budget, now, &mut poll));
         }
         // Files missing for long enough are gone for good.
         let forget_after = FORGET_MISSING_AFTER;
@@ -195,7 +202,7 @@ impl Follower {
 
     /// Opens a newly listed file at its committed offset (or 0).
     fn start(&mut self, source: usize, path: &Path, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Result<Option<FileId>, String> {
-        let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
         let Some(id) = identify(&file).map_err(|e| format!("cannot read: {e}"))? else {
             return Ok(None); // first line not complete yet
         };
@@ -210,16 +217,18 @@ impl Follower {
             Some(cp) if cp.offset <= size => (cp.offset, cp.next_line),
             _ => (0, 1),
         };
-        file.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot seek: {e}"))?;
+        // Not kept open: reading reopens it by path (a first scan of
+        // thousands of files must not hold thousands of descriptors).
+        drop(file);
         let tracked = Tracked {
             source,
             path: path.to_path_buf(),
-            reader: Some(LineReader::new(file, offset, next_line, self.max_line)),
+            reader: None,
             offset,
             next_line,
             size,
             parser: self.sources[source].parser(),
-            last_growth: Instant::now(),
+            last_growth: Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now),
         };
         self.files.insert(id, tracked);
         Ok(Some(id))
@@ -227,28 +236,53 @@ impl Follower {
 
     /// Reads what a file gained; a file no longer listed is read to its end
     /// and dropped.
-    fn read_file(&mut self, id: FileId, gone: bool, now: Instant, poll: &mut Poll) {
+    /// Returns how many lines it read.
+    fn read_file(&mut self, id: FileId, gone: bool, max_lines: usize, now: Instant, poll: &mut Poll) -> usize {
         let max_line = self.max_line;
-        let max_lines = self.max_lines_per_poll;
-        let Some(t) = self.files.get_mut(&id) else { return };
+        let Some(t) = self.files.get_mut(&id) else { return 0 };
         if t.reader.is_none() {
-            if gone || t.size == t.offset {
+            // No longer listed and not open: renamed (logrotate renames in
+            // place, to a name the glob may not match) or deleted. A rename
+            // is found among the siblings and read to its end there.
+            let renamed = if gone { find_renamed(&t.path, id) } else { None };
+            if (gone && renamed.is_none()) || (!gone && t.size == t.offset) {
                 if gone {
                     self.files.remove(&id);
                     self.missing.insert(id, now);
                 }
-                return;
+                return 0;
             }
-            match reopen(&t.path, id, t.offset, t.next_line, max_line) {
-                Ok(Some(reader)) => t.reader = Some(reader),
-                Ok(None) => return, // the path names another file now; the scan handles it
+            let path = renamed.unwrap_or_else(|| t.path.clone());
+            let reopened = match reopen(&path, id, t.offset, t.next_line, max_line) {
+                // Renamed between the listing and now: follow it there.
+                Ok(Reopened::Elsewhere) => match find_renamed(&t.path, id) {
+                    Some(p) => reopen(&p, id, t.offset, t.next_line, max_line),
+                    None => Ok(Reopened::Elsewhere),
+                },
+                other => other,
+            };
+            match reopened {
+                Ok(Reopened::Reader(reader)) => t.reader = Some(reader),
+                Ok(Reopened::Rewritten) => {
+                    // Same inode, another first line: truncated and written
+                    // anew (copytruncate). Start it afresh at the next scan.
+                    tracing::info!(file = %t.path.display(), "file truncated: reading it again from the start");
+                    self.files.remove(&id);
+                    poll.dropped.push(id);
+                    return 0;
+                }
+                Ok(Reopened::Elsewhere) => {
+                    self.files.remove(&id);
+                    self.missing.insert(id, now);
+                    return 0;
+                }
                 Err(message) => {
                     poll.problems.push(FileProblem { source: t.source, path: t.path.clone(), message });
-                    return;
+                    return 0;
                 }
             }
         }
-        let Some(reader) = t.reader.as_mut() else { return };
+        let Some(reader) = t.reader.as_mut() else { return 0 };
         let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(t.offset);
         // Truncated (copytruncate): the file shrank, or — when the writer
         // refilled it past our offset before we looked — its first line is
@@ -259,7 +293,7 @@ impl Follower {
             tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file truncated: reading it again from the start");
             self.files.remove(&id);
             poll.dropped.push(id);
-            return;
+            return 0;
         }
         let mut lines = Vec::new();
         let mut more = false;
@@ -286,6 +320,10 @@ impl Follower {
             lines.push((reader.next_line_number(), LineResult::Event(event)));
         }
         let grew = reader.offset() != t.offset;
+        // Hot: it grew in an earlier poll not long ago (an agent writing
+        // now). Only hot files keep their descriptor and buffer; a first
+        // catch-up or a rare append reopens by path next time.
+        let was_hot = now.duration_since(t.last_growth) < self.idle_close;
         t.offset = reader.offset();
         t.next_line = reader.next_line_number();
         t.size = size;
@@ -294,6 +332,7 @@ impl Follower {
         }
         poll.more |= more;
         let finished = gone && !more;
+        let read = lines.len();
         if !lines.is_empty() || grew {
             poll.batches.push(FileBatch {
                 source: t.source,
@@ -311,11 +350,14 @@ impl Follower {
         if finished || (gone && !grew) {
             self.files.remove(&id);
             self.missing.insert(id, now);
-        } else if now.duration_since(t.last_growth) > self.idle_close && reader.pending().is_empty() {
+        } else if !more && !was_hot {
+            // Offsets are at line boundaries: a partial line held in the
+            // buffer is read again after the reopen.
             t.reader = None;
         } else if let Some(r) = t.reader.as_mut() {
             r.shrink();
         }
+        read
     }
 
     fn update_stats(&mut self) {
@@ -331,26 +373,49 @@ impl Follower {
     }
 
     /// Held-back events of every file (end of input: at shutdown).
-    pub fn drain_all_pending(&mut self) -> Vec<(usize, crate::event::UsageEvent)> {
+    pub fn drain_all_pending(&mut self) -> Vec<(usize, PathBuf, crate::event::UsageEvent)> {
         let mut out = Vec::new();
         for t in self.files.values_mut() {
-            out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, e)));
+            out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, t.path.clone(), e)));
         }
         out
     }
 }
 
-/// Opens a file again by path for a closed, idle entry, if the path still
-/// names the same identity.
-fn reopen(path: &Path, id: FileId, offset: u64, next_line: u64, max_line: usize) -> Result<Option<LineReader<File>>, String> {
+/// The path a file now has in its folder, by device and inode, with its
+/// first line unchanged; `None` when it left the folder or is gone.
+fn find_renamed(old: &Path, id: FileId) -> Option<PathBuf> {
+    let dir = old.parent()?;
+    std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.dev() == id.dev && m.ino() == id.ino)
+            && File::open(p).ok().and_then(|f| identify(&f).ok().flatten()) == Some(id)
+    })
+}
+
+enum Reopened {
+    Reader(LineReader<File>),
+    /// The same inode with another first line: truncated and written anew.
+    Rewritten,
+    /// The path names another file now, or none.
+    Elsewhere,
+}
+
+/// Opens a file again by path for a closed entry, if the path still names
+/// the same identity.
+fn reopen(path: &Path, id: FileId, offset: u64, next_line: u64, max_line: usize) -> Result<Reopened, String> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Reopened::Elsewhere),
         Err(e) => return Err(format!("cannot open: {e}")),
     };
-    if identify(&file).map_err(|e| format!("cannot read: {e}"))? != Some(id) {
-        return Ok(None);
+    match identify(&file).map_err(|e| format!("cannot read: {e}"))? {
+        Some(found) if found == id => {}
+        _ => {
+            let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
+            let same_inode = meta.dev() == id.dev && meta.ino() == id.ino;
+            return Ok(if same_inode { Reopened::Rewritten } else { Reopened::Elsewhere });
+        }
     }
     file.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot seek: {e}"))?;
-    Ok(Some(LineReader::new(file, offset, next_line, max_line)))
+    Ok(Reopened::Reader(LineReader::new(file, offset, next_line, max_line)))
 }

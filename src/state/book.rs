@@ -40,6 +40,12 @@ impl<'a> Booking<'a> {
         outcome
     }
 
+    /// Books an event that was held back by its parser (its line was
+    /// counted when it was read).
+    pub fn held_event(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent) -> Outcome {
+        self.book(source, path, event)
+    }
+
     fn book(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent) -> Outcome {
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
             return Outcome::Duplicate;

@@ -1,0 +1,60 @@
+//! The Anthropic Messages API `usage` object. Claude Code transcripts and
+//! logs of the API itself both carry it, so it is read in one place: the
+//! token kinds, the 5m/1h cache-write split, web searches and the tier.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use crate::event::Tokens;
+
+#[derive(Deserialize, Default)]
+pub struct Usage<'a> {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation: Option<CacheCreation>,
+    pub server_tool_use: Option<ServerToolUse>,
+    #[serde(borrow)]
+    pub service_tier: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+pub struct CacheCreation {
+    pub ephemeral_5m_input_tokens: Option<u64>,
+    pub ephemeral_1h_input_tokens: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ServerToolUse {
+    pub web_search_requests: Option<u64>,
+}
+
+impl Usage<'_> {
+    /// Token counts; without the `cache_creation` split every cache write
+    /// is a 5m write.
+    pub fn tokens(&self) -> Tokens {
+        let cache_write = self.cache_creation_input_tokens.unwrap_or(0);
+        let (w5, w1) = match self.cache_creation {
+            Some(split) => (split.ephemeral_5m_input_tokens.unwrap_or(0), split.ephemeral_1h_input_tokens.unwrap_or(0)),
+            None => (cache_write, 0),
+        };
+        Tokens {
+            input: self.input_tokens.unwrap_or(0),
+            output: self.output_tokens.unwrap_or(0),
+            cache_write_5m: w5,
+            cache_write_1h: w1,
+            cache_read: self.cache_read_input_tokens.unwrap_or(0),
+        }
+    }
+
+    pub fn web_searches(&self) -> Option<u64> {
+        self.server_tool_use.as_ref().and_then(|s| s.web_search_requests)
+    }
+
+    /// `service_tier: "batch"` is billed at half price.
+    pub fn is_batch(&self) -> bool {
+        self.service_tier.as_deref() == Some("batch")
+    }
+}
