@@ -114,13 +114,16 @@ fn bad_input_is_counted_and_reading_goes_on() {
     text.push_str("\u{feff}\u{0}\n");
     let mut bytes = text.into_bytes();
     bytes.extend_from_slice(b"{\"type\":\"assistant\",\"bad\":\"\xff\xfe\"}\n");
+    // A count no request can have: refused before it reaches any sum.
+    bytes.extend_from_slice(assistant_line("huge", u64::MAX, TS).as_bytes());
     bytes.extend_from_slice(lines("b", 0..1).as_bytes());
     std::fs::write(&session, &bytes).unwrap();
     // A directory matching the glob and an unreadable file.
     std::fs::create_dir_all(projects.join("dir.jsonl")).unwrap();
     let d = Daemon::start(dir.path(), FOLLOW_CONFIG);
     d.wait_metric(SERIES_REQUESTS, "2");
-    d.wait_metric(r#"creditwatch_source_lines_total{outcome="error",source="claude-code"}"#, "5");
+    d.wait_metric(r#"creditwatch_source_lines_total{outcome="error",source="claude-code"}"#, "6");
+    d.wait_metric(SERIES_SPEND, "0.004");
     let log = d.log();
     assert!(log.contains("s.jsonl") && log.contains("line=2"), "errors name file and line:\n{log}");
 }

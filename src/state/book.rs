@@ -4,11 +4,29 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use rust_decimal::Decimal;
+
 use super::{Batch, Booked, State};
 use crate::config::Limits;
 use crate::event::UsageEvent;
 use crate::pricing::PriceTable;
 use crate::sources::{Outcome, SourceSpec};
+
+/// No single request costs a million dollars or uses a trillion tokens; a
+/// line claiming so is damaged, and its figures must not reach the sums
+/// (Decimal addition of such figures could overflow).
+const MAX_REQUEST_COST: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+const MAX_REQUEST_TOKENS: u64 = 1_000_000_000_000;
+
+fn plausible(event: &UsageEvent) -> Result<(), String> {
+    if event.stated_cost.is_some_and(|c| c.abs() > MAX_REQUEST_COST) {
+        return Err(format!("a stated cost over ${MAX_REQUEST_COST} for one request"));
+    }
+    if event.tokens.by_kind().iter().any(|n| *n > MAX_REQUEST_TOKENS) || event.web_searches > MAX_REQUEST_TOKENS {
+        return Err(format!("over {MAX_REQUEST_TOKENS} tokens in one request"));
+    }
+    Ok(())
+}
 
 /// Collects one round's bookings. Dropping it without `finish` leaves the
 /// state half-changed: the caller then reloads the state from disk.
@@ -47,6 +65,10 @@ impl<'a> Booking<'a> {
     }
 
     fn book(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent) -> Outcome {
+        if let Err(why) = plausible(event) {
+            tracing::warn!(file = %path.display(), source = %source.name, "line refused: {why}");
+            return Outcome::Error;
+        }
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
             return Outcome::Duplicate;
         };
