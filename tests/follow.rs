@@ -186,3 +186,34 @@ fn a_stream_still_waiting_for_its_delta_is_booked_at_shutdown() {
     d.wait_metric(series, "1");
     d.wait_metric(r#"creditwatch_spend_usd_total{account="personal",app="support-bot",model="claude-sonnet-4-5-20250929"}"#, "0.0137517");
 }
+
+#[test]
+fn a_held_stream_survives_a_crash_and_takes_its_delta() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/proxy/anthropic.jsonl")).unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let stamp = |line: &str| line.replacen(&line[line.find("\"timestamp\": \"").unwrap() + 14..][..20], &now, 1);
+    let start = stamp(fixture.lines().find(|l| l.contains("\"message_start\"") && l.contains("\"stream-1\"")).unwrap());
+    let delta = stamp(fixture.lines().find(|l| l.contains("\"message_delta\"") && l.contains("\"stream-1\"")).unwrap());
+    let api = logs.join("api.jsonl");
+    append(&api, &format!("{}{start}\n", lines("a", 0..1)));
+    let config = FOLLOW_CONFIG.replace(
+        "sources:",
+        "sources:\n  - name: api\n    format: anthropic\n    paths: [\"{dir}/logs/*.jsonl\"]\n    account: personal\n    app: api\n    streams: { id_field: \"/stream_id\", timeout: \"1h\" }",
+    );
+    let d = Daemon::start(dir.path(), &config);
+    // Both lines are read (the first is not an API response: skipped).
+    d.wait_metric(r#"creditwatch_source_lines_total{outcome="skipped",source="api"}"#, "2");
+    d.kill();
+    // The delta comes after the crash: the start was re-read, not lost, and
+    // the final usage is booked once: 2082 x $3 + 1592 x $15 + 24969 x $0.30
+    // per million = $0.0376167.
+    let d = Daemon::start(dir.path(), &config);
+    append(&api, &format!("{delta}\n"));
+    let model = r#"account="personal",app="support-bot",model="claude-sonnet-4-5-20250929"}"#;
+    d.wait_metric(&format!("creditwatch_requests_total{{{model}"), "1");
+    d.wait_metric(&format!("creditwatch_spend_usd_total{{{model}"), "0.0376167");
+    d.wait_metric(r#"creditwatch_source_lines_total{outcome="error",source="api"}"#, "0");
+}

@@ -162,6 +162,10 @@ impl AnthropicParser {
 }
 
 impl LineParser for AnthropicParser {
+    fn holding(&self) -> bool {
+        !self.streams.is_empty() || !self.ready.is_empty()
+    }
+
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         if self.one_pass {
             if let Ok(l) = serde_json::from_slice::<Line>(line) {

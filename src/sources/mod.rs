@@ -76,6 +76,13 @@ pub trait LineParser: Send {
     fn drain_pending(&mut self, _now: Option<DateTime<Utc>>) -> Vec<UsageEvent> {
         Vec::new()
     }
+
+    /// True while events are held back: the follower then keeps the
+    /// checkpoint at the line where holding began, so a crash re-reads
+    /// (and holds again) what memory alone knew.
+    fn holding(&self) -> bool {
+        false
+    }
 }
 
 /// What became of a line, for `creditwatch_source_lines_total{outcome}`.

@@ -87,6 +87,9 @@ struct Tracked {
     size: u64,
     parser: Box<dyn LineParser>,
     last_growth: Instant,
+    /// Where the parser began holding events back (offset, line number):
+    /// the checkpoint stays there until it holds nothing.
+    hold_from: Option<(u64, u64)>,
 }
 
 /// How long the checkpoint of a file that is no longer listed is kept.
@@ -229,6 +232,7 @@ impl Follower {
             size,
             parser: self.sources[source].parser(),
             last_growth: Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now),
+            hold_from: None,
         };
         self.files.insert(id, tracked);
         Ok(Some(id))
@@ -297,6 +301,7 @@ impl Follower {
         }
         let mut lines = Vec::new();
         let mut more = false;
+        let mut line_start = reader.offset();
         loop {
             if lines.len() >= max_lines {
                 more = true;
@@ -304,10 +309,15 @@ impl Follower {
             }
             match reader.next_item() {
                 Ok(Some(item)) => {
-                    let number = match &item {
-                        Item::Line { number, .. } | Item::Oversized { number, .. } => *number,
+                    let (number, end) = match &item {
+                        Item::Line { number, end_offset, .. } | Item::Oversized { number, end_offset } => (*number, *end_offset),
                     };
+                    let start = line_start;
+                    line_start = end;
                     lines.push((number, parse_item(t.parser.as_mut(), &item, max_line)));
+                    if t.hold_from.is_none() && t.parser.holding() {
+                        t.hold_from = Some((start, number));
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -318,6 +328,9 @@ impl Follower {
         }
         for event in t.parser.drain_pending(Some(chrono::Utc::now())) {
             lines.push((reader.next_line_number(), LineResult::Event(event)));
+        }
+        if !t.parser.holding() {
+            t.hold_from = None;
         }
         let grew = reader.offset() != t.offset;
         // Hot: it grew in an earlier poll not long ago (an agent writing
@@ -342,8 +355,8 @@ impl Follower {
                     id,
                     source: self.sources[t.source].name.clone(),
                     path: t.path.clone(),
-                    offset: t.offset,
-                    next_line: t.next_line,
+                    offset: t.hold_from.map_or(t.offset, |(offset, _)| offset),
+                    next_line: t.hold_from.map_or(t.next_line, |(_, line)| line),
                 },
             });
         }
