@@ -24,7 +24,7 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
-use super::messages_usage::Usage;
+use super::messages_usage::{Message, Usage};
 use super::{LineError, LineParser};
 use crate::event::{EventId, UsageEvent};
 
@@ -48,15 +48,6 @@ impl Default for StreamOptions {
 
 /// Streams remembered at once per file, waiting or already booked.
 const MAX_STREAMS: usize = 10_000;
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
-    usage: Option<Usage<'a>>,
-}
 
 #[derive(Deserialize)]
 struct StreamEvent<'a> {

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
-use super::messages_usage::Usage;
+use super::messages_usage::Message;
 use super::{parse_timestamp, LineError, LineParser};
 use crate::event::{EventId, UsageEvent};
 
@@ -39,16 +39,6 @@ struct Line<'a> {
     api_error: Option<bool>,
     #[serde(borrow)]
     message: Option<Message<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Message<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    model: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    usage: Option<Usage<'a>>,
 }
 
 /// Lines without this text cannot hold usage; most lines are skipped here

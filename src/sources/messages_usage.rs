@@ -1,12 +1,24 @@
-//! The Anthropic Messages API `usage` object. Claude Code transcripts and
-//! logs of the API itself both carry it, so it is read in one place: the
-//! token kinds, the 5m/1h cache-write split, web searches and the tier.
+//! The Anthropic Messages API `message` and its `usage` object. Claude Code
+//! transcripts and logs of the API itself both carry them, so they are read
+//! in one place: id, model, the token kinds, the 5m/1h cache-write split,
+//! web searches and the tier.
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
 use crate::event::Tokens;
+
+/// The fields of a message that pricing needs.
+#[derive(Deserialize)]
+pub struct Message<'a> {
+    #[serde(borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub usage: Option<Usage<'a>>,
+}
 
 #[derive(Deserialize, Default)]
 pub struct Usage<'a> {
