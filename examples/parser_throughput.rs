@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use creditwatch::sources::anthropic::{AnthropicParser, StreamOptions};
-use creditwatch::sources::claude_code::ClaudeCodeParser;
-use creditwatch::sources::jsonl::{FieldMap, JsonlParser};
-use creditwatch::sources::litellm::{LitellmOptions, LitellmParser};
-use creditwatch::sources::openai::OpenAiParser;
+use creditwatch::sources::formats::anthropic::{AnthropicParser, StreamOptions};
+use creditwatch::sources::formats::claude_code::ClaudeCodeParser;
+use creditwatch::sources::formats::jsonl::{FieldMap, JsonlParser};
+use creditwatch::sources::formats::litellm::{LitellmOptions, LitellmParser};
+use creditwatch::sources::formats::openai::OpenAiParser;
 use creditwatch::sources::LineParser;
 
 const GENERIC_MAP: &str =
@@ -32,7 +32,7 @@ const GENERIC_MAP: &str =
 struct Skim;
 
 impl LineParser for Skim {
-    fn parse(&mut self, line: &[u8]) -> Result<Option<creditwatch::event::UsageEvent>, creditwatch::sources::LineError> {
+    fn parse(&mut self, line: &[u8]) -> Result<Option<creditwatch::usage::UsageEvent>, creditwatch::sources::LineError> {
         serde_json::from_slice::<serde::de::IgnoredAny>(line)?;
         Ok(None)
     }

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::GroupBy;
 
 #[derive(Debug, Parser)]
-#[command(name = "creditwatch", version = crate::build_info::VERSION_LINE, about = "What your AI agents cost, and how long your prepaid credits will last")]
+#[command(name = "creditwatch", version = crate::common::build_info::VERSION_LINE, about = "What your AI agents cost, and how long your prepaid credits will last")]
 pub struct Cli {
     /// Log level filter (also RUST_LOG), e.g. info, debug, creditwatch=trace.
     #[arg(long, global = true, env = "CREDITWATCH_LOG_LEVEL")]

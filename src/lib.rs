@@ -2,29 +2,33 @@
 //! request, keeps a prepaid-credit ledger per account and exports it all to
 //! Prometheus.
 //!
-//! The data's path, one module each: log line (`sources`) -> usage event
-//! (`event`) -> priced event (`pricing`, `dedup`) -> ledger entry (`ledger`)
-//! -> metrics (`metrics`, `http`) and alerts (`alerting`). `report` is the
-//! read-only path from files straight to a printed summary.
+//! The modules in the data's order; each imports only those above it:
+//! - `common`: leaf helpers (config errors, paths, durations, time zones)
+//! - `usage`: the usage event, tokens, price modifiers, money
+//! - `pricing`: usage -> cost (price table, remote price lists), pure
+//! - `sources`: files -> lines (`follow`) -> usage events (`formats`)
+//! - `ledger`: balances, reloads, months: pure state machine + journal
+//! - `state`: the daemon's durable state, a fold of the journal (seen ids)
+//! - `live`: burn rates, runway, progress: what changes by the minute
+//! - `alerting`: daemon-side rules and notifiers
+//! - `config`: loads and validates `config.yaml` from the modules' settings
+//! - `metrics`, `http`: exposition, routes, API, web config
+//! - `report`: the read-only path from files to a printed summary
+//! - `daemon`: wiring (`run`), the ingestion loop, the command implementations
+//! - `cli` (arguments), `robustness` (fuzz entry points)
 
 pub mod alerting;
-pub mod build_info;
-pub mod burn;
 pub mod cli;
-pub mod commands;
+pub mod common;
 pub mod config;
 pub mod daemon;
-pub mod dedup;
-pub mod event;
 pub mod http;
-pub mod ingest;
 pub mod ledger;
 pub mod live;
 pub mod metrics;
-pub mod money;
 pub mod pricing;
 pub mod report;
 pub mod robustness;
 pub mod sources;
 pub mod state;
-pub mod web_config;
+pub mod usage;

@@ -8,11 +8,11 @@
 
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
-use crate::event::TOKEN_KINDS;
-use crate::money::to_f64;
-use crate::sources::tail::SourceStats;
+use crate::sources::follow::tail::SourceStats;
 use crate::sources::Outcome;
 use crate::state::State;
+use crate::usage::money::to_f64;
+use crate::usage::TOKEN_KINDS;
 
 pub struct Metrics {
     registry: Registry,
@@ -56,7 +56,7 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 pub struct Live<'a> {
     pub sources: &'a [(String, SourceStats)],
     pub config: &'a crate::config::Config,
-    pub burn: &'a crate::burn::BurnSnapshot,
+    pub burn: &'a crate::live::burn::BurnSnapshot,
     pub firing: &'a [(String, String)],
 }
 
@@ -117,7 +117,7 @@ impl Metrics {
             alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             registry: r,
         };
-        m.build_info.with_label_values(&[crate::build_info::VERSION, crate::build_info::REVISION]).set(1.0);
+        m.build_info.with_label_values(&[crate::common::build_info::VERSION, crate::common::build_info::REVISION]).set(1.0);
         m
     }
 
@@ -168,7 +168,11 @@ impl Metrics {
         for account in state.ledger.accounts() {
             if let Some(view) = state.ledger.view(account, now) {
                 self.account(&view);
-                self.runway.with_label_values(&[account]).set(crate::live::runway(live.config, &view, live.burn));
+                self.runway.with_label_values(&[account]).set(crate::live::runway(
+                    live.config.account(account).and_then(|a| a.auto_reload.as_ref()),
+                    &view,
+                    live.burn,
+                ));
                 for window in live.burn.windows.iter().take(live.burn.exported) {
                     self.account_burn.with_label_values(&[account, &window.label]).set(live.burn.account_rate(account, window.length));
                 }
@@ -192,7 +196,7 @@ impl Metrics {
         }
     }
 
-    fn burn(&self, burn: &crate::burn::BurnSnapshot) {
+    fn burn(&self, burn: &crate::live::burn::BurnSnapshot) {
         for (i, window) in burn.windows.iter().enumerate().take(burn.exported) {
             for s in &burn.series {
                 let k = &s.key;

@@ -12,11 +12,11 @@ use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
 
-use crate::config::SourceConfig;
-use crate::event::UsageEvent;
 use crate::ledger::journal;
 use crate::pricing::PriceTable;
+use crate::sources::config::SourceConfig;
 use crate::sources::{Format, LineParser, SourceSpec};
+use crate::usage::UsageEvent;
 
 /// An invariant that did not hold for some input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -154,7 +154,7 @@ pub fn config_text(data: &[u8]) -> Result<(), Violation> {
 /// must name the file.
 pub fn web_config_text(data: &[u8]) -> Result<(), Violation> {
     let text = String::from_utf8_lossy(data);
-    match crate::web_config::WebConfig::parse(&text, Path::new("fuzz-web.yml")) {
+    match crate::http::web_config::WebConfig::parse(&text, Path::new("fuzz-web.yml")) {
         Ok(_) => Ok(()),
         Err(e) => check(e.to_string().starts_with("fuzz-web.yml"), || format!("error does not name the file: {e}")),
     }

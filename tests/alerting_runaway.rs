@@ -9,8 +9,8 @@ use std::time::Duration;
 use alerting_support::TestReceiver;
 use chrono::{DateTime, Utc};
 use creditwatch::alerting::{AccountInput, AlertInputs, Alerting, AlertingConfig, SeriesBurn, Status};
-use creditwatch::burn::{runway_seconds, BurnConfig, BurnRates, SeriesKey, WINDOW_1H, WINDOW_5M};
-use creditwatch::money;
+use creditwatch::live::burn::{runway_seconds, BurnConfig, BurnRates, SeriesKey, WINDOW_1H, WINDOW_5M};
+use creditwatch::usage::money;
 use rust_decimal::Decimal;
 
 const WAIT: Duration = Duration::from_secs(10);

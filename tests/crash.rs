@@ -78,7 +78,7 @@ fn sigkill_at_random_moments_loses_nothing_and_books_nothing_twice() {
     let want_requests = n.to_string();
     // Each request costs 1000 * $1/M + 200 * $5/M = $0.002.
     let want_spend = rust_decimal::Decimal::new(2, 3) * rust_decimal::Decimal::from(n);
-    let want_spend = format!("{}", creditwatch::money::to_f64(want_spend));
+    let want_spend = format!("{}", creditwatch::usage::money::to_f64(want_spend));
     let start = Instant::now();
     d.wait_metric(SERIES_REQUESTS, &want_requests);
     d.wait_metric(SERIES_SPEND, &want_spend);
@@ -95,6 +95,9 @@ fn sigkill_at_random_moments_loses_nothing_and_books_nothing_twice() {
     // growth per request.
     assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="booked",source="claude-code"}"#), Some((2 * n).to_string()));
     let balance = rust_decimal::Decimal::from(50) - rust_decimal::Decimal::new(2, 3) * rust_decimal::Decimal::from(n);
-    assert_eq!(metric(&scrape, r#"creditwatch_balance_usd{account="personal"}"#), Some(format!("{}", creditwatch::money::to_f64(balance))));
+    assert_eq!(
+        metric(&scrape, r#"creditwatch_balance_usd{account="personal"}"#),
+        Some(format!("{}", creditwatch::usage::money::to_f64(balance)))
+    );
     eprintln!("{KILLS} kills, {n} requests, settled in {:?}", start.elapsed());
 }

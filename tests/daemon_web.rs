@@ -13,7 +13,7 @@ use web_support::{basic, client, get, write, Pki};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_over_tls_with_basic_auth() {
-    creditwatch::web_config::install_crypto_provider();
+    creditwatch::common::install_crypto_provider();
     let pki = Pki::new();
     let hash = bcrypt::hash_with_result("scrape-pw", 4).unwrap().format_for_version(bcrypt::Version::TwoY);
     let web = write(

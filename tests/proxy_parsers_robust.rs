@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use creditwatch::sources::anthropic::{AnthropicParser, StreamOptions};
-use creditwatch::sources::jsonl::{FieldMap, JsonlParser};
-use creditwatch::sources::litellm::{LitellmOptions, LitellmParser};
-use creditwatch::sources::openai::OpenAiParser;
+use creditwatch::sources::formats::anthropic::{AnthropicParser, StreamOptions};
+use creditwatch::sources::formats::jsonl::{FieldMap, JsonlParser};
+use creditwatch::sources::formats::litellm::{LitellmOptions, LitellmParser};
+use creditwatch::sources::formats::openai::OpenAiParser;
 use creditwatch::sources::LineParser;
 use proptest::prelude::*;
 

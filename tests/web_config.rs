@@ -7,7 +7,7 @@ mod web_support;
 
 use std::time::Duration;
 
-use creditwatch::web_config::WebConfigHandle;
+use creditwatch::http::web_config::WebConfigHandle;
 use hyper::StatusCode;
 use rustls::CipherSuite;
 use web_support::{basic, client, get, serve, tls12_client, write, Pki};

@@ -32,7 +32,7 @@ pub struct SeriesBurn {
 
 impl SeriesBurn {
     /// Every series of a burn snapshot with its 5m rate.
-    pub fn from_snapshot(snapshot: &crate::burn::BurnSnapshot) -> Vec<SeriesBurn> {
+    pub fn from_snapshot(snapshot: &crate::live::burn::BurnSnapshot) -> Vec<SeriesBurn> {
         snapshot
             .series
             .iter()
@@ -40,7 +40,7 @@ impl SeriesBurn {
                 account: s.key.account.clone(),
                 app: s.key.app.clone(),
                 model: s.key.model.clone(),
-                usd_per_hour_5m: snapshot.series_rate(&s.key, crate::burn::WINDOW_5M),
+                usd_per_hour_5m: snapshot.series_rate(&s.key, crate::live::burn::WINDOW_5M),
             })
             .collect()
     }

@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use super::hours::WorkingHours;
-use crate::config::duration;
-use crate::money;
+use crate::common::duration;
+use crate::usage::money;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,7 +187,7 @@ impl AlertingConfig {
             }
             match (&r.routing_key_file, r.kind) {
                 (Some(file), ReceiverType::Pagerduty) => {
-                    let path = crate::config::resolve_path(base, file);
+                    let path = crate::common::resolve_path(base, file);
                     if !path.is_file() {
                         return Err((at("routing_key_file"), format!("{} does not exist or is not a file", path.display())));
                     }
@@ -222,7 +222,7 @@ impl AlertingConfig {
     pub fn resolve_paths(&mut self, base: &Path) {
         for r in &mut self.receivers {
             if let Some(file) = &r.routing_key_file {
-                r.routing_key_file = Some(crate::config::resolve_path(base, file));
+                r.routing_key_file = Some(crate::common::resolve_path(base, file));
             }
         }
     }
@@ -235,7 +235,3 @@ fn check_url(text: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-#[path = "config_tests.rs"]
-mod tests;

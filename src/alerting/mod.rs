@@ -56,7 +56,7 @@ pub enum AlertingError {
 /// providers; installing one up front makes the choice. Another part of the
 /// process may have installed one already, which is just as good.
 pub fn install_crypto_provider() {
-    crate::web_config::install_crypto_provider();
+    crate::common::install_crypto_provider();
 }
 
 /// Rules, state file and receivers, as the daemon runs them.

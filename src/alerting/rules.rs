@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use super::alert::{AccountInput, Alert, AlertInputs, FiringAlert, Labels, Notification, Severity, Status};
 use super::config::AlertingConfig;
 use super::hours::WorkingHours;
-use crate::money;
+use crate::usage::money;
 
 /// Thresholds in the forms the rules compare against.
 #[derive(Debug, Clone)]

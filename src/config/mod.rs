@@ -5,35 +5,21 @@
 //! from the deserializer with their place; cross-field checks (an account a
 //! source names but nobody defines) find their line through `locate`.
 
-pub(crate) mod locate;
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::money;
+pub use crate::common::ConfigError;
+use crate::common::{locate, resolve_path, strip_location, TimeZone};
+use crate::ledger::config::AccountConfig;
 use crate::pricing::remote::PricingConfig;
 use crate::pricing::PriceSpec;
-use crate::sources::anthropic::StreamOptions;
-use crate::sources::attribution::{AppFrom, AppRule, Attribution};
-use crate::sources::discover::PathPattern;
-use crate::sources::jsonl::FieldMap;
-use crate::sources::litellm::LitellmOptions;
-use crate::sources::Format;
-
-/// A configuration error, displayed as `file:line: field: message`.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}{}: {field}{}{message}", line.map(|l| format!(":{l}")).unwrap_or_default(), if field.is_empty() { "" } else { ": " })]
-pub struct ConfigError {
-    pub file: String,
-    pub line: Option<usize>,
-    pub field: String,
-    pub message: String,
-}
+use crate::sources::config::SourceConfig;
+use crate::sources::follow::discover::PathPattern;
+use crate::sources::follow::FollowConfig;
+use crate::state::labels::Limits;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,9 +48,9 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub follow: FollowConfig,
-    /// Burn-rate windows and bucket width; see `crate::burn`.
+    /// Burn-rate windows and bucket width; see `crate::live::burn`.
     #[serde(default)]
-    pub burn_rate: crate::burn::BurnConfig,
+    pub burn_rate: crate::live::burn::BurnConfig,
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
     pub alerting: Option<crate::alerting::AlertingConfig>,
@@ -79,130 +65,6 @@ fn default_listen() -> String {
 
 fn default_state_dir() -> PathBuf {
     PathBuf::from("./state")
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountConfig {
-    pub name: String,
-    #[serde(default, deserialize_with = "money::deserialize_opt")]
-    pub opening_balance_usd: Option<Decimal>,
-    #[serde(default)]
-    pub opening_balance_as_of: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub auto_reload: Option<AutoReloadConfig>,
-    #[serde(default, deserialize_with = "money::deserialize_opt")]
-    pub monthly_allowance_usd: Option<Decimal>,
-    #[serde(default)]
-    pub direct_apps: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AutoReloadConfig {
-    #[serde(deserialize_with = "money::deserialize")]
-    pub threshold_usd: Decimal,
-    #[serde(default, deserialize_with = "money::deserialize_opt")]
-    pub amount_usd: Option<Decimal>,
-    #[serde(default, deserialize_with = "money::deserialize_opt")]
-    pub target_usd: Option<Decimal>,
-    #[serde(deserialize_with = "money::deserialize")]
-    pub monthly_cap_usd: Decimal,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceConfig {
-    pub name: String,
-    pub format: Format,
-    pub paths: Vec<String>,
-    pub account: String,
-    /// The app of this source's requests; with `app_from`, the fallback.
-    #[serde(default)]
-    pub app: Option<String>,
-    /// Where each request's app comes from (see `sources::attribution`).
-    #[serde(default)]
-    pub app_from: AppFrom,
-    /// `app_from: user_agent`: ordered `{ match: REGEX, app: NAME }` rules.
-    #[serde(default)]
-    pub app_rules: Vec<AppRule>,
-    /// `app_from: path`: a regex with a named capture `app`.
-    #[serde(default)]
-    pub app_path: Option<String>,
-    /// `anthropic`: how streamed responses are tied together.
-    #[serde(default)]
-    pub streams: Option<StreamOptions>,
-    /// `litellm`: metadata keys and cost.
-    #[serde(default)]
-    pub litellm: Option<LitellmOptions>,
-    /// `jsonl`: JSON pointers to each field.
-    #[serde(default)]
-    pub field_map: Option<FieldMap>,
-}
-
-/// Bounds that keep memory and series finite whatever the logs say.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Distinct `app` label values; past this, `other`.
-    pub max_apps: usize,
-    /// Distinct `model` label values; past this, `other`.
-    pub max_models: usize,
-    /// Longest line read; the rest of a longer one is skipped as an error.
-    pub max_line_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits { max_apps: 50, max_models: 50, max_line_bytes: 4 * 1024 * 1024 }
-    }
-}
-
-/// How files are followed (see `crate::sources::tail`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FollowConfig {
-    /// Globs are re-listed and files re-checked this often, inotify or not.
-    #[serde(deserialize_with = "duration")]
-    pub poll_interval: Duration,
-    /// Event time after which a seen request id is forgotten.
-    #[serde(deserialize_with = "duration")]
-    pub dedup_retention: Duration,
-}
-
-impl Default for FollowConfig {
-    fn default() -> FollowConfig {
-        FollowConfig { poll_interval: Duration::from_secs(1), dedup_retention: Duration::from_secs(45 * 86400) }
-    }
-}
-
-/// A duration written as `15s`, `10m`, `4h`, `45d`.
-pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    humantime::parse_duration(&text).map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like 15s, 10m, 4h: {e}")))
-}
-
-/// An IANA time zone name, checked when read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeZone(pub chrono_tz::Tz);
-
-impl Default for TimeZone {
-    fn default() -> TimeZone {
-        TimeZone(chrono_tz::UTC)
-    }
-}
-
-impl std::str::FromStr for TimeZone {
-    type Err = String;
-    fn from_str(s: &str) -> Result<TimeZone, String> {
-        s.parse::<chrono_tz::Tz>().map(TimeZone).map_err(|_| format!("unknown time zone `{s}` (want an IANA name like Europe/Berlin)"))
-    }
-}
-
-impl<'de> Deserialize<'de> for TimeZone {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TimeZone, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 impl Config {
@@ -247,7 +109,7 @@ impl Config {
                 return Err((format!("accounts[{i}].name"), format!("account `{}` is defined twice", account.name)));
             }
             if let Some(reload) = &account.auto_reload {
-                validate_reload(reload).map_err(|m| (format!("accounts[{i}].auto_reload"), m))?;
+                reload.validate().map_err(|m| (format!("accounts[{i}].auto_reload"), m))?;
             }
             if account.monthly_allowance_usd.is_some_and(|a| a < Decimal::ZERO) {
                 return Err((format!("accounts[{i}].monthly_allowance_usd"), "must not be negative".into()));
@@ -271,7 +133,7 @@ impl Config {
             for (j, p) in source.paths.iter().enumerate() {
                 PathPattern::new(p).map_err(|m| (format!("sources[{i}].paths[{j}]"), m))?;
             }
-            validate_format_options(source).map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
+            source.validate_format_options().map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
         }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(("listen".into(), format!("`{}` is not an address like 127.0.0.1:9947", self.listen)));
@@ -310,6 +172,15 @@ impl Config {
         }
     }
 
+    /// What the price table is built from (see `pricing::remote`).
+    pub fn price_settings(&self) -> crate::pricing::remote::PriceSettings {
+        crate::pricing::remote::PriceSettings {
+            prices: self.prices.clone(),
+            pricing: self.pricing.clone(),
+            state_dir: self.state_dir.clone(),
+        }
+    }
+
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
     }
@@ -325,75 +196,7 @@ impl Config {
     }
 }
 
-/// Format-specific keys belong to their format; attribution rules and
-/// pointers must compile. Errors name the key below the source.
-fn validate_format_options(s: &SourceConfig) -> Result<(), (String, String)> {
-    let only = |present: bool, key: &str, format: Format| match present && s.format != format {
-        true => Err((key.to_string(), format!("`{key}` is only for format `{}`, not `{}`", format.as_str(), s.format.as_str()))),
-        false => Ok(()),
-    };
-    only(s.streams.is_some(), "streams", Format::Anthropic)?;
-    only(s.litellm.is_some(), "litellm", Format::Litellm)?;
-    only(s.field_map.is_some(), "field_map", Format::Jsonl)?;
-    if s.format == Format::Jsonl && s.field_map.is_none() {
-        return Err(("field_map".into(), "format `jsonl` needs a field_map (JSON pointers, at least `model`)".into()));
-    }
-    if let Some(map) = &s.field_map {
-        map.validate().map_err(|(key, m)| (format!("field_map.{key}"), m))?;
-    }
-    if let Some(streams) = &s.streams {
-        crate::sources::fields::parse_pointer(&streams.id_field).map_err(|m| ("streams.id_field".to_string(), m))?;
-    }
-    Attribution::new(s.app_from, &s.app_rules, s.app_path.as_deref()).map_err(|e| (e.field, e.message))?;
-    let has_user_agent = match s.format {
-        Format::Anthropic | Format::Openai => true,
-        Format::Jsonl => s.field_map.as_ref().is_some_and(|m| m.user_agent.is_some()),
-        Format::ClaudeCode | Format::Litellm => false,
-    };
-    if s.app_from == AppFrom::UserAgent && !has_user_agent {
-        return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));
-    }
-    Ok(())
-}
-
-/// `~` expanded; relative paths joined to `base` (the config file's folder).
-pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
-    let expanded = PathBuf::from(crate::sources::discover::expand_tilde(&p.to_string_lossy()));
-    if expanded.is_absolute() {
-        expanded
-    } else {
-        base.join(expanded)
-    }
-}
-
-fn validate_reload(r: &AutoReloadConfig) -> Result<(), String> {
-    match (r.amount_usd, r.target_usd) {
-        (Some(_), Some(_)) => return Err("give amount_usd or target_usd, not both".into()),
-        (None, None) => return Err("give amount_usd (add this much) or target_usd (reload to this balance)".into()),
-        (Some(a), None) if a <= Decimal::ZERO => return Err("amount_usd must be more than 0".into()),
-        (None, Some(t)) if t <= r.threshold_usd => return Err("target_usd must be above threshold_usd".into()),
-        _ => {}
-    }
-    if r.monthly_cap_usd < Decimal::ZERO {
-        return Err("monthly_cap_usd must not be negative".into());
-    }
-    Ok(())
-}
-
-/// serde_yaml_ng puts its own path before the message and "at line L column
-/// C" after it; we print both ourselves.
-pub(crate) fn strip_location(message: &str, field: &str) -> String {
-    let mut m = message;
-    if let Some(i) = m.find(" at line ") {
-        m = &m[..i];
-    }
-    if let Some((head, rest)) = m.split_once(": ") {
-        if field.starts_with(head) {
-            m = rest;
-        }
-    }
-    m.to_string()
-}
-
+#[cfg(test)]
+mod alerting_tests;
 #[cfg(test)]
 mod tests;

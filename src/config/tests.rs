@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use super::*;
+use crate::usage::money;
 
 const GOOD: &str = r#"
 listen: "127.0.0.1:9947"
@@ -97,4 +100,17 @@ fn fuzz_crash_in_the_field_locator_is_an_error() {
         b"accounts:\n  - name: a\n    opening_balance []\xff\xff\xff\xff\xff\xff\xff#e []urces:nts:\n  - name: a\n.1::1\nlisen: x\n";
     let err = Config::parse(&String::from_utf8_lossy(CRASH), Path::new("fuzz.yaml")).unwrap_err();
     assert_eq!(err.file, "fuzz.yaml");
+}
+
+#[test]
+fn config_errors_name_the_pricing_field() {
+    for (section, want) in [
+        ("{ url: \"ftp://x/p.json\" }", "pricing.url: `ftp://x/p.json`: scheme `ftp`"),
+        ("{ url: \"not a url\" }", "pricing.url: `not a url` is not a URL"),
+        ("{ url: \"https://x/p.json\", refresh_every: 10s }", "pricing.refresh_every: must be at least 1m"),
+        ("{ urls: \"https://x\" }", "pricing.urls: unknown field"),
+    ] {
+        let err = Config::parse(&format!("pricing: {section}\n"), Path::new("/c.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("/c.yaml:1: {want}")), "{err}\nwant: {want}");
+    }
 }

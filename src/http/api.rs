@@ -14,10 +14,10 @@ use serde_json::json;
 
 use super::routes::{error, json_response, Resp};
 use super::App;
-use crate::ingest::lock;
+use crate::common::lock;
 use crate::ledger::LedgerError;
-use crate::money;
 use crate::state::Record;
+use crate::usage::money;
 
 /// Compares without an early exit, so timing does not reveal how much of a
 /// token was right.

@@ -9,6 +9,7 @@
 
 mod api;
 mod routes;
+pub mod web_config;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
@@ -23,7 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::ingest::Progress;
+use crate::live::Progress;
 use crate::metrics::Metrics;
 use crate::state::store::Store;
 
@@ -38,7 +39,7 @@ pub struct App {
     /// The admin bearer token; the POST routes are off without one.
     pub admin_token: Option<String>,
     /// TLS and basic auth (exporter-toolkit web-config.yml); re-read on change.
-    pub web: crate::web_config::WebConfigHandle,
+    pub web: crate::http::web_config::WebConfigHandle,
     pub shutting_down: AtomicBool,
     /// The last rendered `/metrics`, shared by scrapes close together.
     pub exposition: arc_swap::ArcSwapOption<routes::Exposition>,

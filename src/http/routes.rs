@@ -10,7 +10,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
 
 use super::{api, App};
-use crate::ingest::lock;
+use crate::common::lock;
 use crate::metrics::Live;
 
 /// Largest request body read.
@@ -29,7 +29,7 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
 
 /// Basic auth of the web config, for the routes it guards (metrics and the
 /// read API); bcrypt runs off the async threads.
-async fn authorized(web: &std::sync::Arc<crate::web_config::WebConfig>, req: &Request<Incoming>) -> Result<(), Resp> {
+async fn authorized(web: &std::sync::Arc<crate::http::web_config::WebConfig>, req: &Request<Incoming>) -> Result<(), Resp> {
     if !web.requires_auth() {
         return Ok(());
     }
@@ -43,7 +43,7 @@ async fn authorized(web: &std::sync::Arc<crate::web_config::WebConfig>, req: &Re
     Err(resp)
 }
 
-async fn route(app: &App, web: &std::sync::Arc<crate::web_config::WebConfig>, req: Request<Incoming>) -> Resp {
+async fn route(app: &App, web: &std::sync::Arc<crate::http::web_config::WebConfig>, req: Request<Incoming>) -> Resp {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -102,8 +102,8 @@ fn landing() -> Resp {
          <li><a href=\"/api/v1/accounts\">/api/v1/accounts</a>: balances and month figures (JSON)</li>\
          <li><a href=\"/healthz\">/healthz</a>: liveness</li>\
          <li><a href=\"/readyz\">/readyz</a>: readiness (sources scanned, ledger open)</li></ul></body></html>\n",
-        crate::build_info::VERSION,
-        crate::build_info::REVISION
+        crate::common::build_info::VERSION,
+        crate::common::build_info::REVISION
     );
     with_type(StatusCode::OK, html.into(), "text/html; charset=utf-8")
 }
@@ -171,7 +171,7 @@ fn metrics(app: &App, accepts_gzip: bool) -> Resp {
 
 fn render_metrics(app: &App) -> Vec<u8> {
     let config = app.config.load();
-    let sources: Vec<(String, crate::sources::tail::SourceStats)> = {
+    let sources: Vec<(String, crate::sources::follow::tail::SourceStats)> = {
         let stats = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).clone();
         config.sources.iter().enumerate().map(|(i, s)| (s.name.clone(), stats.get(i).copied().unwrap_or_default())).collect()
     };

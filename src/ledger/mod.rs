@@ -17,7 +17,7 @@
 //!    ledger as the journal has it.
 //! 5. Now and then `save_snapshot(state_dir, journal.end(), bytes)`.
 pub mod account;
-pub mod cli;
+pub mod config;
 pub mod entry;
 pub mod error;
 pub mod journal;

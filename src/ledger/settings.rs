@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::config::{AccountConfig, AutoReloadConfig};
 use super::LedgerError;
-use crate::config::{AccountConfig, AutoReloadConfig};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountSettings {
@@ -110,7 +110,11 @@ impl AccountSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+
+    #[derive(serde::Deserialize)]
+    struct Config {
+        accounts: Vec<AccountConfig>,
+    }
 
     const CONFIG: &str = r#"
 accounts:
@@ -126,23 +130,23 @@ accounts:
 
     #[test]
     fn settings_come_from_the_config() {
-        let config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
+        let config = serde_yaml_ng::from_str::<Config>(CONFIG).unwrap();
         let personal = AccountSettings::try_from(&config.accounts[0]).unwrap();
         let work = AccountSettings::try_from(&config.accounts[1]).unwrap();
         assert_eq!(personal.opening_as_of, Some("2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()));
-        assert_eq!(crate::money::format(personal.opening_balance), "50");
+        assert_eq!(crate::usage::money::format(personal.opening_balance), "50");
         assert_eq!(personal.auto_reload.map(|r| (r.amount(), r.target())), Some((Some(Decimal::from(20)), None)));
         assert_eq!((work.opening_as_of, work.opening_balance), (None, Decimal::ZERO));
         let reload = work.auto_reload.unwrap();
-        assert_eq!(reload.target().map(crate::money::format).as_deref(), Some("60.5"));
-        assert_eq!(crate::money::format(reload.amount_at(Decimal::from(-4))), "64.5");
+        assert_eq!(reload.target().map(crate::usage::money::format).as_deref(), Some("60.5"));
+        assert_eq!(crate::usage::money::format(reload.amount_at(Decimal::from(-4))), "64.5");
         assert!(work.is_direct("claude.ai") && !work.is_direct("claude-code"));
         assert_eq!(work.monthly_allowance, Some(Decimal::from(200)));
     }
 
     #[test]
     fn a_reload_without_exactly_one_size_is_refused() {
-        let mut config = Config::parse(CONFIG, std::path::Path::new("config.yaml")).unwrap();
+        let mut config = serde_yaml_ng::from_str::<Config>(CONFIG).unwrap();
         let reload = config.accounts[0].auto_reload.as_mut().unwrap();
         reload.target_usd = Some(Decimal::from(50));
         let err = AccountSettings::try_from(&config.accounts[0]).unwrap_err();

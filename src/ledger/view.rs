@@ -78,7 +78,7 @@ impl Ledger {
 mod tests {
     use crate::ledger::settings::{AccountSettings, AutoReload, ReloadSize};
     use crate::ledger::Ledger;
-    use crate::money::parse;
+    use crate::usage::money::parse;
 
     #[test]
     fn the_view_is_plain_json_with_normalized_money() {

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::event::{Tokens, UsageEvent};
-use crate::money::{self, MILLION};
+use crate::usage::money::{self, MILLION};
+use crate::usage::{Tokens, UsageEvent};
 
 /// Per-million-token prices of one rate card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +215,7 @@ impl PriceTable {
         if let Some(cost) = event.stated_cost {
             return Priced { cost, priced: true };
         }
-        self.price_tokens(&event.model, &event.tokens, event.web_searches, event.batch)
+        self.price_tokens(&event.model, &event.tokens, event.web_searches, event.modifiers.is_batch())
     }
 
     pub fn price_tokens(&self, model: &str, tokens: &Tokens, web_searches: u64, batch: bool) -> Priced {

@@ -14,16 +14,23 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{LongContext, ModelPrice, PriceTable, TokenPrices};
-use crate::config::Config;
-use crate::money::MILLION;
+use super::{LongContext, ModelPrice, PriceSpec, PriceTable, TokenPrices};
+use crate::usage::money::MILLION;
+
+/// What a price table is built from: the config's `prices:` overrides, its
+/// `pricing:` list and the state folder that caches the list.
+#[derive(Debug, Clone, Default)]
+pub struct PriceSettings {
+    pub prices: BTreeMap<String, PriceSpec>,
+    pub pricing: PricingConfig,
+    pub state_dir: PathBuf,
+}
 
 /// `pricing:` in the config.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,10 +38,10 @@ use crate::money::MILLION;
 pub struct PricingConfig {
     /// A LiteLLM-format price list; nothing is downloaded without it.
     pub url: Option<String>,
-    #[serde(deserialize_with = "crate::config::duration")]
+    #[serde(deserialize_with = "crate::common::duration")]
     pub refresh_every: Duration,
     /// Limit on one download, connect to last byte.
-    #[serde(deserialize_with = "crate::config::duration")]
+    #[serde(deserialize_with = "crate::common::duration")]
     pub timeout: Duration,
 }
 
@@ -158,7 +165,7 @@ fn per_million(raw: Option<&RawValue>) -> Option<Option<Decimal>> {
     let Some(raw) = raw.filter(|r| r.get() != "null") else {
         return Some(None);
     };
-    let price = crate::money::parse(raw.get().trim_matches('"')).ok()?;
+    let price = crate::usage::money::parse(raw.get().trim_matches('"')).ok()?;
     (price >= Decimal::ZERO).then(|| price.checked_mul(MILLION).map(|p| p.normalize()))
 }
 
@@ -181,7 +188,7 @@ pub fn load_cached(state_dir: &Path) -> Result<Option<PriceList>, PriceListError
 /// Built-in prices, then config `prices:`, then (with `pricing.url` set) the
 /// cached list for the models still missing. A bad cache is logged and left
 /// out.
-pub fn table(config: &Config) -> PriceTable {
+pub fn table(config: &PriceSettings) -> PriceTable {
     let table = PriceTable::builtin().with_overrides(&config.prices);
     if config.pricing.url.is_none() {
         return table;
@@ -238,12 +245,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PriceListError> {
 
 /// For the daemon at start: refresh (when configured; a failure is logged
 /// and the cache or built-in prices are used), then the table.
-pub async fn load_at_start(config: &Config) -> PriceTable {
+pub async fn load_at_start(config: &PriceSettings) -> PriceTable {
     refresh_and_log(config).await;
     table(config)
 }
 
-async fn refresh_and_log(config: &Config) {
+async fn refresh_and_log(config: &PriceSettings) {
     match refresh(&config.pricing, &config.state_dir).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(models = n, url = config.pricing.url.as_deref().unwrap_or(""), "price list downloaded"),
@@ -258,7 +265,7 @@ async fn refresh_and_log(config: &Config) {
 /// count of downloads): the holder of a price table then rebuilds it with
 /// `table(&its_current_config)`, so overrides from a reloaded config still
 /// win. A failed download bumps nothing.
-pub async fn refresh_loop(config: Arc<Config>, refreshed: tokio::sync::watch::Sender<u64>, shutdown: impl Future<Output = ()>) {
+pub async fn refresh_loop(config: PriceSettings, refreshed: tokio::sync::watch::Sender<u64>, shutdown: impl Future<Output = ()>) {
     if config.pricing.url.is_none() {
         return;
     }

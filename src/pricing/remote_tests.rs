@@ -1,11 +1,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
-use crate::money;
 use crate::pricing::PriceOrigin;
+use crate::usage::money;
 
 const LIST: &str = r#"{
   "sample_spec": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "litellm_provider": "one of the providers"},
@@ -92,12 +92,14 @@ impl Server {
     }
 }
 
-fn config(state: &Path, port: u16) -> Config {
-    let text = format!(
-        "state_dir: {}\npricing: {{ url: \"http://127.0.0.1:{port}/prices.json\", refresh_every: 1h, timeout: 5s }}\nprices:\n  claude-next: {{ input_usd: 1, output_usd: 2 }}\n",
-        state.display()
-    );
-    Config::parse(&text, &state.join("config.yaml")).unwrap()
+fn config(state: &Path, port: u16) -> PriceSettings {
+    let pricing = format!("{{ url: \"http://127.0.0.1:{port}/prices.json\", refresh_every: 1h, timeout: 5s }}");
+    let prices = "claude-next: { input_usd: 1, output_usd: 2 }";
+    PriceSettings {
+        prices: serde_yaml_ng::from_str(prices).unwrap(),
+        pricing: serde_yaml_ng::from_str(&pricing).unwrap(),
+        state_dir: state.to_path_buf(),
+    }
 }
 
 #[tokio::test]
@@ -140,7 +142,7 @@ async fn downloads_caches_and_keeps_the_cache_when_a_download_fails() {
     // Nothing listening: the cache still serves.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let offline =
-        Config { pricing: PricingConfig { url: Some(format!("http://127.0.0.1:{closed}/")), ..config.pricing.clone() }, ..config };
+        PriceSettings { pricing: PricingConfig { url: Some(format!("http://127.0.0.1:{closed}/")), ..config.pricing.clone() }, ..config };
     assert!(matches!(refresh(&offline.pricing, &offline.state_dir).await, Err(PriceListError::Download { .. })));
     check(&load_at_start(&offline).await);
 }
@@ -164,7 +166,7 @@ async fn the_refresh_loop_signals_each_successful_download() {
     let config = Arc::new(config);
     let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(refresh_loop(config.clone(), tx, async move {
+    let task = tokio::spawn(refresh_loop(PriceSettings::clone(&config), tx, async move {
         let _ = stopped.await;
     }));
     // Failed refreshes signal nothing.
@@ -181,17 +183,4 @@ async fn the_refresh_loop_signals_each_successful_download() {
     assert!(table(&config).lookup("acme-new-model").is_some());
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
-}
-
-#[test]
-fn config_errors_name_the_pricing_field() {
-    for (section, want) in [
-        ("{ url: \"ftp://x/p.json\" }", "pricing.url: `ftp://x/p.json`: scheme `ftp`"),
-        ("{ url: \"not a url\" }", "pricing.url: `not a url` is not a URL"),
-        ("{ url: \"https://x/p.json\", refresh_every: 10s }", "pricing.refresh_every: must be at least 1m"),
-        ("{ urls: \"https://x\" }", "pricing.urls: unknown field"),
-    ] {
-        let err = Config::parse(&format!("pricing: {section}\n"), Path::new("/c.yaml")).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("/c.yaml:1: {want}")), "{err}\nwant: {want}");
-    }
 }

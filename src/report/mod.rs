@@ -18,10 +18,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::event::{EventId, Tokens, UsageEvent};
 use crate::pricing::PriceTable;
-use crate::sources::reader::LineReader;
+use crate::sources::follow::reader::LineReader;
 use crate::sources::{parse_item, ErrorLog, LineResult, SourceSpec};
+use crate::usage::{EventId, Tokens, UsageEvent};
 
 pub use output::{print_json, print_table};
 
@@ -160,7 +160,7 @@ pub fn files_of(sources: &[SourceSpec]) -> Vec<(PathBuf, usize)> {
     let mut seen = BTreeSet::new();
     let mut files = Vec::new();
     for (i, source) in sources.iter().enumerate() {
-        let (found, errors) = crate::sources::discover::find_files(&source.patterns);
+        let (found, errors) = crate::sources::follow::discover::find_files(&source.patterns);
         for e in errors {
             tracing::warn!(source = %source.name, path = %e.path.display(), "cannot list: {}", e.message);
         }
@@ -297,7 +297,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             stated_cost: event.stated_cost,
-            batch: event.batch,
+            batch: event.modifiers.is_batch(),
         };
         match out.requests.entry(event.id) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(request),
@@ -317,7 +317,9 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         };
         out.lines += 1;
         let number = match &item {
-            crate::sources::reader::Item::Line { number, .. } | crate::sources::reader::Item::Oversized { number, .. } => *number,
+            crate::sources::follow::reader::Item::Line { number, .. } | crate::sources::follow::reader::Item::Oversized { number, .. } => {
+                *number
+            }
         };
         match parse_item(parser.as_mut(), &item, max_line) {
             LineResult::Event(event) => book(event, out, interner),

@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use serde_json::json;
 
 use super::{Report, Totals};
-use crate::event::Tokens;
-use crate::money;
+use crate::usage::money;
+use crate::usage::Tokens;
 
 fn tokens_json(t: &Tokens) -> serde_json::Value {
     json!({

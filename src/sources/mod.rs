@@ -5,25 +5,19 @@
 //! readers around them (`reader` for one pass, `tail` for following) own
 //! files, offsets and line splitting.
 
-pub mod anthropic;
-pub mod attribution;
-pub mod claude_code;
-pub mod discover;
-pub mod fields;
-pub mod fingerprint;
-pub mod jsonl;
-pub mod litellm;
-pub mod messages_usage;
-pub mod openai;
-pub mod reader;
-pub mod tail;
+pub mod config;
+pub mod follow;
+pub mod formats;
+
+use follow::{discover, reader};
+use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::event::UsageEvent;
+use crate::usage::UsageEvent;
 
 /// The log formats a source can have (`format:` in the config).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
@@ -151,7 +145,7 @@ impl SourceSpec {
         }
     }
 
-    pub fn from_config(c: &crate::config::SourceConfig) -> Result<SourceSpec, String> {
+    pub fn from_config(c: &crate::sources::config::SourceConfig) -> Result<SourceSpec, String> {
         let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
         let attribution = attribution::Attribution::new(c.app_from, &c.app_rules, c.app_path.as_deref()).map_err(|e| e.to_string())?;
         let options = FormatOptions {

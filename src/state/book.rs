@@ -7,10 +7,10 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use super::{Batch, Booked, State};
-use crate::config::Limits;
-use crate::event::UsageEvent;
 use crate::pricing::PriceTable;
 use crate::sources::{Outcome, SourceSpec};
+use crate::state::labels::Limits;
+use crate::usage::UsageEvent;
 
 /// No single request costs a million dollars or uses a trillion tokens; a
 /// line claiming so is damaged, and its figures must not reach the sums
@@ -85,7 +85,7 @@ impl<'a> Booking<'a> {
                 return Outcome::Error;
             }
         }
-        let seen = self.state.seen.get(&event.id).copied().unwrap_or(crate::dedup::Seen {
+        let seen = self.state.seen.get(&event.id).copied().unwrap_or(crate::state::seen::Seen {
             tokens: event.tokens,
             web_searches: event.web_searches,
             cost: added.cost,

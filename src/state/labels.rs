@@ -52,6 +52,24 @@ fn bound_one(known: &BTreeSet<String>, value: &str, max: usize, warned: &mut boo
     OTHER.to_string()
 }
 
+/// Bounds that keep memory and series finite whatever the logs say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Distinct `app` label values; past this, `other`.
+    pub max_apps: usize,
+    /// Distinct `model` label values; past this, `other`.
+    pub max_models: usize,
+    /// Longest line read; the rest of a longer one is skipped as an error.
+    pub max_line_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_apps: 50, max_models: 50, max_line_bytes: 4 * 1024 * 1024 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ mod book;
 pub mod history;
 pub mod labels;
 mod pairs;
+pub mod seen;
 pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,12 +20,12 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::dedup::{Seen, SeenIndex};
-use crate::event::{EventId, Tokens};
 use crate::ledger::{Entry, Ledger, LedgerError};
-use crate::sources::fingerprint::FileId;
-use crate::sources::tail::Checkpoint;
+use crate::sources::follow::fingerprint::FileId;
+use crate::sources::follow::tail::Checkpoint;
 use crate::sources::Outcome;
+use crate::state::seen::{Seen, SeenIndex};
+use crate::usage::{EventId, Tokens};
 
 pub use book::Booking;
 pub use labels::Labels;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use creditwatch::web_config::WebConfigHandle;
+use creditwatch::http::web_config::WebConfigHandle;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
@@ -100,7 +100,7 @@ pub fn basic(user: &str, password: &str) -> String {
 /// Serves on a loopback port until the test ends: per connection the
 /// current TLS acceptor, per request the basic auth check and headers.
 pub async fn serve(handle: WebConfigHandle) -> SocketAddr {
-    creditwatch::web_config::install_crypto_provider();
+    creditwatch::common::install_crypto_provider();
     let handle = Arc::new(handle);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -3,7 +3,7 @@
 use super::*;
 use crate::ledger::settings::ReloadSize;
 use crate::ledger::view::AccountView;
-use crate::money;
+use crate::usage::money;
 
 mod props;
 mod replay;

@@ -11,29 +11,19 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::lock;
 use crate::config::Config;
+use crate::live::Progress;
 use crate::pricing::PriceTable;
-use crate::sources::tail::{Follower, SourceStats};
+use crate::sources::follow::tail::Follower;
 use crate::sources::{ErrorLog, LineResult, Outcome};
 use crate::state::store::Store;
 use crate::state::{Booking, Record};
-
-/// What the ingestion thread shares with the HTTP side.
-#[derive(Default)]
-pub struct Progress {
-    /// True after the first full scan of every source.
-    pub ready: AtomicBool,
-    pub sources: Mutex<Vec<SourceStats>>,
-    /// Failed commits (disk full, I/O errors), for the log and tests.
-    pub commit_failures: AtomicU64,
-    /// Completed polls, so tests and tools can wait for "caught up".
-    pub polls: AtomicU64,
-}
 
 pub struct Ingest {
     follower: Follower,
@@ -47,12 +37,6 @@ pub struct Ingest {
     live: Option<crate::live::Shared>,
     /// Bumped by `pricing::remote::refresh_loop` after each downloaded list.
     price_refreshes: Option<tokio::sync::watch::Receiver<u64>>,
-}
-
-/// Locks the store, recovering from a panicked holder (its changes are
-/// either committed or thrown away by `reload`).
-pub fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Ingest {
@@ -82,7 +66,7 @@ impl Ingest {
         let Some(refreshes) = &mut self.price_refreshes else { return };
         if refreshes.has_changed().unwrap_or(false) {
             refreshes.mark_unchanged();
-            self.prices = Arc::new(crate::commands::price_table(&self.config));
+            self.prices = Arc::new(crate::daemon::commands::price_table(&self.config));
         }
     }
 
@@ -102,7 +86,7 @@ impl Ingest {
     /// Files are picked up again from the committed checkpoints, so nothing is
     /// read twice or skipped.
     fn reconfigure(&mut self, config: Arc<Config>, store: &Mutex<Store>) {
-        let sources = match crate::commands::source_specs(&config) {
+        let sources = match crate::daemon::commands::source_specs(&config) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!("new config refused, keeping the old one: {e:#}");
@@ -115,7 +99,7 @@ impl Ingest {
             return;
         }
         drop(guard);
-        self.prices = Arc::new(crate::commands::price_table(&config));
+        self.prices = Arc::new(crate::daemon::commands::price_table(&config));
         self.follower = Follower::new(sources, config.limits.max_line_bytes);
         self.config = config;
         tracing::info!("configuration reloaded");

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
-use super::{LineError, LineParser};
-use crate::event::{EventId, Tokens, UsageEvent};
+use crate::sources::{LineError, LineParser};
+use crate::usage::{EventId, Tokens, UsageEvent};
 
 /// `field_map:` of a `jsonl` source: JSON pointers such as `/usage/input`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -167,7 +167,7 @@ mod tests {
         let e = parser(full).parse(line.as_bytes()).unwrap().unwrap();
         assert_eq!(e.tokens, Tokens { cache_write_5m: 1, cache_write_1h: 2, cache_read: 3, ..Tokens::default() });
         assert_eq!((e.web_searches, e.account.as_deref()), (4, Some("team-a")));
-        assert_eq!(e.stated_cost.map(crate::money::format).as_deref(), Some("0.000123"));
+        assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), Some("0.000123"));
         assert_eq!(e.timestamp.to_rfc3339(), "2026-10-01T00:00:00+00:00");
         // No id: each line is its own request, the same line the same one.
         let other = line.replace("team-a", "team-b");

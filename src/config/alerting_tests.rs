@@ -1,5 +1,12 @@
-use super::*;
+//! The `alerting:` section as the config file reads it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::alerting::config::*;
+use crate::alerting::hours::WorkingHours;
 use crate::config::{Config, ConfigError};
+use crate::usage::money;
 
 const GOOD: &str = r#"
 accounts:

@@ -1,6 +1,6 @@
 use super::*;
-use crate::event::Tokens;
-use crate::sources::attribution::{AppFrom, AppRule};
+use crate::sources::formats::attribution::{AppFrom, AppRule};
+use crate::usage::Tokens;
 
 fn parser(timeout_secs: u64) -> AnthropicParser {
     let options = StreamOptions { timeout: Duration::from_secs(timeout_secs), ..StreamOptions::default() };
@@ -25,7 +25,7 @@ const DELTA: &str = r#"{"timestamp": "2026-10-01T00:00:43Z", "stream_id": "strea
 fn a_wrapped_response_with_every_usage_field() {
     let e = parser(60).parse(WRAPPED.as_bytes()).unwrap().unwrap();
     assert_eq!(e.tokens, tokens(796, 472, 10, 20, 39315));
-    assert_eq!((e.web_searches, e.batch), (2, false));
+    assert_eq!((e.web_searches, e.modifiers.is_batch()), (2, false));
     assert_eq!((e.model.as_str(), e.app.as_deref()), ("claude-haiku-4-5-20251001", Some("support-bot")));
     assert_eq!(e.timestamp, at("2026-10-01T00:00:00Z"));
     assert_eq!(e.id, EventId::from_parts("anthropic", &["msg_1"]));
@@ -35,7 +35,7 @@ fn a_wrapped_response_with_every_usage_field() {
 fn a_bare_response_and_lines_that_are_not_requests() {
     let bare = r#"{"id":"msg_3","type":"message","model":"claude-opus-4-6","usage":{"input_tokens":5,"output_tokens":6,"cache_creation_input_tokens":7,"service_tier":"batch"}}"#;
     let e = parser(60).parse(bare.as_bytes()).unwrap().unwrap();
-    assert_eq!((e.tokens, e.batch, e.app), (tokens(5, 6, 7, 0, 0), true, None));
+    assert_eq!((e.tokens, e.modifiers.is_batch(), e.app), (tokens(5, 6, 7, 0, 0), true, None));
     for skipped in [
         r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
         r#"{"timestamp":"2026-10-01T00:00:00Z","response":{"type":"error","error":{}}}"#,
@@ -69,7 +69,7 @@ fn a_stream_is_booked_from_its_delta_with_the_start_split() {
     let e = p.parse(DELTA.as_bytes()).unwrap().unwrap();
     // Delta fields win; its cache-write total keeps the start's 5m/1h split.
     assert_eq!(e.tokens, tokens(2082, 1592, 100, 200, 24969));
-    assert_eq!((e.web_searches, e.batch, e.app.as_deref()), (3, true, Some("claude-code")));
+    assert_eq!((e.web_searches, e.modifiers.is_batch(), e.app.as_deref()), (3, true, Some("claude-code")));
     assert_eq!(e.timestamp, at("2026-10-01T00:00:52Z"));
     assert_eq!(e.id, EventId::from_parts("anthropic", &["msg_2"]));
     assert!(p.drain_pending(None).is_empty());
@@ -98,14 +98,13 @@ fn a_stream_without_delta_is_booked_after_the_timeout_then_corrected() {
     // The late delta: same id, final usage; de-duplication books the growth.
     let late = p.parse(DELTA.as_bytes()).unwrap().unwrap();
     assert_eq!((late.id, late.tokens.output), (booked[0].id, 1592));
+    // What de-duplication (`state::seen`) books for the late copy: the
+    // growth of the kind-wise maximum, priced as a whole less what was booked.
     let prices = crate::pricing::PriceTable::builtin();
-    let mut seen = crate::dedup::SeenIndex::default();
-    let first = seen.admit(&booked[0], &prices, 0).unwrap();
-    let growth = seen.admit(&late, &prices, 0).unwrap();
-    assert!(first.new_request && !growth.new_request);
-    assert_eq!(growth.tokens, Tokens { output: 1591, ..Tokens::default() });
+    assert_eq!(late.tokens.max(&booked[0].tokens).minus(&booked[0].tokens), Tokens { output: 1591, ..Tokens::default() });
+    let growth = prices.price(&late).cost - prices.price(&booked[0]).cost;
     // Batch: 1591 output tokens at $15/M, halved, plus 3 searches at $0.01.
-    assert_eq!(crate::money::format(growth.cost), "0.0419325");
+    assert_eq!(crate::usage::money::format(growth), "0.0419325");
 }
 
 #[test]

@@ -143,8 +143,8 @@ mod tests {
 
     #[test]
     fn a_source_falls_back_to_its_app_then_its_name() {
-        use crate::event::{EventId, Tokens, UsageEvent};
         use crate::sources::{Format, SourceSpec};
+        use crate::usage::{EventId, Tokens, UsageEvent};
         let mut spec = SourceSpec::new("gw", Format::Jsonl, Vec::new(), "team");
         let mut event = UsageEvent::new(EventId(1), chrono::DateTime::UNIX_EPOCH, "m".into(), Tokens::default());
         let path = Path::new("/logs/etl.jsonl");

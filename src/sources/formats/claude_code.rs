@@ -4,7 +4,7 @@
 //! One API response is written as one line per content block, all with the
 //! same (`message.id`, `requestId`); early copies carry a partial
 //! `output_tokens`, and resumed sessions copy old lines into a new file. The
-//! parser reports every copy; de-duplication (`crate::dedup`) keeps the
+//! parser reports every copy; de-duplication (`crate::state::seen`) keeps the
 //! largest once.
 //!
 //! The format is internal to Claude Code and changes between versions, so
@@ -17,8 +17,8 @@ use memchr::memmem;
 use serde::Deserialize;
 
 use super::messages_usage::Message;
-use super::{parse_timestamp, LineError, LineParser};
-use crate::event::{EventId, UsageEvent};
+use crate::sources::{parse_timestamp, LineError, LineParser};
+use crate::usage::{EventId, UsageEvent};
 
 #[derive(Debug, Default)]
 pub struct ClaudeCodeParser;
@@ -120,7 +120,7 @@ fn is_assistant_json(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Tokens;
+    use crate::usage::Tokens;
 
     fn parse(line: &str) -> Result<Option<UsageEvent>, LineError> {
         ClaudeCodeParser.parse(line.as_bytes())

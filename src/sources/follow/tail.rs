@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::discover::find_files;
 use super::fingerprint::{identify, FileId};
 use super::reader::{Item, LineReader};
-use super::{parse_item, LineParser, LineResult, SourceSpec};
+use crate::sources::{parse_item, LineParser, LineResult, SourceSpec};
 
 /// Where reading of one file stands: committed with what it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,7 +386,7 @@ impl Follower {
     }
 
     /// Held-back events of every file (end of input: at shutdown).
-    pub fn drain_all_pending(&mut self) -> Vec<(usize, PathBuf, crate::event::UsageEvent)> {
+    pub fn drain_all_pending(&mut self) -> Vec<(usize, PathBuf, crate::usage::UsageEvent)> {
         let mut out = Vec::new();
         for t in self.files.values_mut() {
             out.extend(t.parser.drain_pending(None).into_iter().map(|e| (t.source, t.path.clone(), e)));

@@ -12,11 +12,11 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::cli::{LedgerArgs, LedgerCommand};
-use crate::commands::load_config;
 use crate::config::Config;
-use crate::money;
+use crate::daemon::commands::load_config;
 use crate::state::store::{read_state, Store};
 use crate::state::Record;
+use crate::usage::money;
 
 pub fn run(cmd: LedgerCommand) -> Result<()> {
     match cmd {
@@ -135,7 +135,7 @@ fn daemon_post(config: &Config, account: &str, action: &str, body: &Value) -> Re
         .ok_or_else(|| anyhow!("a daemon is running on {addr} and admin_token_file is not set: its POST routes are off"))?;
     let token = std::fs::read_to_string(token_file).with_context(|| format!("admin_token_file {}", token_file.display()))?;
     let url = format!("http://{addr}/api/v1/accounts/{account}/{action}");
-    crate::alerting::install_crypto_provider();
+    crate::common::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let resp = reqwest::Client::new()

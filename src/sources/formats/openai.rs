@@ -19,8 +19,8 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
-use super::{LineError, LineParser};
-use crate::event::{EventId, Tokens, UsageEvent};
+use crate::sources::{LineError, LineParser};
+use crate::usage::{EventId, Tokens, UsageEvent};
 
 #[derive(Deserialize)]
 struct Response<'a> {
@@ -167,7 +167,7 @@ fn tokens(usage: &Usage) -> Result<Tokens, LineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::attribution::{AppFrom, AppRule};
+    use crate::sources::formats::attribution::{AppFrom, AppRule};
 
     fn parser(from: AppFrom) -> OpenAiParser {
         let rules = [AppRule { pattern: "^Cursor/".into(), app: "cursor".into() }];
@@ -180,7 +180,7 @@ mod tests {
     fn chat_completions_with_cached_tokens_and_stated_cost() {
         let e = parser(AppFrom::UserAgent).parse(CHAT.as_bytes()).unwrap().unwrap();
         assert_eq!(e.tokens, Tokens { input: 29725, output: 2512, cache_read: 16297, ..Tokens::default() });
-        assert_eq!(e.stated_cost.map(crate::money::format).as_deref(), Some("0.03178321"));
+        assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), Some("0.03178321"));
         assert_eq!((e.model.as_str(), e.app.as_deref()), ("acme-gpt-large", Some("cursor")));
         assert_eq!(e.timestamp.to_rfc3339(), "2026-10-01T00:00:13+00:00");
         assert_eq!(e.id, EventId::from_parts("openai", &["chatcmpl-1"]));
@@ -226,7 +226,7 @@ mod tests {
         for (line, (input, output, read), cost, at) in cases {
             let e = parser(AppFrom::Field).parse(line.as_bytes()).unwrap().unwrap();
             assert_eq!((e.tokens.input, e.tokens.output, e.tokens.cache_read), (*input, *output, *read), "{line}");
-            assert_eq!(e.stated_cost.map(crate::money::format).as_deref(), *cost, "{line}");
+            assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), *cost, "{line}");
             assert_eq!(e.timestamp.to_rfc3339(), *at, "{line}");
         }
     }

@@ -25,8 +25,8 @@ use serde_json::value::RawValue;
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
 use super::messages_usage::{Message, Usage};
-use super::{LineError, LineParser};
-use crate::event::{EventId, UsageEvent};
+use crate::sources::{LineError, LineParser};
+use crate::usage::{EventId, UsageEvent};
 
 /// `streams:` of an `anthropic` source.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,7 +36,7 @@ pub struct StreamOptions {
     pub id_field: String,
     /// How long after its `message_start` a stream without `message_delta`
     /// is booked from the start alone.
-    #[serde(deserialize_with = "crate::config::duration")]
+    #[serde(deserialize_with = "crate::common::duration")]
     pub timeout: Duration,
 }
 
@@ -302,7 +302,9 @@ fn new_event(message: &Message, usage: &Usage, at: DateTime<Utc>, fallback_key: 
     };
     let mut event = UsageEvent::new(id, at, model.to_string(), usage.tokens());
     event.web_searches = usage.web_searches().unwrap_or(0);
-    event.batch = usage.is_batch();
+    if usage.is_batch() {
+        event.modifiers.tier = crate::usage::ServiceTier::Batch;
+    }
     Ok(event)
 }
 

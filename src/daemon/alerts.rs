@@ -1,83 +1,22 @@
-//! The live view: burn rates, runway and daemon-side alerts — what changes
-//! by the minute and is derived from the ledger rather than stored in it.
-//!
-//! Burn rates go by event time in time buckets (`crate::burn`), fed with
-//! every booking once it is committed; at start they are seeded from the
-//! journal's last hour so a restart does not look like a sudden stop. The
-//! runway counts the auto-reloads the cap still allows. The alert task
-//! builds an `AlertInputs` snapshot every `evaluate_every` once the first
-//! scan is done (a half-read history would page falsely).
+//! The daemon-side alert task: every `evaluate_every`, once the first scan
+//! is done (a half-read history would page falsely), it builds an
+//! `AlertInputs` snapshot from the ledger, the live burn rates and the
+//! sources' progress, and hands it to `crate::alerting`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use crate::alerting::{AccountInput, AlertInputs, Alerting, SeriesBurn, SourceInput};
-use crate::burn::{runway_seconds, BurnRates, BurnSnapshot, ReloadRunway, SeriesKey, WINDOW_1H, WINDOW_5M};
+use crate::common::lock;
 use crate::config::Config;
-use crate::ingest::{lock, Progress};
-use crate::ledger::AccountView;
+use crate::live::burn::{BurnSnapshot, WINDOW_5M};
+use crate::live::{lock_live, runway, Progress, Shared};
 use crate::sources::Outcome;
 use crate::state::store::Store;
-use crate::state::{Booked, Record, State};
-
-/// Shared between ingestion (writes burn), scrapes and the alert task.
-pub struct LiveView {
-    pub burn: BurnRates,
-    /// (alertname, account) of the daemon-side alerts firing now.
-    pub firing: Vec<(String, String)>,
-}
-
-pub type Shared = Arc<Mutex<LiveView>>;
-
-pub fn lock_live(live: &Mutex<LiveView>) -> std::sync::MutexGuard<'_, LiveView> {
-    live.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl LiveView {
-    pub fn new(config: &Config) -> LiveView {
-        LiveView { burn: BurnRates::new(&config.burn_rate), firing: Vec::new() }
-    }
-
-    /// Feeds committed bookings to the burn rates.
-    pub fn record(&mut self, now: DateTime<Utc>, bookings: &[Booked]) {
-        for b in bookings {
-            let key = SeriesKey { account: b.account.clone(), app: b.app.clone(), model: b.model.clone() };
-            self.burn.record(now, &key, b.at, b.cost);
-        }
-    }
-
-    /// Seeds the burn rates with the journal's bookings (only the last hour
-    /// counts; older ones are ignored by `BurnRates`).
-    pub fn seed(&mut self, state_dir: &Path) {
-        let now = Utc::now();
-        let records = match crate::ledger::journal::read_all(state_dir) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("cannot seed burn rates from the journal: {e}");
-                return;
-            }
-        };
-        for r in records {
-            if let Ok(Record::Batch(batch)) = serde_json::from_slice::<Record>(&r.payload) {
-                self.record(now, &batch.usage);
-            }
-        }
-    }
-}
-
-/// Seconds until `account`'s balance reaches zero at its 1h burn rate,
-/// counting the auto-reloads the cap still allows.
-pub fn runway(config: &Config, view: &AccountView, snapshot: &BurnSnapshot) -> f64 {
-    let reload = config
-        .account(&view.account)
-        .and_then(|a| a.auto_reload.as_ref())
-        .map(|r| ReloadRunway::from_config(r, view.reload_usd_this_month));
-    runway_seconds(view.balance_usd, snapshot.account_rate(&view.account, WINDOW_1H), reload)
-}
+use crate::state::State;
 
 /// Line counts per source at the previous evaluation, for "recent" figures.
 #[derive(Default)]
@@ -102,7 +41,7 @@ pub fn alert_inputs(
         .map(|view| AccountInput {
             name: view.account.clone(),
             balance: view.balance_usd,
-            runway_seconds: runway(config, &view, snapshot),
+            runway_seconds: runway(config.account(&view.account).and_then(|a| a.auto_reload.as_ref()), &view, snapshot),
             account_burn_5m_usd_per_hour: snapshot.account_rate(&view.account, WINDOW_5M),
             reload_usd_this_month: view.reload_usd_this_month,
             reload_cap_usd: view.reload_cap_usd,

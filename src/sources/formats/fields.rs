@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::LineError;
+use crate::sources::LineError;
 
 /// A set of JSON pointers, each with a slot in the `extract` output.
 #[derive(Debug, Clone, Default)]
@@ -252,7 +252,7 @@ pub fn decimal(raw: Option<&RawValue>, name: &str) -> Result<Option<Decimal>, Li
     let Some(text) = string(raw, name)? else {
         return Ok(None);
     };
-    let amount = crate::money::parse(&text).map_err(|e| LineError::new(format!("{name}: {e}")))?;
+    let amount = crate::usage::money::parse(&text).map_err(|e| LineError::new(format!("{name}: {e}")))?;
     if amount < Decimal::ZERO {
         return Err(LineError::new(format!("{name}: `{text}` is a negative cost")));
     }
@@ -270,10 +270,10 @@ pub fn timestamp(raw: Option<&RawValue>, name: &str) -> Result<Option<DateTime<U
     };
     // RFC 3339 has a `T` (or a space) and colons; an epoch number has neither.
     if text.contains([':', 'T', 't', ' ']) {
-        return super::parse_timestamp(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")));
+        return crate::sources::parse_timestamp(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")));
     }
     let epoch =
-        crate::money::parse(&text).map_err(|_| LineError::new(format!("{name}: `{text}` is neither RFC 3339 nor epoch seconds")))?;
+        crate::usage::money::parse(&text).map_err(|_| LineError::new(format!("{name}: `{text}` is neither RFC 3339 nor epoch seconds")))?;
     epoch_time(epoch).map(Some).ok_or_else(|| LineError::new(format!("{name}: `{text}` is out of range")))
 }
 
@@ -333,9 +333,9 @@ mod tests {
         fn raw(t: &str) -> &RawValue {
             serde_json::from_str(t).unwrap()
         }
-        assert_eq!(decimal(Some(raw("0.1662968634")), "c").unwrap().map(crate::money::format).as_deref(), Some("0.1662968634"));
-        assert_eq!(decimal(Some(raw(r#""1e-3""#)), "c").unwrap().map(crate::money::format).as_deref(), Some("0.001"));
-        assert_eq!(decimal(Some(raw("-0")), "c").unwrap().map(crate::money::format).as_deref(), Some("0"));
+        assert_eq!(decimal(Some(raw("0.1662968634")), "c").unwrap().map(crate::usage::money::format).as_deref(), Some("0.1662968634"));
+        assert_eq!(decimal(Some(raw(r#""1e-3""#)), "c").unwrap().map(crate::usage::money::format).as_deref(), Some("0.001"));
+        assert_eq!(decimal(Some(raw("-0")), "c").unwrap().map(crate::usage::money::format).as_deref(), Some("0"));
         // Regression (found adding pricing to the parser fuzz targets): a
         // negative stated cost was taken as is and would credit the account.
         for bad in ["-0.5", r#""-1e-3""#] {

@@ -9,10 +9,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::NaiveDate;
 
 use crate::cli::{Cli, Command, ConfigArg, LogFormat, ReportArgs};
-use crate::config::{Config, TimeZone};
+use crate::common::TimeZone;
+use crate::config::Config;
 use crate::pricing::PriceTable;
 use crate::report::{self, ReportOptions};
-use crate::sources::discover::PathPattern;
+use crate::sources::follow::discover::PathPattern;
 use crate::sources::{Format, SourceSpec};
 
 pub fn main(cli: Cli) -> ExitCode {
@@ -21,7 +22,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(c) => crate::daemon::run(&load_config(&c)),
         Command::CheckConfig(c) => check_config(&c),
         Command::Report(args) => run_report(args),
-        Command::Ledger(cmd) => crate::ledger::cli::run(cmd),
+        Command::Ledger(cmd) => super::ledger_cli::run(cmd),
         Command::Prices { config, model } => prices(&config, model.as_deref()),
     };
     match result {
@@ -64,7 +65,7 @@ pub fn load_config(arg: &ConfigArg) -> Config {
 
 /// Built-in, config and (with `pricing.url`) cached downloaded prices.
 pub fn price_table(config: &Config) -> PriceTable {
-    crate::pricing::remote::table(config)
+    crate::pricing::remote::table(&config.price_settings())
 }
 
 pub fn source_specs(config: &Config) -> Result<Vec<SourceSpec>> {
@@ -78,19 +79,19 @@ fn check_config(arg: &ConfigArg) -> Result<()> {
     println!("  state_dir  {}", config.state_dir.display());
     println!("  timezone   {}", config.timezone.0.name());
     for a in &config.accounts {
-        let opening = a.opening_balance_usd.map(crate::money::format).unwrap_or_else(|| "0".into());
+        let opening = a.opening_balance_usd.map(crate::usage::money::format).unwrap_or_else(|| "0".into());
         let reload = match &a.auto_reload {
             Some(r) => format!(
                 ", auto-reload at ${} (cap ${}/month)",
-                crate::money::format(r.threshold_usd),
-                crate::money::format(r.monthly_cap_usd)
+                crate::usage::money::format(r.threshold_usd),
+                crate::usage::money::format(r.monthly_cap_usd)
             ),
             None => String::new(),
         };
         println!("  account    {} (opening ${opening}{reload})", a.name);
     }
     for s in source_specs(&config)? {
-        let (files, _) = crate::sources::discover::find_files(&s.patterns);
+        let (files, _) = crate::sources::follow::discover::find_files(&s.patterns);
         println!("  source     {} ({}, account {}): {} files now", s.name, s.format.as_str(), s.account, files.len());
     }
     Ok(())
@@ -133,7 +134,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
         None => {
             let globs = if args.paths.is_empty() { default_claude_globs() } else { args.paths.clone() };
             let format = parse_format(&args.format)?;
-            (vec![ad_hoc_source(&globs, format)?], PriceTable::builtin(), None, crate::config::Limits::default().max_line_bytes)
+            (vec![ad_hoc_source(&globs, format)?], PriceTable::builtin(), None, crate::state::labels::Limits::default().max_line_bytes)
         }
     };
     let tz = match &args.tz {

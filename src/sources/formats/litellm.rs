@@ -15,8 +15,8 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields;
-use super::{LineError, LineParser};
-use crate::event::{EventId, Tokens, UsageEvent};
+use crate::sources::{LineError, LineParser};
+use crate::usage::{EventId, Tokens, UsageEvent};
 
 /// `litellm:` of a `litellm` source.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -123,7 +123,7 @@ impl LineParser for LitellmParser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::attribution::AppFrom;
+    use crate::sources::formats::attribution::AppFrom;
 
     const LINE: &str = r#"{"id": "chatcmpl-8c0e", "trace_id": "caf1", "call_type": "acompletion", "response_cost": 0.1662968634, "status": "success", "total_tokens": 5163, "prompt_tokens": 5004, "completion_tokens": 159, "startTime": 1790000000.25, "endTime": 1790000002.5, "model": "acme-gpt-large", "messages": [{"role": "user", "content": "x"}], "metadata": {"user_api_key_hash": "e792", "user_api_key_alias": "support-key", "user_api_key_team_alias": "support", "user_api_key_user_id": "user-7"}, "cache_hit": false}"#;
 
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn takes_response_cost_tokens_time_and_team() {
         let e = parse(LitellmOptions::default(), LINE).unwrap().unwrap();
-        assert_eq!(e.stated_cost.map(crate::money::format).as_deref(), Some("0.1662968634"));
+        assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), Some("0.1662968634"));
         assert_eq!(e.tokens, Tokens { input: 5004, output: 159, ..Tokens::default() });
         assert_eq!(e.timestamp.to_rfc3339(), "2026-09-21T14:13:20.250+00:00");
         assert_eq!((e.model.as_str(), e.app.as_deref(), e.account.as_deref()), ("acme-gpt-large", Some("support"), None));

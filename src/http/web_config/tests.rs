@@ -151,7 +151,7 @@ fn tls_settings_rustls_cannot_honour_are_errors() {
 /// those names beside it, and its hash is for the password the text names.
 #[test]
 fn the_documented_example_loads() {
-    let doc = include_str!("../../README.md");
+    let doc = include_str!("../../../README.md");
     let start = doc.find("# /etc/creditwatch/web-config.yml\n").unwrap();
     let example = &doc[start..start + doc[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();

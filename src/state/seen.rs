@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventId, Tokens, UsageEvent};
 use crate::pricing::PriceTable;
+use crate::usage::{EventId, Tokens, UsageEvent};
 
 /// What has been booked for one request id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ impl SeenIndex {
                 }
                 let priced = match event.stated_cost {
                     Some(stated) => crate::pricing::Priced { cost: stated, priced: true },
-                    None => prices.price_tokens(&event.model, &tokens, web_searches, event.batch),
+                    None => prices.price_tokens(&event.model, &tokens, web_searches, event.modifiers.is_batch()),
                 };
                 let cost = priced.cost.max(seen.cost);
                 let added =
@@ -105,7 +105,7 @@ impl SeenIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money;
+    use crate::usage::money;
 
     fn event(id: &str, output: u64) -> UsageEvent {
         let tokens = Tokens { input: 10, output, cache_write_5m: 100, cache_write_1h: 0, cache_read: 1000 };

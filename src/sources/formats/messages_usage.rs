@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
-use crate::event::Tokens;
+use crate::usage::Tokens;
 
 /// The fields of a message that pricing needs.
 #[derive(Deserialize)]

@@ -5,6 +5,8 @@
 //! request may be seen several times (streamed copies, resumed sessions); its
 //! `EventId` is what de-duplication keys on.
 
+pub mod money;
+
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -93,6 +95,35 @@ impl EventId {
     }
 }
 
+/// The service tier a request ran on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ServiceTier {
+    #[default]
+    Standard,
+    /// Batch APIs: half price.
+    Batch,
+    /// OpenAI `flex`: billed at batch rates.
+    Flex,
+    /// OpenAI `priority` (and `fast`): the priority card where one is listed.
+    Priority,
+}
+
+/// Billing modifiers a log line states beside the token counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Modifiers {
+    pub tier: ServiceTier,
+    /// `usage.speed: "fast"`: every rate times the model's fast factor.
+    pub fast: bool,
+    /// `usage.inference_geo: "us"`: US-only inference.
+    pub us_only: bool,
+}
+
+impl Modifiers {
+    pub fn is_batch(&self) -> bool {
+        self.tier == ServiceTier::Batch
+    }
+}
+
 /// One request as read from a log line, before pricing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageEvent {
@@ -102,8 +133,9 @@ pub struct UsageEvent {
     pub tokens: Tokens,
     /// Server-side web searches, priced per search.
     pub web_searches: u64,
-    /// `batch` service tier is billed at half price.
-    pub batch: bool,
+    /// What the request's usage says about how it is billed: service tier,
+    /// fast mode, US-only inference (priced by `crate::pricing`).
+    pub modifiers: Modifiers,
     /// A cost the log itself states (LiteLLM `response_cost`, OpenRouter
     /// `usage.cost`): taken as is instead of the price table.
     pub stated_cost: Option<Decimal>,
@@ -113,6 +145,8 @@ pub struct UsageEvent {
     pub account: Option<String>,
     /// Session (Claude Code `sessionId`), for `report --by session`.
     pub session: Option<String>,
+    /// The person behind the request (OTLP `user.email`, a source's `user`).
+    pub user: Option<String>,
     /// A request that is billed nothing (synthetic or API-error lines); it is
     /// still an event so dedup and counts see it, but costs $0 and no tokens.
     pub free: bool,
@@ -126,11 +160,12 @@ impl UsageEvent {
             model,
             tokens,
             web_searches: 0,
-            batch: false,
+            modifiers: Modifiers::default(),
             stated_cost: None,
             app: None,
             account: None,
             session: None,
+            user: None,
             free: false,
         }
     }

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
-use crate::money;
+use crate::usage::money;
 
 /// The windows the alert rules and the runway rely on; always computed.
 pub const WINDOW_5M: Duration = Duration::from_secs(300);
@@ -38,7 +38,7 @@ pub struct BurnConfig {
     /// Trailing windows exported as `window="5m"` etc.
     pub windows: Vec<BurnWindow>,
     /// Width of one time bucket; every window must be a whole number of them.
-    #[serde(deserialize_with = "crate::config::duration")]
+    #[serde(deserialize_with = "crate::common::duration")]
     pub bucket: Duration,
 }
 
@@ -262,7 +262,7 @@ pub struct ReloadRunway {
 impl ReloadRunway {
     /// The reload of an account's `auto_reload:` with `reloaded` dollars
     /// already reloaded this month.
-    pub fn from_config(config: &crate::config::AutoReloadConfig, reloaded: Decimal) -> ReloadRunway {
+    pub fn from_config(config: &crate::ledger::config::AutoReloadConfig, reloaded: Decimal) -> ReloadRunway {
         let refill = match (config.amount_usd, config.target_usd) {
             (_, Some(target)) => Refill::Target(target),
             (amount, None) => Refill::Amount(amount.unwrap_or_default()),

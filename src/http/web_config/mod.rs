@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use hyper::header::{HeaderName, HeaderValue};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::locate;
+use crate::common::locate;
 pub use basic_auth::BasicAuth;
 pub use handle::WebConfigHandle;
 
@@ -162,7 +162,7 @@ fn read_file(text: &str, path: &Path) -> Result<file::WebConfigFile, WebConfigEr
         let field = e.path().to_string();
         let inner = e.into_inner();
         let line = locate::exact_line_of(text, &field).or_else(|| inner.location().map(|l| l.line()));
-        let message = crate::config::strip_location(&inner.to_string(), &field);
+        let message = crate::common::strip_location(&inner.to_string(), &field);
         WebConfigError { file: path.display().to_string(), line, field: if field == "." { String::new() } else { field }, message }
     })?;
     Ok(raw.unwrap_or_default())

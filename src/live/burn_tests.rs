@@ -143,7 +143,7 @@ fn runway_table() {
 
 #[test]
 fn reload_runway_from_config() {
-    let config = crate::config::AutoReloadConfig {
+    let config = crate::ledger::config::AutoReloadConfig {
         threshold_usd: usd("5"),
         amount_usd: Some(usd("20")),
         target_usd: None,
@@ -153,7 +153,7 @@ fn reload_runway_from_config() {
     assert_eq!(r, ReloadRunway { threshold: usd("5"), refill: Refill::Amount(usd("20")), remaining_cap: usd("40") });
     // $50 + two reloads = $90 at $10/h.
     assert_eq!(runway_seconds(usd("50"), 10.0, Some(r)), 32_400.0);
-    let to_target = crate::config::AutoReloadConfig { amount_usd: None, target_usd: Some(usd("25")), ..config };
+    let to_target = crate::ledger::config::AutoReloadConfig { amount_usd: None, target_usd: Some(usd("25")), ..config };
     assert_eq!(ReloadRunway::from_config(&to_target, usd("120")).remaining_cap, Decimal::ZERO);
     assert_eq!(ReloadRunway::from_config(&to_target, usd("0")).refill, Refill::Target(usd("25")));
 }

@@ -5,6 +5,11 @@
 //! (its last round commits its checkpoints and a snapshot is written), drain
 //! HTTP connections for a bounded time, and exit 0 well within 5 seconds.
 
+mod alerts;
+pub mod commands;
+pub mod ingest;
+pub mod ledger_cli;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,15 +17,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
+use self::ingest::Ingest;
 use crate::alerting::Alerting;
-use crate::commands::{price_table, source_specs};
+use crate::common::lock;
 use crate::config::Config;
+use crate::daemon::commands::{price_table, source_specs};
 use crate::http::{self, App};
-use crate::ingest::{self, lock, Ingest, Progress};
 use crate::ledger::AccountSettings;
 use crate::live::LiveView;
+use crate::live::Progress;
 use crate::metrics::Metrics;
-use crate::sources::tail::Follower;
+use crate::sources::follow::tail::Follower;
 use crate::state::store::Store;
 use crate::state::Record;
 
@@ -63,7 +70,7 @@ pub fn run(config: &Config) -> Result<()> {
     let prices = Arc::new(price_table(&config));
     let sources = source_specs(&config)?;
     let admin_token = read_admin_token(&config)?;
-    let web = crate::web_config::WebConfigHandle::open(config.web_config_file.as_deref()).context("web_config_file")?;
+    let web = crate::http::web_config::WebConfigHandle::open(config.web_config_file.as_deref()).context("web_config_file")?;
     let store = Arc::new(Mutex::new(open_store(&config)?));
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
@@ -75,7 +82,7 @@ pub fn run(config: &Config) -> Result<()> {
         let bases: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.patterns.iter().map(|p| p.base().to_path_buf())).collect();
         let _watcher = ingest::watch(&bases.iter().map(|p| p.as_path()).collect::<Vec<_>>(), wake_tx.clone());
 
-        let live = Arc::new(Mutex::new(LiveView::new(&config)));
+        let live = Arc::new(Mutex::new(LiveView::new(&config.burn_rate)));
         crate::live::lock_live(&live).seed(&config.state_dir);
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
         let (prices_refreshed, price_refreshes) = tokio::sync::watch::channel(0u64);
@@ -109,7 +116,7 @@ pub fn run(config: &Config) -> Result<()> {
         let stopped = async move {
             let _ = prices_stop.wait_for(|stop| *stop).await;
         };
-        tokio::spawn(crate::pricing::remote::refresh_loop(config.clone(), prices_refreshed, stopped));
+        tokio::spawn(crate::pricing::remote::refresh_loop(config.price_settings(), prices_refreshed, stopped));
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
         let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
 
@@ -187,7 +194,7 @@ impl AlertTask {
         let alerting = Alerting::start(alerting_config, config.timezone.0, &config.state_dir, &external).context("alerting")?;
         let counter = alerting.counts().counter();
         app.metrics.register(Box::new(counter.clone()));
-        let task = crate::live::alert_task(alerting, app.config.clone(), store.clone(), live.clone(), progress.clone(), stop_rx);
+        let task = alerts::alert_task(alerting, app.config.clone(), store.clone(), live.clone(), progress.clone(), stop_rx);
         Ok(AlertTask { stop, handle: Some(tokio::spawn(task)), counter: Some(counter) })
     }
 

@@ -1,0 +1,55 @@
+//! An account as `config.yaml` writes it (`accounts:`): the ledger's own
+//! settings type, read by `crate::config` and turned into `AccountSettings`.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::usage::money;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    #[serde(default, deserialize_with = "money::deserialize_opt")]
+    pub opening_balance_usd: Option<Decimal>,
+    #[serde(default)]
+    pub opening_balance_as_of: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub auto_reload: Option<AutoReloadConfig>,
+    #[serde(default, deserialize_with = "money::deserialize_opt")]
+    pub monthly_allowance_usd: Option<Decimal>,
+    #[serde(default)]
+    pub direct_apps: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoReloadConfig {
+    #[serde(deserialize_with = "money::deserialize")]
+    pub threshold_usd: Decimal,
+    #[serde(default, deserialize_with = "money::deserialize_opt")]
+    pub amount_usd: Option<Decimal>,
+    #[serde(default, deserialize_with = "money::deserialize_opt")]
+    pub target_usd: Option<Decimal>,
+    #[serde(deserialize_with = "money::deserialize")]
+    pub monthly_cap_usd: Decimal,
+}
+
+impl AutoReloadConfig {
+    /// One size (amount or target), each sensible.
+    pub fn validate(&self) -> Result<(), String> {
+        let r = self;
+        match (r.amount_usd, r.target_usd) {
+            (Some(_), Some(_)) => return Err("give amount_usd or target_usd, not both".into()),
+            (None, None) => return Err("give amount_usd (add this much) or target_usd (reload to this balance)".into()),
+            (Some(a), None) if a <= Decimal::ZERO => return Err("amount_usd must be more than 0".into()),
+            (None, Some(t)) if t <= r.threshold_usd => return Err("target_usd must be above threshold_usd".into()),
+            _ => {}
+        }
+        if r.monthly_cap_usd < Decimal::ZERO {
+            return Err("monthly_cap_usd must not be negative".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,11 @@
+//! One pure parser per log format: bytes of a line in, usage events out.
+//! No I/O here; `crate::sources` picks the parser a source's format names.
+
+pub mod anthropic;
+pub mod attribution;
+pub mod claude_code;
+pub mod fields;
+pub mod jsonl;
+pub mod litellm;
+pub mod messages_usage;
+pub mod openai;
