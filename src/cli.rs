@@ -50,6 +50,10 @@ pub enum Command {
         config: ConfigArg,
         /// Model id; all models when left out.
         model: Option<String>,
+        /// List every model the configured sources contain with the card that
+        /// prices it; exit 1 when one has no price.
+        #[arg(long, conflicts_with = "model")]
+        check: bool,
     },
 }
 

@@ -23,7 +23,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::CheckConfig(c) => check_config(&c),
         Command::Report(args) => run_report(args),
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
-        Command::Prices { config, model } => prices(&config, model.as_deref()),
+        Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,31 +184,28 @@ fn local_tz() -> chrono_tz::Tz {
     iana_time_zone::get_timezone().ok().and_then(|n| n.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 
-fn prices(arg: &ConfigArg, model: Option<&str>) -> Result<()> {
+fn prices(arg: &ConfigArg, model: Option<&str>, check: bool) -> Result<()> {
     let path = config_path(arg);
     let config = (arg.config.is_some() || path.exists()).then(|| load_config(arg));
     let table = config.as_ref().map(price_table).unwrap_or_else(PriceTable::builtin);
     let downloaded = config.as_ref().map(downloaded_origin).unwrap_or_default();
+    let now = chrono::Utc::now();
+    let origin_of = |origin: crate::pricing::PriceOrigin| match origin {
+        crate::pricing::PriceOrigin::BuiltIn => format!("built-in, list of {}", table.as_of),
+        crate::pricing::PriceOrigin::Config => "config".to_string(),
+        crate::pricing::PriceOrigin::Downloaded => downloaded.clone(),
+    };
     let show = |name: &str, p: &crate::pricing::ModelPrice, origin: crate::pricing::PriceOrigin| {
-        let b = &p.base;
-        let origin = match origin {
-            crate::pricing::PriceOrigin::BuiltIn => format!("built-in, list of {}", table.as_of),
-            crate::pricing::PriceOrigin::Config => "config".to_string(),
-            crate::pricing::PriceOrigin::Downloaded => downloaded.clone(),
-        };
-        let search = if p.web_search.is_zero() { String::new() } else { format!(", ${} per web search", p.web_search) };
-        println!(
-            "{name}: input ${} output ${} cache write 5m ${} 1h ${} cache read ${} per million tokens{search} ({origin})",
-            b.input, b.output, b.cache_write_5m, b.cache_write_1h, b.cache_read
-        );
-        if let Some(lc) = &p.long_context {
-            let l = &lc.prices;
-            println!(
-                "  past {} prompt tokens: input ${} output ${} cache write 5m ${} 1h ${} cache read ${}",
-                lc.threshold_tokens, l.input, l.output, l.cache_write_5m, l.cache_write_1h, l.cache_read
-            );
+        let lines = crate::pricing::listing::describe(p, now);
+        println!("{name}: {} ({})", lines[0], origin_of(origin));
+        for line in &lines[1..] {
+            println!("{line}");
         }
     };
+    println!("built-in list prices as of {}", table.as_of);
+    if check {
+        return check_prices(config.as_ref(), &table, &show);
+    }
     match model {
         Some(m) => match table.lookup(m) {
             Some((key, p, origin)) => show(&if key == m { key.to_string() } else { format!("{m} (as {key})") }, p, origin),
@@ -219,6 +216,48 @@ fn prices(arg: &ConfigArg, model: Option<&str>) -> Result<()> {
                 show(key, p, origin);
             }
         }
+    }
+    Ok(())
+}
+
+/// `prices --check`: every model the configured sources (or, without a
+/// config, Claude Code's folders) contain, with the card that prices it;
+/// an error naming the unpriced ones when there are any.
+fn check_prices(
+    config: Option<&Config>,
+    table: &PriceTable,
+    show: &dyn Fn(&str, &crate::pricing::ModelPrice, crate::pricing::PriceOrigin),
+) -> Result<()> {
+    let (sources, max_line) = match config {
+        Some(c) => (source_specs(c)?, c.limits.max_line_bytes),
+        None => (vec![ad_hoc_source(&default_claude_globs(), Format::ClaudeCode)?], crate::state::labels::Limits::default().max_line_bytes),
+    };
+    let opts = ReportOptions { by: report::GroupBy::Model, since: None, until: None, tz: chrono_tz::UTC, max_line_bytes: max_line };
+    let report = report::build(&sources, table, &opts, &indicatif::ProgressBar::hidden());
+    let mut unpriced = Vec::new();
+    for (model, group) in &report.groups {
+        let requests = group.totals.requests;
+        match table.lookup(model) {
+            Some((key, p, origin)) => show(
+                &format!("{model} ({requests} requests{})", if key == model { String::new() } else { format!(", as {key}") }),
+                p,
+                origin,
+            ),
+            None if report.unpriced_models.contains(model) => {
+                println!("{model} ({requests} requests): NO PRICE, booked at $0");
+                unpriced.push(model.as_str());
+            }
+            None => println!("{model} ({requests} requests): priced by the cost each log line states"),
+        }
+    }
+    println!("{} models in {} files", report.groups.len(), report.files);
+    if !unpriced.is_empty() {
+        bail!(
+            "{} of {} models have no price: {} (add them under `prices:` in the config)",
+            unpriced.len(),
+            report.groups.len(),
+            unpriced.join(", ")
+        );
     }
     Ok(())
 }

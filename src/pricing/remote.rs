@@ -16,12 +16,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{LongContext, ModelPrice, PriceSpec, PriceTable, TokenPrices};
-use crate::usage::money::MILLION;
+use super::litellm::entry_price;
+use super::{ModelPrice, PriceSpec, PriceTable};
 
 /// What a price table is built from: the config's `prices:` overrides, its
 /// `pricing:` list and the state folder that caches the list.
@@ -86,29 +85,6 @@ pub enum PriceListError {
 /// The models of one list, per-million prices, keyed as the list names them.
 pub type PriceList = Vec<(String, ModelPrice)>;
 
-/// The per-token fields we price; the rest of an entry is ignored.
-#[derive(Deserialize)]
-struct Entry<'a> {
-    #[serde(borrow)]
-    input_cost_per_token: Option<&'a RawValue>,
-    #[serde(borrow)]
-    output_cost_per_token: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cache_creation_input_token_cost: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cache_creation_input_token_cost_above_1hr: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cache_read_input_token_cost: Option<&'a RawValue>,
-    #[serde(borrow)]
-    input_cost_per_token_above_200k_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    output_cost_per_token_above_200k_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cache_creation_input_token_cost_above_200k_tokens: Option<&'a RawValue>,
-    #[serde(borrow)]
-    cache_read_input_token_cost_above_200k_tokens: Option<&'a RawValue>,
-}
-
 /// Parses a LiteLLM-format list. Entries without both token prices (image,
 /// audio, per-second models, the `sample_spec` entry) or with a malformed
 /// price are left out; a list with no usable entry is an error.
@@ -125,48 +101,6 @@ pub fn parse_price_list(bytes: &[u8], what: &str) -> Result<PriceList, PriceList
         return Err(invalid("no model with input_cost_per_token and output_cost_per_token".into()));
     }
     Ok(list)
-}
-
-fn entry_price(raw: &RawValue) -> Option<ModelPrice> {
-    let entry: Entry = serde_json::from_str(raw.get()).ok()?;
-    let input = per_million(entry.input_cost_per_token)??;
-    let output = per_million(entry.output_cost_per_token)??;
-    let write_5m = per_million(entry.cache_creation_input_token_cost)?;
-    let base = TokenPrices {
-        input,
-        output,
-        cache_write_5m: write_5m.unwrap_or(input),
-        cache_write_1h: per_million(entry.cache_creation_input_token_cost_above_1hr)?.or(write_5m).unwrap_or(input),
-        cache_read: per_million(entry.cache_read_input_token_cost)?.unwrap_or(input),
-    };
-    let long_context =
-        match (per_million(entry.input_cost_per_token_above_200k_tokens)?, per_million(entry.output_cost_per_token_above_200k_tokens)?) {
-            (Some(lc_input), lc_output) => {
-                let lc_write = per_million(entry.cache_creation_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input);
-                Some(LongContext {
-                    threshold_tokens: 200_000,
-                    prices: TokenPrices {
-                        input: lc_input,
-                        output: lc_output.unwrap_or(output),
-                        cache_write_5m: lc_write,
-                        cache_write_1h: lc_write,
-                        cache_read: per_million(entry.cache_read_input_token_cost_above_200k_tokens)?.unwrap_or(lc_input),
-                    },
-                })
-            }
-            (None, _) => None,
-        };
-    Some(ModelPrice { base, long_context, web_search: Decimal::ZERO })
-}
-
-/// A per-token price as per million, exactly, from the number's text.
-/// Outer `None`: malformed (the entry is skipped); inner: absent.
-fn per_million(raw: Option<&RawValue>) -> Option<Option<Decimal>> {
-    let Some(raw) = raw.filter(|r| r.get() != "null") else {
-        return Some(None);
-    };
-    let price = crate::usage::money::parse(raw.get().trim_matches('"')).ok()?;
-    (price >= Decimal::ZERO).then(|| price.checked_mul(MILLION).map(|p| p.normalize()))
 }
 
 /// `STATE_DIR/prices-cache.json`.

@@ -21,7 +21,7 @@ const LIST: &str = r#"{
 }"#;
 
 fn card(p: &ModelPrice) -> [String; 5] {
-    let b = &p.base;
+    let b = &p.base.base;
     [b.input, b.output, b.cache_write_5m, b.cache_write_1h, b.cache_read].map(money::format)
 }
 
@@ -39,11 +39,54 @@ fn converts_per_token_prices_to_per_million_exactly() {
     for (model, want) in cases {
         assert_eq!(card(&list[model]), want.map(String::from), "{model}");
     }
-    let lc = list["claude-next"].long_context.as_ref().unwrap();
+    let lc = &list["claude-next"].base.tiers[0];
+    assert_eq!((lc.above_tokens, money::format(lc.prices.input), money::format(lc.prices.output)), (200_000, "6".into(), "22.5".into()));
+}
+
+/// The rules beside the base card: 1h writes (2x input when the list has a
+/// 5m price but no 1h one), every prompt tier, priority, web search, and
+/// LiteLLM's fast and US multipliers.
+#[test]
+fn imports_the_rules_of_a_card() {
+    let list = r#"{
+      "claude-haiku-next": {"input_cost_per_token": 1e-07, "output_cost_per_token": 5e-07, "cache_creation_input_token_cost": 1.25e-07,
+        "cache_read_input_token_cost": 1e-08, "input_cost_per_token_above_100k_tokens": 5e-07, "output_cost_per_token_above_100k_tokens": 2.5e-06,
+        "cache_creation_input_token_cost_above_100k_tokens": 6.25e-07, "cache_read_input_token_cost_above_100k_tokens": 5e-08,
+        "input_cost_per_token_above_100k_tokens_batches": 2.5e-07,
+        "search_context_cost_per_query": {"search_context_size_low": 0.01, "search_context_size_medium": 0.01, "search_context_size_high": 0.01},
+        "provider_specific_entry": {"fast": 2, "us": 1.1}},
+      "gpt-next": {"input_cost_per_token": 5e-06, "output_cost_per_token": 3e-05, "cache_read_input_token_cost": 5e-07,
+        "input_cost_per_token_above_272k_tokens": 1e-05, "output_cost_per_token_above_272k_tokens": 4.5e-05,
+        "cache_read_input_token_cost_above_272k_tokens": 1e-06, "input_cost_per_token_priority": 1.25e-05,
+        "output_cost_per_token_priority": 7.5e-05, "cache_read_input_token_cost_priority": 1.25e-06,
+        "provider_specific_entry": {"fast": "x"}}
+    }"#;
+    let list: BTreeMap<String, ModelPrice> = parse_price_list(list.as_bytes(), "test").unwrap().into_iter().collect();
+    let haiku = &list["claude-haiku-next"].base;
+    assert_eq!(card(&list["claude-haiku-next"]), ["0.1", "0.5", "0.125", "0.2", "0.01"].map(String::from));
+    assert_eq!(haiku.tiers.len(), 1);
+    let tier = &haiku.tiers[0].prices;
+    assert_eq!(haiku.tiers[0].above_tokens, 100_000);
     assert_eq!(
-        (lc.threshold_tokens, money::format(lc.prices.input), money::format(lc.prices.output)),
-        (200_000, "6".into(), "22.5".into())
+        [tier.input, tier.output, tier.cache_write_5m, tier.cache_write_1h, tier.cache_read].map(money::format),
+        ["0.5", "2.5", "0.625", "1", "0.05"].map(String::from)
     );
+    assert_eq!(
+        (money::format(haiku.web_search), money::format(haiku.fast_factor), money::format(haiku.us_only_factor)),
+        ("0.01".into(), "2".into(), "1.1".into())
+    );
+    let gpt = &list["gpt-next"].base;
+    assert_eq!((gpt.tiers[0].above_tokens, money::format(gpt.tiers[0].prices.output)), (272_000, "45".into()));
+    let priority = gpt.priority.as_ref().unwrap();
+    assert_eq!([priority.input, priority.output, priority.cache_read].map(money::format), ["12.5", "75", "1.25"].map(String::from));
+    // A malformed multiplier is no multiplier; the entry still prices.
+    assert_eq!(money::format(gpt.fast_factor), "1");
+    // Priced through the table: a fast US-only request above the tier.
+    let table = PriceTable::builtin().with_fallbacks(list.clone());
+    let m = crate::usage::Modifiers { tier: crate::usage::ServiceTier::Standard, fast: true, us_only: true };
+    let t = crate::usage::Tokens { input: 100_001, output: 0, cache_write_5m: 0, cache_write_1h: 0, cache_read: 0 };
+    let cost = table.price_tokens("claude-haiku-next", &t, 1, &m, chrono::Utc::now()).cost;
+    assert_eq!(money::format(cost), "0.1200011");
 }
 
 #[test]

@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use crate::pricing::PriceTable;
 use crate::sources::follow::reader::LineReader;
 use crate::sources::{parse_item, ErrorLog, LineResult, SourceSpec};
-use crate::usage::{EventId, Tokens, UsageEvent};
+use crate::usage::{EventId, Modifiers, ServiceTier, Tokens, UsageEvent};
 
 pub use output::{print_json, print_table};
 
@@ -93,7 +93,7 @@ struct Request {
     app: u32,
     session: u32,
     web_searches: u32,
-    batch: bool,
+    modifiers: Modifiers,
     tokens: Tokens,
     stated_cost: Option<Decimal>,
 }
@@ -107,7 +107,13 @@ impl Request {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        self.batch &= other.batch;
+        // Copies of one request state the same modifiers; an early copy may
+        // leave one out (`speed: null`), so a later copy's word counts.
+        self.modifiers = Modifiers {
+            tier: if self.modifiers.tier == other.modifiers.tier { self.modifiers.tier } else { ServiceTier::Standard },
+            fast: self.modifiers.fast || other.modifiers.fast,
+            us_only: self.modifiers.us_only || other.modifiers.us_only,
+        };
         if (other.at, other.tie) < (self.at, self.tie) {
             self.at = other.at;
             self.tie = other.tie;
@@ -248,7 +254,7 @@ fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &Repo
     }
     let priced = match r.stated_cost {
         Some(cost) => crate::pricing::Priced { cost, priced: true },
-        None => prices.price_tokens(model, &r.tokens, u64::from(r.web_searches), r.batch),
+        None => prices.price_tokens(model, &r.tokens, u64::from(r.web_searches), &r.modifiers, at),
     };
     if !priced.priced {
         report.unpriced_models.insert(model.to_string());
@@ -297,7 +303,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             stated_cost: event.stated_cost,
-            batch: event.modifiers.is_batch(),
+            modifiers: event.modifiers,
         };
         match out.requests.entry(event.id) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(request),

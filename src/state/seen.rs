@@ -63,7 +63,7 @@ impl SeenIndex {
                 }
                 let priced = match event.stated_cost {
                     Some(stated) => crate::pricing::Priced { cost: stated, priced: true },
-                    None => prices.price_tokens(&event.model, &tokens, web_searches, event.modifiers.is_batch()),
+                    None => prices.price_tokens(&event.model, &tokens, web_searches, &event.modifiers, event.timestamp),
                 };
                 let cost = priced.cost.max(seen.cost);
                 let added =

@@ -88,6 +88,7 @@ impl LineParser for ClaudeCodeParser {
         let id = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
         let mut event = UsageEvent::new(id, timestamp, model.into_owned(), usage.tokens());
         event.web_searches = usage.web_searches().unwrap_or(0);
+        event.modifiers = usage.modifiers();
         event.session = parsed.session_id.map(Cow::into_owned);
         Ok(Some(event))
     }
@@ -120,7 +121,7 @@ fn is_assistant_json(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::Tokens;
+    use crate::usage::{Modifiers, ServiceTier, Tokens};
 
     fn parse(line: &str) -> Result<Option<UsageEvent>, LineError> {
         ClaudeCodeParser.parse(line.as_bytes())
@@ -204,5 +205,45 @@ mod tests {
             r#""service_tier":"standard","server_tool_use":{"web_search_requests":3},"inference_geo":"us","new_field":[1,2]"#,
         );
         assert_eq!(parse(&line).unwrap().unwrap().web_searches, 3);
+    }
+
+    #[test]
+    fn fast_mode_and_us_only_inference_are_read_from_usage() {
+        // FULL says `speed: "fast"` and no `inference_geo`.
+        let e = parse(FULL).unwrap().unwrap();
+        assert_eq!(e.modifiers, Modifiers { tier: ServiceTier::Standard, fast: true, us_only: false });
+        // Table: the `speed` and `inference_geo` JSON, (fast, us_only).
+        let cases = [
+            (r#""speed":"fast","inference_geo":"us""#, (true, true)),
+            (r#""speed":"standard","inference_geo":"us""#, (false, true)),
+            (r#""speed":null,"inference_geo":"global""#, (false, false)),
+            (r#""speed":"fast","inference_geo":"not_available""#, (true, false)),
+            (r#""speed":"standard","inference_geo":"""#, (false, false)),
+            (r#""speed":"standard","inference_geo":null"#, (false, false)),
+        ];
+        for (fields, want) in cases {
+            let line = FULL.replace(r#""speed":"fast""#, fields);
+            let e = parse(&line).unwrap().unwrap();
+            assert_eq!((e.modifiers.fast, e.modifiers.us_only), want, "{fields}");
+        }
+        let without = FULL.replace(r#","speed":"fast""#, "");
+        assert_eq!(parse(&without).unwrap().unwrap().modifiers, Modifiers::default());
+    }
+
+    #[test]
+    fn cache_writes_a_split_leaves_out_are_5m_writes() {
+        // Gateways write the total with a 0/0 split.
+        let zero = FULL.replace(
+            r#""ephemeral_5m_input_tokens":2470,"ephemeral_1h_input_tokens":1235"#,
+            r#""ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0"#,
+        );
+        let e = parse(&zero).unwrap().unwrap();
+        assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (3705, 0));
+        let partial = FULL.replace(r#""ephemeral_5m_input_tokens":2470,"#, "");
+        let e = parse(&partial).unwrap().unwrap();
+        assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (2470, 1235));
+        let over = FULL.replace(r#""cache_creation_input_tokens":3705"#, r#""cache_creation_input_tokens":100"#);
+        let e = parse(&over).unwrap().unwrap();
+        assert_eq!((e.tokens.cache_write_5m, e.tokens.cache_write_1h), (2470, 1235));
     }
 }

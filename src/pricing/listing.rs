@@ -1,0 +1,63 @@
+//! A model's prices as text, for `creditwatch prices`: the card in force
+//! now, then its tiers, priority card, multipliers and the cards of other
+//! times.
+
+use chrono::{DateTime, Utc};
+
+use super::card::{ModelPrice, Rates, TokenPrices};
+
+fn card(p: &TokenPrices) -> String {
+    format!(
+        "input ${} output ${} cache write 5m ${} 1h ${} cache read ${}",
+        p.input.normalize(),
+        p.output.normalize(),
+        p.cache_write_5m.normalize(),
+        p.cache_write_1h.normalize(),
+        p.cache_read.normalize()
+    )
+}
+
+/// The first line (the base card, per million tokens, with searches and
+/// multipliers) and the indented lines of the rates' rules.
+fn rates(r: &Rates) -> (String, Vec<String>) {
+    let mut head = format!("{} per million tokens", card(&r.base));
+    if !r.web_search.is_zero() {
+        head.push_str(&format!(", ${} per web search", r.web_search.normalize()));
+    }
+    if r.fast_factor != rust_decimal::Decimal::ONE {
+        head.push_str(&format!(", fast mode x{}", r.fast_factor.normalize()));
+    }
+    if r.us_only_factor != rust_decimal::Decimal::ONE {
+        head.push_str(&format!(", US-only x{}", r.us_only_factor.normalize()));
+    }
+    let mut rest: Vec<String> = r.tiers.iter().map(|t| format!("  past {} prompt tokens: {}", t.above_tokens, card(&t.prices))).collect();
+    if let Some(p) = &r.priority {
+        rest.push(format!("  priority: {}", card(p)));
+    }
+    (head, rest)
+}
+
+/// Lines describing `price` at `now`: the first is the card in force.
+pub fn describe(price: &ModelPrice, now: DateTime<Utc>) -> Vec<String> {
+    let current = price.rates_at(now);
+    let (head, mut lines) = rates(current);
+    let mut versions: Vec<(Option<DateTime<Utc>>, &Rates)> = vec![(None, &price.base)];
+    versions.extend(price.changes.iter().map(|(from, r)| (Some(*from), r)));
+    for (i, (from, r)) in versions.iter().enumerate() {
+        if std::ptr::eq(*r, current) {
+            continue;
+        }
+        let until = versions.get(i + 1).and_then(|(f, _)| *f);
+        let when = match (from, until) {
+            (None, Some(u)) => format!("before {}", u.format("%Y-%m-%d %H:%M UTC")),
+            (Some(f), _) => format!("from {}", f.format("%Y-%m-%d %H:%M UTC")),
+            (None, None) => continue,
+        };
+        let (h, rest) = rates(r);
+        lines.push(format!("  {when}: {h}"));
+        lines.extend(rest.into_iter().map(|l| format!("  {l}")));
+    }
+    let mut out = vec![head];
+    out.append(&mut lines);
+    out
+}
