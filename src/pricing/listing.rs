@@ -9,11 +9,7 @@ use super::card::{ModelPrice, Rates, TokenPrices};
 fn card(p: &TokenPrices) -> String {
     format!(
         "input ${} output ${} cache write 5m ${} 1h ${} cache read ${}",
-        p.input.normalize(),
-        p.output.normalize(),
-        p.cache_write_5m.normalize(),
-        p.cache_write_1h.normalize(),
-        p.cache_read.normalize()
+        p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read
     )
 }
 
@@ -22,13 +18,13 @@ fn card(p: &TokenPrices) -> String {
 fn rates(r: &Rates) -> (String, Vec<String>) {
     let mut head = format!("{} per million tokens", card(&r.base));
     if !r.web_search.is_zero() {
-        head.push_str(&format!(", ${} per web search", r.web_search.normalize()));
+        head.push_str(&format!(", ${} per web search", r.web_search));
     }
     if r.fast_factor != rust_decimal::Decimal::ONE {
-        head.push_str(&format!(", fast mode x{}", r.fast_factor.normalize()));
+        head.push_str(&format!(", fast mode x{}", r.fast_factor));
     }
     if r.us_only_factor != rust_decimal::Decimal::ONE {
-        head.push_str(&format!(", US-only x{}", r.us_only_factor.normalize()));
+        head.push_str(&format!(", US-only x{}", r.us_only_factor));
     }
     let mut rest: Vec<String> = r.tiers.iter().map(|t| format!("  past {} prompt tokens: {}", t.above_tokens, card(&t.prices))).collect();
     if let Some(p) = &r.priority {
