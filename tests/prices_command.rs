@@ -30,17 +30,16 @@ fn prices_names_the_origin_of_each_price() {
     let (ok, out, err) = prices(&config, "openrouter/acme-new-model");
     assert!(ok, "{err}");
     let cache = state.join("prices-cache.json");
-    let out = out.strip_prefix("built-in list prices as of 2026-12-01\n").unwrap_or_else(|| panic!("{out}"));
     assert!(out.starts_with("openrouter/acme-new-model (as acme-new-model): input $1.5 output $6 cache write 5m $1.5 1h $1.5 cache read $0.15 per million tokens (downloaded from http://127.0.0.1:9/prices.json, cached in "), "{out}");
     assert!(out.contains(&cache.display().to_string()), "{out}");
 
     let (ok, out, _) = prices(&config, "gpt-4o-2024-08-06");
     assert!(ok);
-    assert_eq!(out, "built-in list prices as of 2026-12-01\ngpt-4o-2024-08-06 (as gpt-4o): input $2.50 output $10 cache write 5m $2.50 1h $2.50 cache read $1.25 per million tokens (built-in, list of 2026-12-01)\n");
+    assert_eq!(out, "gpt-4o-2024-08-06 (as gpt-4o): input $2.50 output $10 cache write 5m $2.50 1h $2.50 cache read $1.25 per million tokens (built-in, list of 2026-12-01)\n");
 
     let (ok, out, _) = prices(&config, "acme-gpt-mini");
     assert!(ok);
-    assert_eq!(out, "built-in list prices as of 2026-12-01\nacme-gpt-mini: input $0.15 output $0.60 cache write 5m $0.15 1h $0.15 cache read $0.15 per million tokens (config)\n");
+    assert_eq!(out, "acme-gpt-mini: input $0.15 output $0.60 cache write 5m $0.15 1h $0.15 cache read $0.15 per million tokens (config)\n");
 
     let (ok, _, err) = prices(&config, "mystery-9");
     assert!(!ok);
@@ -59,13 +58,15 @@ fn prices_shows_the_rules_of_a_card() {
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        "built-in list prices as of 2026-12-01\n\
-         us.anthropic.claude-haiku-5-5-v1:0 (as claude-haiku-5-5): input $0.10 output $0.50 cache write 5m $0.125 1h $0.20 cache read $0.01 per million tokens, $0.01 per web search, US-only x1.1 (built-in, list of 2026-12-01)\n  \
+        "us.anthropic.claude-haiku-5-5-v1:0 (as claude-haiku-5-5): input $0.10 output $0.50 cache write 5m $0.125 1h $0.20 cache read $0.01 per million tokens, $0.01 per web search, US-only x1.1 (built-in, list of 2026-12-01)\n  \
          past 100000 prompt tokens: input $0.50 output $2.50 cache write 5m $0.625 1h $1 cache read $0.05\n"
     );
     let (ok, out, _) = prices(&config, "claude-sonnet-5-5");
     assert!(ok);
     assert!(out.contains("cache read $0.10 per million tokens, $0.01 per web search, US-only x1.1 (built-in"), "{out}");
+    // The whole listing starts with the date of the built-in list.
+    let all = Command::new(BIN).args(["prices", "--config"]).arg(&config).output().unwrap();
+    assert!(String::from_utf8_lossy(&all.stdout).starts_with("built-in list prices as of 2026-12-01\nclaude-3-5-haiku: "));
     assert!(
         out.contains("\n  before 2026-10-07 00:00 UTC: input $2 output $10 cache write 5m $2.50 1h $4 cache read $0.20 per million"),
         "{out}"

@@ -202,7 +202,9 @@ fn prices(arg: &ConfigArg, model: Option<&str>, check: bool) -> Result<()> {
             println!("{line}");
         }
     };
-    println!("built-in list prices as of {}", table.as_of);
+    if check || model.is_none() {
+        println!("built-in list prices as of {}", table.as_of);
+    }
     if check {
         return check_prices(config.as_ref(), &table, &show);
     }
