@@ -139,9 +139,7 @@ impl Config {
             return Err(("listen".into(), format!("`{}` is not an address like 127.0.0.1:9947", self.listen)));
         }
         for (model, spec) in &self.prices {
-            if spec.input_usd < Decimal::ZERO || spec.output_usd < Decimal::ZERO {
-                return Err((format!("prices.{model}"), "prices must not be negative".into()));
-            }
+            spec.validate().map_err(|(field, m)| (format!("prices.{model}{}{field}", if field.is_empty() { "" } else { "." }), m))?;
         }
         self.pricing.validate().map_err(|(field, m)| (format!("pricing.{field}"), m))?;
         self.burn_rate.validate("burn_rate")?;
