@@ -29,6 +29,7 @@ pub struct Metrics {
     tokens: CounterVec,
     requests: CounterVec,
     unpriced: CounterVec,
+    model_unpriced: GaugeVec,
     lines: CounterVec,
     last_event: GaugeVec,
     files: GaugeVec,
@@ -106,6 +107,12 @@ impl Metrics {
                 "Requests whose model has no price (booked at 0).",
                 &["account", "app", "model"],
             ),
+            model_unpriced: gauge(
+                &r,
+                "creditwatch_model_unpriced",
+                "1 while a model with requests booked at 0 still has no price in the current price table.",
+                &["model"],
+            ),
             lines: counter(&r, "creditwatch_source_lines_total", "Log lines read, by outcome.", &["source", "outcome"]),
             last_event: gauge(&r, "creditwatch_source_last_event_timestamp_seconds", "Event time of the newest booked event.", &["source"]),
             files: gauge(&r, "creditwatch_source_files", "Files being followed.", &["source"]),
@@ -153,8 +160,12 @@ impl Metrics {
             &self.account_burn,
             &self.runway,
             &self.alert_firing,
+            &self.model_unpriced,
         ] {
             v.reset();
+        }
+        for model in &state.unpriced_models {
+            self.model_unpriced.with_label_values(&[model.as_str()]).set(1.0);
         }
         for (key, t) in &state.usage {
             let labels = [key.account.as_str(), key.app.as_str(), key.model.as_str()];

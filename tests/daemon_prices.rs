@@ -68,3 +68,55 @@ pricing: {{ url: "http://127.0.0.1:{}/prices.json" }}
     let (code, _) = d.stop();
     assert_eq!(code, Some(0));
 }
+
+/// `creditwatch_model_unpriced` holds while the model has no price, however
+/// long ago it was used, and goes when a reloaded config prices it; the
+/// counter of requests booked at $0 stays (those requests were booked at $0).
+#[test]
+fn an_unpriced_model_stays_flagged_until_it_is_priced() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("gw");
+    std::fs::create_dir(&logs).unwrap();
+    let log = logs.join("requests.jsonl");
+    append(&log, "");
+    let config = |prices: &str| {
+        format!(
+            r#"listen: "127.0.0.1:{{port}}"
+state_dir: "{{dir}}/state"
+accounts:
+  - {{ name: team, opening_balance_usd: "100", opening_balance_as_of: "2026-11-01T00:00:00Z" }}
+sources:
+  - name: gw
+    format: jsonl
+    field_map: {{ id: /id, model: /m, input_tokens: /in, output_tokens: /out, timestamp: /ts }}
+    paths: ["{{dir}}/gw/*.jsonl"]
+    account: team
+    app: gateway
+{prices}"#
+        )
+    };
+    let d = Daemon::start(dir.path(), &config(""));
+    append(&log, "{\"id\":\"r1\",\"m\":\"acme-unpriced\",\"in\":1000000,\"out\":0,\"ts\":\"2026-11-20T10:00:00Z\"}\n");
+    let unpriced = r#"creditwatch_unpriced_requests_total{account="team",app="gateway",model="acme-unpriced"}"#;
+    d.wait_metric(unpriced, "1");
+    d.wait_metric(r#"creditwatch_model_unpriced{model="acme-unpriced"}"#, "1");
+
+    let text = config("prices:\n  acme-unpriced: { input_usd: \"2\", output_usd: \"8\" }\n")
+        .replace("{port}", &d.port.to_string())
+        .replace("{dir}", &dir.path().display().to_string());
+    std::fs::write(&d.config, text).unwrap();
+    let _ = std::process::Command::new("kill").args(["-HUP", &d.child.id().to_string()]).status();
+    wait_for("the reloaded price to clear the flag", Duration::from_secs(20), || {
+        let scrape = d.scrape();
+        !scrape.contains(r#"creditwatch_model_unpriced{model="acme-unpriced"}"#)
+    });
+    let scrape = d.scrape();
+    assert_eq!(common::metric(&scrape, r#"creditwatch_model_unpriced{model="acme-unpriced"}"#), None, "{}", d.log());
+    assert_eq!(common::metric(&scrape, unpriced).as_deref(), Some("1"));
+    // A new request of the model is priced now.
+    append(&log, "{\"id\":\"r2\",\"m\":\"acme-unpriced\",\"in\":1000000,\"out\":0,\"ts\":\"2026-11-20T10:01:00Z\"}\n");
+    d.wait_metric(r#"creditwatch_spend_usd_total{account="team",app="gateway",model="acme-unpriced"}"#, "2");
+    assert_eq!(common::metric(&d.scrape(), unpriced).as_deref(), Some("1"));
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+}

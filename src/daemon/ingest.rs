@@ -37,6 +37,9 @@ pub struct Ingest {
     live: Option<crate::live::Shared>,
     /// Bumped by `pricing::remote::refresh_loop` after each downloaded list.
     price_refreshes: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The price table changed (or the daemon started): recompute which
+    /// booked models are still unpriced.
+    recheck_unpriced: bool,
 }
 
 impl Ingest {
@@ -52,6 +55,7 @@ impl Ingest {
             reloads: None,
             live: None,
             price_refreshes: None,
+            recheck_unpriced: true,
         }
     }
 
@@ -67,6 +71,7 @@ impl Ingest {
         if refreshes.has_changed().unwrap_or(false) {
             refreshes.mark_unchanged();
             self.prices = Arc::new(crate::daemon::commands::price_table(&self.config));
+            self.recheck_unpriced = true;
         }
     }
 
@@ -100,6 +105,7 @@ impl Ingest {
         }
         drop(guard);
         self.prices = Arc::new(crate::daemon::commands::price_table(&config));
+        self.recheck_unpriced = true;
         self.follower = Follower::new(sources, config.limits.max_line_bytes);
         self.config = config;
         tracing::info!("configuration reloaded");
@@ -120,6 +126,10 @@ impl Ingest {
 
         let mut guard = lock(store);
         let store_ref = &mut *guard;
+        if std::mem::take(&mut self.recheck_unpriced) {
+            // A model priced since (config reload, downloaded list) stops being unpriced.
+            store_ref.state.recheck_unpriced(|model| self.prices.lookup(model).is_none());
+        }
         let mut booking = Booking::new(&mut store_ref.state, &self.prices, &self.config.limits, &mut self.unpriced_warned);
         for batch in &poll.batches {
             let source = &self.follower.sources()[batch.source];

@@ -75,6 +75,9 @@ impl<'a> Booking<'a> {
         let account = source.account_of(event);
         let (app, model) = self.state.labels.bound(&source.app_of(event, path), &event.model, self.limits.max_apps, self.limits.max_models);
         self.state.labels.note(&app, &model);
+        if !added.priced {
+            self.state.unpriced_models.insert(model.clone());
+        }
         if !added.priced && self.unpriced_warned.insert(event.model.clone()) {
             tracing::warn!(model = %event.model, source = %source.name, "no price for this model: booked at $0 (add it under `prices:`)");
         }

@@ -14,7 +14,7 @@ mod pairs;
 pub mod seen;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -111,6 +111,11 @@ pub struct State {
     pub labels: Labels,
     /// Records folded in, for `ledger verify` and snapshots.
     pub records: u64,
+    /// Model labels with requests booked at $0 that the current price table
+    /// still cannot price (`creditwatch_model_unpriced`): kept by the
+    /// daemon, not journaled, rebuilt from `usage` when the table changes.
+    #[serde(skip)]
+    pub unpriced_models: BTreeSet<String>,
 }
 
 impl State {
@@ -123,7 +128,15 @@ impl State {
             checkpoints: HashMap::new(),
             labels: Labels::default(),
             records: 0,
+            unpriced_models: BTreeSet::new(),
         }
+    }
+
+    /// After the price table changed: the models with unpriced requests
+    /// that `unpriced` says are still unpriced.
+    pub fn recheck_unpriced(&mut self, unpriced: impl Fn(&str) -> bool) {
+        self.unpriced_models =
+            self.usage.iter().filter(|(_, t)| t.unpriced_requests > 0).map(|(k, _)| k.model.clone()).filter(|m| unpriced(m)).collect();
     }
 
     /// Folds one journal record in (replay). An entry the ledger refuses
