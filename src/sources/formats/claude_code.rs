@@ -220,6 +220,9 @@ mod tests {
             (r#""speed":"fast","inference_geo":"not_available""#, (true, false)),
             (r#""speed":"standard","inference_geo":"""#, (false, false)),
             (r#""speed":"standard","inference_geo":null"#, (false, false)),
+            (r#""speed":"FAST","inference_geo":"US""#, (true, true)),
+            // Another shape there is no flag, not an error.
+            (r#""speed":1,"inference_geo":true"#, (false, false)),
         ];
         for (fields, want) in cases {
             let line = FULL.replace(r#""speed":"fast""#, fields);

@@ -30,13 +30,58 @@ pub struct Usage<'a> {
     pub server_tool_use: Option<ServerToolUse>,
     #[serde(borrow)]
     pub service_tier: Option<Cow<'a, str>>,
-    /// `"fast"` on fast mode; `"standard"`, null or absent otherwise.
-    #[serde(borrow)]
-    pub speed: Option<Cow<'a, str>>,
-    /// `"us"` for US-only inference; `"global"`, `"not_available"`, `""`,
-    /// null or absent cost nothing extra.
-    #[serde(borrow)]
-    pub inference_geo: Option<Cow<'a, str>>,
+    /// `speed: "fast"`; `"standard"`, null or absent otherwise.
+    #[serde(default, rename = "speed", deserialize_with = "says_fast")]
+    pub fast: bool,
+    /// `inference_geo: "us"`; `"global"`, `"not_available"`, `""`, null or
+    /// absent cost nothing extra.
+    #[serde(default, rename = "inference_geo", deserialize_with = "says_us")]
+    pub us_only: bool,
+}
+
+/// Read as flags, not kept as text: the usage object stays small and no
+/// string is allocated. A number or boolean there is no flag, not an error.
+fn says<'de, D: serde::Deserializer<'de>>(d: D, value: &'static str) -> Result<bool, D::Error> {
+    struct Says(&'static str);
+    impl<'de> serde::de::Visitor<'de> for Says {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or null")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+            Ok(v.eq_ignore_ascii_case(self.0))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    d.deserialize_option(Says(value))
+}
+
+fn says_fast<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    says(d, "fast")
+}
+
+fn says_us<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    says(d, "us")
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
@@ -86,11 +131,6 @@ impl Usage<'_> {
     /// The billing modifiers the usage states: batch, fast mode, US-only
     /// inference.
     pub fn modifiers(&self) -> Modifiers {
-        let is = |field: &Option<Cow<'_, str>>, value: &str| field.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(value));
-        Modifiers {
-            tier: if self.is_batch() { ServiceTier::Batch } else { ServiceTier::Standard },
-            fast: is(&self.speed, "fast"),
-            us_only: is(&self.inference_geo, "us"),
-        }
+        Modifiers { tier: if self.is_batch() { ServiceTier::Batch } else { ServiceTier::Standard }, fast: self.fast, us_only: self.us_only }
     }
 }
