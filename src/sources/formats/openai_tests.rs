@@ -189,7 +189,6 @@ fn batch_output_is_billed_at_batch_rates_and_failures_cost_nothing() {
         assert_eq!(cost(&e), "0.00018");
         // Responses API body: (1000 x $2 + 1000 x $0.50 + 100 x $8) / 2.
         assert_eq!(cost(&parse(BATCH[3]).unwrap().unwrap()), "0.00165");
-        drop(parse);
         let reasons = [
             "batch request `request-2` failed with status 400 (model_not_found): not billed",
             "batch request `request-3` has no response (batch_expired): not billed",
