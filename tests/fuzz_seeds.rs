@@ -56,7 +56,7 @@ fn web_config_seeds() {
 #[test]
 fn proxy_format_seeds() {
     for (target, format, count) in
-        [("anthropic", Format::Anthropic, 8), ("openai", Format::Openai, 6), ("litellm", Format::Litellm, 6), ("jsonl", Format::Jsonl, 6)]
+        [("anthropic", Format::Anthropic, 10), ("openai", Format::Openai, 8), ("litellm", Format::Litellm, 7), ("jsonl", Format::Jsonl, 7)]
     {
         assert_eq!(replay(target, |b| robustness::parse_lines(format, b)), count, "{target}");
     }
@@ -69,10 +69,10 @@ fn proxy_format_seeds() {
 #[test]
 fn proxy_seeds_parse_to_events() {
     let want = [
-        ("anthropic", Format::Anthropic, 19),
-        ("openai", Format::Openai, 24),
-        ("litellm", Format::Litellm, 24),
-        ("jsonl", Format::Jsonl, 24),
+        ("anthropic", Format::Anthropic, 21),
+        ("openai", Format::Openai, 30),
+        ("litellm", Format::Litellm, 28),
+        ("jsonl", Format::Jsonl, 25),
     ];
     for (target, format, want) in want {
         let mut total = 0;

@@ -161,7 +161,20 @@ fn config_errors_name_the_source_field() {
             ":8: sources[0].streams.id_field: `stream_id` is not a JSON pointer",
         ),
         ("    format: anthropic\n    streams: { timeout: soon }\n", ":8: sources[0].streams.timeout: `soon` is not a duration"),
-        ("    format: litellm\n    litellm: { app_key: team }\n", ":8: sources[0].litellm.app_key: unknown variant `team`"),
+        ("    format: litellm\n    litellm: { app_key: team }\n", ":8: sources[0].litellm.app_key: invalid value: string \"team\", expected one of key_alias"),
+        ("    format: litellm\n    litellm: { app_key: { label: x } }\n", ":8: sources[0].litellm.app_key: unknown field `label`, expected `tag`"),
+        ("    format: litellm\n    litellm: { timezone: Mars/Base }\n", ":8: sources[0].litellm.timezone: unknown time zone `Mars/Base`"),
+        (
+            "    format: jsonl\n    field_map:\n      model: /m\n      skip:\n        - { field: /cache, equals: HIT }\n        - { field: status, equals: 1 }\n",
+            ":12: sources[0].field_map.skip[1].field: `status` is not a JSON pointer",
+        ),
+        (
+            "    format: jsonl\n    field_map:\n      model: /m\n      skip: [{ field: /s, outside: [299, 200] }]\n",
+            ":10: sources[0].field_map.skip[0].outside: [299, 200] is not a range",
+        ),
+        ("    format: jsonl\n    field_map: { model: /m, cost_scale: cents }\n", ":8: sources[0].field_map.cost_scale: `cents` is not a decimal amount"),
+        ("    format: jsonl\n    field_map: { model: /m, timezone: Moon/Base }\n", ":8: sources[0].field_map.timezone: unknown time zone `Moon/Base`"),
+        ("    format: jsonl\n    field_map: { model: /m, service_tier: tier }\n", ":8: sources[0].field_map.service_tier: `tier` is not a JSON pointer"),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (source, want) in cases {

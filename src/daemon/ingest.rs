@@ -139,6 +139,10 @@ impl Ingest {
                         booking.event(source, &batch.path, event);
                     }
                     LineResult::Skipped => booking.count(&source.name, Outcome::Skipped),
+                    LineResult::NotBooked(reason) => {
+                        booking.count(&source.name, Outcome::Skipped);
+                        self.errors.entry(batch.path.clone()).or_default().not_booked(&batch.path, *line, reason);
+                    }
                     LineResult::Error(e) => {
                         booking.count(&source.name, Outcome::Error);
                         self.errors.entry(batch.path.clone()).or_default().record(&batch.path, *line, e);

@@ -330,6 +330,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         match parse_item(parser.as_mut(), &item, max_line) {
             LineResult::Event(event) => book(event, out, interner),
             LineResult::Skipped => {}
+            LineResult::NotBooked(reason) => errors.not_booked(path, number, &reason),
             LineResult::Error(e) => {
                 out.error_lines += 1;
                 errors.record(path, number, &e);
@@ -340,10 +341,12 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
     let tail = reader.pending().to_vec();
     if !tail.is_empty() {
         out.lines += 1;
-        match parser.parse(&tail) {
-            Ok(Some(event)) => book(event, out, interner),
-            Ok(None) => {}
-            Err(e) => {
+        let parsed = parser.parse(&tail);
+        match crate::sources::line_result(parser.as_mut(), parsed) {
+            LineResult::Event(event) => book(event, out, interner),
+            LineResult::Skipped => {}
+            LineResult::NotBooked(reason) => errors.not_booked(path, reader.next_line_number(), &reason),
+            LineResult::Error(e) => {
                 out.error_lines += 1;
                 errors.record(path, reader.next_line_number(), &e);
             }

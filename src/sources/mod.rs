@@ -77,6 +77,15 @@ pub trait LineParser: Send {
     fn holding(&self) -> bool {
         false
     }
+
+    /// Why the line `parse` just returned `Ok(None)` for was not booked
+    /// although it carried usage (an errored batch request, a failed call, a
+    /// line a field map's `skip` names): it is counted as skipped and logged
+    /// with this reason, never dropped in silence. `None` for lines with no
+    /// usage at all (a ping, a log message).
+    fn skip_reason(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// What became of a line, for `creditwatch_source_lines_total{outcome}`.
@@ -214,17 +223,27 @@ impl LineParser for Misconfigured {
 pub enum LineResult {
     Event(UsageEvent),
     Skipped,
+    /// Skipped although it carried usage, and why (see `skip_reason`).
+    NotBooked(String),
     Error(LineError),
+}
+
+/// A `parse` result as a `LineResult` (asking the parser why for `Ok(None)`).
+pub fn line_result(parser: &mut dyn LineParser, parsed: Result<Option<UsageEvent>, LineError>) -> LineResult {
+    match parsed {
+        Ok(Some(event)) => LineResult::Event(event),
+        Ok(None) => parser.skip_reason().map_or(LineResult::Skipped, LineResult::NotBooked),
+        Err(e) => LineResult::Error(e),
+    }
 }
 
 /// Parses one item of a `LineReader`; oversized lines are errors.
 pub fn parse_item(parser: &mut dyn LineParser, item: &reader::Item<'_>, max_line: usize) -> LineResult {
     match item {
-        reader::Item::Line { bytes, .. } => match parser.parse(bytes) {
-            Ok(Some(event)) => LineResult::Event(event),
-            Ok(None) => LineResult::Skipped,
-            Err(e) => LineResult::Error(e),
-        },
+        reader::Item::Line { bytes, .. } => {
+            let parsed = parser.parse(bytes);
+            line_result(parser, parsed)
+        }
         reader::Item::Oversized { .. } => LineResult::Error(LineError::new(format!("line longer than {max_line} bytes, skipped"))),
     }
 }
@@ -234,6 +253,7 @@ pub fn parse_item(parser: &mut dyn LineParser, item: &reader::Item<'_>, max_line
 #[derive(Debug, Default)]
 pub struct ErrorLog {
     count: u64,
+    not_booked: u64,
 }
 
 impl ErrorLog {
@@ -245,6 +265,16 @@ impl ErrorLog {
             tracing::warn!(file = %path.display(), line, errors_in_file = self.count, "bad log line: {error}");
         } else if self.count == Self::IN_FULL + 1 {
             tracing::warn!(file = %path.display(), "more bad lines in this file; logging one in every thousand from now on");
+        }
+    }
+
+    /// A line with usage that is not booked, and why; rate-limited as errors are.
+    pub fn not_booked(&mut self, path: &std::path::Path, line: u64, reason: &str) {
+        self.not_booked += 1;
+        if self.not_booked <= Self::IN_FULL || self.not_booked.is_multiple_of(1000) {
+            tracing::info!(file = %path.display(), line, not_booked_in_file = self.not_booked, "line not booked: {reason}");
+        } else if self.not_booked == Self::IN_FULL + 1 {
+            tracing::info!(file = %path.display(), "more lines not booked in this file; logging one in every thousand from now on");
         }
     }
 }

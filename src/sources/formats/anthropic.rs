@@ -1,7 +1,17 @@
 //! Anthropic Messages API logs: one response per line (bare, or under
 //! `response` with `timestamp`, `app`, `user`, `user_agent` beside it), or a
 //! streamed response logged as its events, `message_start` then
-//! `message_delta`, tied by a stream id field.
+//! `message_delta`, tied by a stream id field; or the Message Batches
+//! results file (`{"custom_id", "result": {"type": "succeeded", "message"}}`).
+//!
+//! Raw SDK stream events logged without a stream id (`message_start`,
+//! deltas, `message_delta`, `message_stop`, one stream after the other) are
+//! tied in order within the file: a `message_delta` without an id belongs to
+//! the open `message_start` without one. Such a start is held like any other
+//! (the checkpoint stays before it until it is booked).
+//!
+//! Batch results are billed at batch rates; `errored`, `canceled` and
+//! `expired` results cost nothing and are skipped with that reason.
 //!
 //! A stream's `message_start` is held back until its `message_delta` (whose
 //! usage is final: every field it carries wins over the start's). If the
@@ -24,9 +34,9 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
-use super::messages_usage::{Message, Usage};
+use super::messages_usage::{split_writes, Message, Usage};
 use crate::sources::{LineError, LineParser};
-use crate::usage::{EventId, UsageEvent};
+use crate::usage::{EventId, ServiceTier, UsageEvent};
 
 /// `streams:` of an `anthropic` source.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +58,21 @@ impl Default for StreamOptions {
 
 /// Streams remembered at once per file, waiting or already booked.
 const MAX_STREAMS: usize = 10_000;
+
+/// The key of the stream whose events carry no stream id (raw SDK events):
+/// not a value any id field can have, since ids are read as JSON text.
+const UNNAMED_STREAM: &str = "\0unnamed";
+
+/// One line of a Message Batches results file.
+#[derive(Deserialize)]
+struct BatchResult<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    message: Option<Message<'a>>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
 
 #[derive(Deserialize)]
 struct StreamEvent<'a> {
@@ -87,12 +112,20 @@ struct Line<'a> {
     message: Option<Message<'a>>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    custom_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<BatchResult<'a>>,
 }
 
 /// What a line holds, however it was read.
 enum Body<'a> {
     Event(StreamEvent<'a>),
     Response(Message<'a>),
+    /// A batch result and its `custom_id`.
+    Batch(BatchResult<'a>, Option<&'a RawValue>),
     Nothing,
 }
 
@@ -123,6 +156,8 @@ pub struct AnthropicParser {
     next_seq: u64,
     /// Starts pushed out before their time; returned by the next drain.
     ready: Vec<UsageEvent>,
+    /// Why the last line was not booked (see `LineParser::skip_reason`).
+    skipped: Option<String>,
 }
 
 // Slots of `fields`, in `AnthropicParser::new`'s order.
@@ -133,11 +168,15 @@ const RESPONSE: usize = 3;
 const EVENT: usize = 4;
 const TYPE: usize = 5;
 const STREAM_ID: usize = 6;
+const RESULT: usize = 7;
+const CUSTOM_ID: usize = 8;
 
 impl AnthropicParser {
     /// `options.id_field` must be a valid JSON pointer (checked by the config).
     pub fn new(options: &StreamOptions, attribution: Arc<Attribution>) -> Result<AnthropicParser, String> {
-        let fields = FieldSet::new(&["/timestamp", "/app", "/user_agent", "/response", "/event", "/type", options.id_field.as_str()])?;
+        let pointers =
+            ["/timestamp", "/app", "/user_agent", "/response", "/event", "/type", options.id_field.as_str(), "/result", "/custom_id"];
+        let fields = FieldSet::new(&pointers)?;
         let timeout = chrono::Duration::from_std(options.timeout).map_err(|e| format!("stream timeout: {e}"))?;
         Ok(AnthropicParser {
             fields,
@@ -148,6 +187,7 @@ impl AnthropicParser {
             order: BTreeMap::new(),
             next_seq: 0,
             ready: Vec::new(),
+            skipped: None,
         })
     }
 }
@@ -157,19 +197,25 @@ impl LineParser for AnthropicParser {
         !self.streams.is_empty() || !self.ready.is_empty()
     }
 
+    fn skip_reason(&mut self) -> Option<String> {
+        self.skipped.take()
+    }
+
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        self.skipped = None;
         if self.one_pass {
             if let Ok(l) = serde_json::from_slice::<Line>(line) {
-                let body = match (l.event, l.response) {
-                    (Some(event), _) => Body::Event(event),
-                    (None, _) if is_stream_event(l.kind.as_deref()) => {
+                let body = match (l.result, l.event, l.response) {
+                    (Some(result), _, _) if l.custom_id.is_some() => Body::Batch(result, l.custom_id),
+                    (_, Some(event), _) => Body::Event(event),
+                    (_, None, _) if is_stream_event(l.kind.as_deref()) => {
                         Body::Event(StreamEvent { kind: l.kind, message: l.message, usage: l.usage })
                     }
-                    (None, Some(response)) => Body::Response(response),
-                    (None, None) if l.kind.as_deref() == Some("message") => {
-                        Body::Response(Message { id: l.id, model: l.model, usage: l.usage })
+                    (_, None, Some(response)) => Body::Response(response),
+                    (_, None, None) if l.kind.as_deref() == Some("message") => {
+                        Body::Response(Message { id: l.id, model: l.model, usage: l.usage, service_tier: l.service_tier })
                     }
-                    (None, None) => Body::Nothing,
+                    (_, None, None) => Body::Nothing,
                 };
                 return self.book(([l.timestamp, l.app, l.user_agent, l.stream_id], body), line);
             }
@@ -186,10 +232,15 @@ impl LineParser for AnthropicParser {
             None if event_text.is_none() && kind.as_deref() == Some("message") => Some(String::from_utf8_lossy(line)),
             _ => None,
         };
-        let body = match (&event_text, &response_text) {
-            (Some(text), _) => Body::Event(serde_json::from_str(text)?),
-            (None, Some(text)) => Body::Response(serde_json::from_str(text)?),
-            (None, None) => Body::Nothing,
+        let result_text = match (f[RESULT], f[CUSTOM_ID]) {
+            (Some(raw), Some(_)) => Some(fields::object_text(raw, "result")?),
+            _ => None,
+        };
+        let body = match (&result_text, &event_text, &response_text) {
+            (Some(text), _, _) => Body::Batch(serde_json::from_str(text)?, f[CUSTOM_ID]),
+            (None, Some(text), _) => Body::Event(serde_json::from_str(text)?),
+            (None, None, Some(text)) => Body::Response(serde_json::from_str(text)?),
+            (None, None, None) => Body::Nothing,
         };
         self.book(([f[TIMESTAMP], f[APP], f[USER_AGENT], f[STREAM_ID]], body), line)
     }
@@ -215,10 +266,14 @@ impl AnthropicParser {
         let app = self.attribution.app_of_line(app_field.as_deref(), user_agent.as_deref());
         match body {
             Body::Event(event) => {
-                let stream = fields::string(stream_id, "stream id")?.ok_or_else(|| LineError::new("stream event without its stream id"))?;
+                let named = fields::string(stream_id, "stream id")?;
+                let (stream, fallback_key) = match &named {
+                    Some(id) => (id.as_ref(), id.as_bytes()),
+                    None => (UNNAMED_STREAM, line),
+                };
                 match event.kind.as_deref() {
-                    Some("message_start") => self.start(&stream, event.message, timestamp, app).map(|()| None),
-                    Some("message_delta") => self.delta(&stream, event.usage.unwrap_or_default()),
+                    Some("message_start") => self.start(stream, event.message, timestamp, app, fallback_key).map(|()| None),
+                    Some("message_delta") => self.delta(stream, event.usage.unwrap_or_default()),
                     _ => Ok(None),
                 }
             }
@@ -230,14 +285,40 @@ impl AnthropicParser {
                 event.app = app;
                 Ok(Some(event))
             }
+            Body::Batch(result, custom_id) => {
+                let custom_id = fields::string(custom_id, "custom_id")?.unwrap_or_default();
+                match (result.kind.as_deref(), result.message) {
+                    (Some("succeeded"), Some(message)) => {
+                        let usage = message.usage.as_ref().ok_or_else(|| LineError::new("batch result without message.usage"))?;
+                        let mut event = new_event(&message, usage, timestamp.unwrap_or_else(Utc::now), line)?;
+                        event.modifiers.tier = ServiceTier::Batch;
+                        event.app = app;
+                        Ok(Some(event))
+                    }
+                    (Some("succeeded"), None) => Err(LineError::new("succeeded batch result without message")),
+                    (kind, _) => {
+                        let why = batch_error(result.error).map(|e| format!(" ({e})")).unwrap_or_default();
+                        self.skipped =
+                            Some(format!("batch request `{custom_id}` {}{why}: not billed", kind.unwrap_or("without a result type")));
+                        Ok(None)
+                    }
+                }
+            }
             Body::Nothing => Ok(None),
         }
     }
 
-    fn start(&mut self, stream: &str, message: Option<Message>, at: Option<DateTime<Utc>>, app: Option<String>) -> Result<(), LineError> {
+    fn start(
+        &mut self,
+        stream: &str,
+        message: Option<Message>,
+        at: Option<DateTime<Utc>>,
+        app: Option<String>,
+        fallback_key: &[u8],
+    ) -> Result<(), LineError> {
         let message = message.ok_or_else(|| LineError::new("message_start without message"))?;
         let usage = message.usage.as_ref().ok_or_else(|| LineError::new("message_start without message.usage"))?;
-        let mut event = new_event(&message, usage, at.unwrap_or_else(Utc::now), stream.as_bytes())?;
+        let mut event = new_event(&message, usage, at.unwrap_or_else(Utc::now), fallback_key)?;
         event.app = app;
         if let Some(old) = self.forget(stream) {
             // The same stream id started again: the old start had no delta.
@@ -260,6 +341,9 @@ impl AnthropicParser {
 
     fn delta(&mut self, stream: &str, usage: Usage) -> Result<Option<UsageEvent>, LineError> {
         let Some(start) = self.forget(stream) else {
+            if stream == UNNAMED_STREAM {
+                return Err(LineError::new("message_delta without a stream id, and no message_start open before it in this file"));
+            }
             return Err(LineError::new(format!("message_delta of stream `{stream}` without its message_start")));
         };
         let mut event = start.event;
@@ -268,9 +352,10 @@ impl AnthropicParser {
         t.output = usage.output_tokens.unwrap_or(t.output);
         t.cache_read = usage.cache_read_input_tokens.unwrap_or(t.cache_read);
         match (usage.cache_creation, usage.cache_creation_input_tokens) {
-            (Some(split), _) => {
-                t.cache_write_5m = split.ephemeral_5m_input_tokens.unwrap_or(0);
-                t.cache_write_1h = split.ephemeral_1h_input_tokens.unwrap_or(0);
+            // The delta's split, the rest of its (or else the start's) total as 5m.
+            (Some(split), total) => {
+                let total = total.unwrap_or(t.cache_write_5m.saturating_add(t.cache_write_1h));
+                (t.cache_write_5m, t.cache_write_1h) = split_writes(Some(total), Some(split));
             }
             // Only the total: the start's split, its 1h part capped by the total.
             (None, Some(total)) => {
@@ -282,6 +367,14 @@ impl AnthropicParser {
         if let Some(searches) = usage.web_searches() {
             event.web_searches = searches;
         }
+        // What the delta states of the modifiers wins; the rest is the start's.
+        let stated = usage.modifiers(None);
+        let m = &mut event.modifiers;
+        if usage.service_tier.is_some() {
+            m.tier = stated.tier;
+        }
+        m.fast = if usage.speed.is_some() { stated.fast } else { m.fast };
+        m.us_only = if usage.inference_geo.is_some() { stated.us_only } else { m.us_only };
         Ok(Some(event))
     }
 
@@ -302,10 +395,20 @@ fn new_event(message: &Message, usage: &Usage, at: DateTime<Utc>, fallback_key: 
     };
     let mut event = UsageEvent::new(id, at, model.to_string(), usage.tokens());
     event.web_searches = usage.web_searches().unwrap_or(0);
-    if usage.is_batch() {
-        event.modifiers.tier = crate::usage::ServiceTier::Batch;
-    }
+    event.modifiers = usage.modifiers(message.service_tier.as_deref());
     Ok(event)
+}
+
+/// `error.error.type` (else `error.type`) of an errored batch result.
+fn batch_error(error: Option<&RawValue>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Error {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        error: Option<Box<Error>>,
+    }
+    let e: Error = serde_json::from_str(error?.get()).ok()?;
+    e.error.and_then(|inner| inner.kind).or(e.kind)
 }
 
 #[cfg(test)]

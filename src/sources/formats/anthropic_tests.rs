@@ -1,6 +1,6 @@
 use super::*;
 use crate::sources::formats::attribution::{AppFrom, AppRule};
-use crate::usage::Tokens;
+use crate::usage::{Modifiers, Tokens};
 
 fn parser(timeout_secs: u64) -> AnthropicParser {
     let options = StreamOptions { timeout: Duration::from_secs(timeout_secs), ..StreamOptions::default() };
@@ -54,8 +54,10 @@ fn malformed_lines_are_errors() {
         WRAPPED.replace(r#""model": "claude-haiku-4-5-20251001", "#, ""),
         WRAPPED.replace("796", "-796"),
         WRAPPED.replace("2026-10-01T00:00:00Z", "today"),
-        START.replace(r#""stream_id": "stream-1", "#, ""),
         DELTA.to_string(),
+        // A delta without stream id and no open start without one before it.
+        DELTA.replace(r#""stream_id": "stream-1", "#, ""),
+        r#"{"custom_id":"c","result":{"type":"succeeded"}}"#.to_string(),
     ];
     for line in &bad {
         assert!(parser(60).parse(line.as_bytes()).is_err(), "{line}");
@@ -165,4 +167,130 @@ fn bodies_logged_as_json_strings() {
     let line = format!(r#"{{"timestamp": "2026-10-01T00:00:00Z", "app": "x", "response": {response}}}"#);
     let e = parser(60).parse(line.as_bytes()).unwrap().unwrap();
     assert_eq!((e.tokens, e.app.as_deref()), (tokens(796, 472, 10, 20, 39315), Some("x")));
+}
+
+fn cost(e: &UsageEvent) -> String {
+    crate::usage::money::format(crate::pricing::PriceTable::builtin().price(e).cost)
+}
+
+/// The raw SDK events of one streamed response, as an app that logs every
+/// server-sent event's data writes them: no stream id, no timestamp.
+const RAW_STREAM: [&str; 7] = [
+    r#"{"type":"message_start","message":{"id":"msg_01RawStream","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":472,"cache_creation_input_tokens":1849,"cache_read_input_tokens":20113,"cache_creation":{"ephemeral_5m_input_tokens":1849,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}"#,
+    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+    r#"{"type": "ping"}"#,
+    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}"#,
+    r#"{"type":"content_block_stop","index":0}"#,
+    r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":472,"cache_creation_input_tokens":1849,"cache_read_input_tokens":20113,"output_tokens":503}}"#,
+    r#"{"type":"message_stop"}"#,
+];
+
+#[test]
+fn raw_sdk_stream_events_without_a_stream_id_are_tied_in_order() {
+    for one_pass in [true, false] {
+        let mut p = parser(60);
+        p.one_pass = one_pass;
+        let mut booked = Vec::new();
+        for (i, line) in RAW_STREAM.iter().enumerate() {
+            booked.extend(p.parse(line.as_bytes()).unwrap());
+            assert_eq!(p.holding(), i < 5, "line {i}: held from message_start to message_delta");
+        }
+        assert_eq!(booked.len(), 1);
+        let e = &booked[0];
+        assert_eq!(e.tokens, tokens(472, 503, 1849, 0, 20113));
+        assert_eq!(e.id, EventId::from_parts("anthropic", &["msg_01RawStream"]));
+        // 472 x $3 + 1849 x $3.75 + 20113 x $0.30 + 503 x $15 per million.
+        assert_eq!(cost(e), "0.02192865");
+        assert!(p.drain_pending(None).is_empty());
+    }
+}
+
+#[test]
+fn an_unnamed_stream_left_open_is_booked_when_the_next_one_starts() {
+    let mut p = parser(3600);
+    p.parse(RAW_STREAM[0].as_bytes()).unwrap();
+    let next = RAW_STREAM[0].replace("msg_01RawStream", "msg_01Next");
+    assert_eq!(p.parse(next.as_bytes()), Ok(None));
+    // The abandoned start is due at once, with its own usage (1 output token).
+    let due = p.drain_pending(Some(Utc::now() - chrono::Duration::days(1)));
+    assert_eq!(
+        due.iter().map(|e| (e.id, e.tokens.output)).collect::<Vec<_>>(),
+        [(EventId::from_parts("anthropic", &["msg_01RawStream"]), 1)]
+    );
+    let e = p.parse(RAW_STREAM[5].as_bytes()).unwrap().unwrap();
+    assert_eq!((e.id, e.tokens.output), (EventId::from_parts("anthropic", &["msg_01Next"]), 503));
+    // Named and unnamed streams do not mix.
+    let mut p = parser(60);
+    p.parse(START.as_bytes()).unwrap();
+    assert!(p.parse(RAW_STREAM[5].as_bytes()).is_err());
+    assert_eq!(p.parse(DELTA.as_bytes()).unwrap().unwrap().tokens.output, 1592);
+}
+
+/// A Message Batches results file: one result per line.
+const BATCH: [&str; 4] = [
+    r#"{"custom_id":"ticket-4711","result":{"type":"succeeded","message":{"id":"msg_01BatchA","type":"message","role":"assistant","model":"claude-haiku-4-5-20251001","content":[{"type":"text","text":"Summary"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1320,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":212,"service_tier":"batch"}}}}"#,
+    r#"{"custom_id":"ticket-4712","result":{"type":"errored","error":{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}}}}"#,
+    r#"{"custom_id":"ticket-4713","result":{"type":"canceled"}}"#,
+    r#"{"custom_id":"ticket-4714","result":{"type":"expired"}}"#,
+];
+
+#[test]
+fn batch_results_are_billed_at_batch_rates_and_failures_cost_nothing() {
+    for one_pass in [true, false] {
+        let mut p = parser(60);
+        p.one_pass = one_pass;
+        let e = p.parse(BATCH[0].as_bytes()).unwrap().unwrap();
+        assert_eq!((e.tokens, e.modifiers.tier), (tokens(1320, 212, 0, 0, 0), ServiceTier::Batch));
+        assert_eq!(e.id, EventId::from_parts("anthropic", &["msg_01BatchA"]));
+        // (1320 x $1 + 212 x $5 per million) / 2.
+        assert_eq!(cost(&e), "0.00119");
+        assert_eq!(p.skip_reason(), None);
+        // Batch rates even when the message does not say `service_tier: batch`.
+        let untold = BATCH[0].replace(r#","service_tier":"batch""#, "");
+        assert_eq!(cost(&p.parse(untold.as_bytes()).unwrap().unwrap()), "0.00119");
+        let reasons = [
+            "batch request `ticket-4712` errored (invalid_request_error): not billed",
+            "batch request `ticket-4713` canceled: not billed",
+            "batch request `ticket-4714` expired: not billed",
+        ];
+        for (line, reason) in BATCH[1..].iter().zip(reasons) {
+            assert_eq!(p.parse(line.as_bytes()), Ok(None), "{line}");
+            assert_eq!(p.skip_reason().as_deref(), Some(reason));
+            assert_eq!(p.skip_reason(), None, "taken once");
+        }
+    }
+}
+
+#[test]
+fn a_split_below_the_total_books_the_rest_as_5m() {
+    let line = r#"{"id":"msg_01Split","type":"message","role":"assistant","model":"claude-opus-4-6","content":[],"usage":{"input_tokens":12,"cache_creation_input_tokens":5000,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":2000},"output_tokens":300}}"#;
+    let e = parser(60).parse(line.as_bytes()).unwrap().unwrap();
+    assert_eq!(e.tokens, tokens(12, 300, 3000, 2000, 0));
+    // 12 x $5 + 3000 x $6.25 + 2000 x $10 + 300 x $25 per million.
+    assert_eq!(cost(&e), "0.04631");
+    // A gateway's 0/0 split under a total: all 5m.
+    let zero = line.replace(r#""ephemeral_1h_input_tokens":2000"#, r#""ephemeral_1h_input_tokens":0"#);
+    assert_eq!(parser(60).parse(zero.as_bytes()).unwrap().unwrap().tokens, tokens(12, 300, 5000, 0, 0));
+}
+
+#[test]
+fn price_modifiers_in_the_usage_reach_the_event() {
+    let line = r#"{"timestamp":"2026-11-30T10:00:00Z","response":{"id":"msg_01Fast","type":"message","model":"claude-opus-4-6","usage":{"input_tokens":1000,"output_tokens":100,"service_tier":"priority","speed":"fast","inference_geo":"us"}}}"#;
+    let fast = parser(60).parse(line.as_bytes()).unwrap().unwrap();
+    assert_eq!(fast.modifiers, Modifiers { tier: ServiceTier::Priority, fast: true, us_only: true });
+    // The standard request beside it: 1000 x $5 + 100 x $25 per million.
+    let standard = line.replace(
+        r#""service_tier":"priority","speed":"fast","inference_geo":"us""#,
+        r#""service_tier":"standard","speed":"standard","inference_geo":"global""#,
+    );
+    let standard = parser(60).parse(standard.as_bytes()).unwrap().unwrap();
+    assert_eq!((standard.modifiers, cost(&standard)), (Modifiers::default(), "0.0075".to_string()));
+    // A tier on the message (gateways) counts; a stream's delta may state them late.
+    let on_message = r#"{"id":"m","type":"message","model":"claude-opus-4-6","service_tier":"batch","usage":{"input_tokens":1}}"#;
+    assert_eq!(parser(60).parse(on_message.as_bytes()).unwrap().unwrap().modifiers.tier, ServiceTier::Batch);
+    let mut p = parser(60);
+    p.parse(START.replace(r#""service_tier": "batch""#, r#""speed": "fast""#).as_bytes()).unwrap();
+    let e =
+        p.parse(DELTA.replace(r#""output_tokens": 1592"#, r#""output_tokens": 1592, "inference_geo": "us""#).as_bytes()).unwrap().unwrap();
+    assert_eq!(e.modifiers, Modifiers { tier: ServiceTier::Standard, fast: true, us_only: true });
 }

@@ -88,7 +88,7 @@ impl LineParser for ClaudeCodeParser {
         let id = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
         let mut event = UsageEvent::new(id, timestamp, model.into_owned(), usage.tokens());
         event.web_searches = usage.web_searches().unwrap_or(0);
-        event.modifiers = usage.modifiers();
+        event.modifiers = usage.modifiers(message.service_tier.as_deref());
         event.session = parsed.session_id.map(Cow::into_owned);
         Ok(Some(event))
     }

@@ -13,7 +13,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -238,12 +239,15 @@ pub fn object_text<'a>(raw: &'a RawValue, name: &str) -> Result<Cow<'a, str>, Li
     }
 }
 
-/// A token count: a non-negative integer (absent or null: none).
+/// A token count: a non-negative integer, or one written as a string
+/// (`"21"`: some gateways log counts as text); absent or null: none.
 pub fn count(raw: Option<&RawValue>, name: &str) -> Result<Option<u64>, LineError> {
     let Some(raw) = present(raw) else {
         return Ok(None);
     };
-    raw.get().parse::<u64>().map(Some).map_err(|_| LineError::new(format!("{name}: `{}` is not a token count", shorten(raw.get()))))
+    let text = raw.get();
+    let digits = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    digits.parse::<u64>().map(Some).map_err(|_| LineError::new(format!("{name}: `{}` is not a token count", shorten(text))))
 }
 
 /// A cost stated by the log, from the number's (or string's) own text. A
@@ -263,18 +267,46 @@ pub fn decimal(raw: Option<&RawValue>, name: &str) -> Result<Option<Decimal>, Li
 const MILLIS_FROM: i64 = 100_000_000_000;
 
 /// A time: RFC 3339 text, or epoch seconds or milliseconds (number or numeric
-/// string, fractions allowed).
+/// string, fractions allowed), or a naive date-time without offset
+/// (`2025-01-24 09:20:46.847371`, as LiteLLM's spend logs write) read as UTC.
 pub fn timestamp(raw: Option<&RawValue>, name: &str) -> Result<Option<DateTime<Utc>>, LineError> {
+    timestamp_in(raw, name, None)
+}
+
+/// As `timestamp`, with naive date-times read in `zone` (UTC when `None`).
+pub fn timestamp_in(raw: Option<&RawValue>, name: &str, zone: Option<Tz>) -> Result<Option<DateTime<Utc>>, LineError> {
     let Some(text) = string(raw, name)? else {
         return Ok(None);
     };
     // RFC 3339 has a `T` (or a space) and colons; an epoch number has neither.
     if text.contains([':', 'T', 't', ' ']) {
-        return crate::sources::parse_timestamp(&text).map(Some).map_err(|e| LineError::new(format!("{name}: {e}")));
+        return match crate::sources::parse_timestamp(&text) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) => naive_time(&text, zone).map(Some).ok_or_else(|| LineError::new(format!("{name}: {e}"))),
+        };
     }
     let epoch =
         crate::usage::money::parse(&text).map_err(|_| LineError::new(format!("{name}: `{text}` is neither RFC 3339 nor epoch seconds")))?;
     epoch_time(epoch).map(Some).ok_or_else(|| LineError::new(format!("{name}: `{text}` is out of range")))
+}
+
+/// A date-time without offset, in `zone` (UTC by default). A local time that
+/// a DST change skips is no time; one it repeats is the earlier.
+fn naive_time(text: &str, zone: Option<Tz>) -> Option<DateTime<Utc>> {
+    let naive = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text.trim(), format).ok())?;
+    match zone {
+        None => Some(naive.and_utc()),
+        Some(zone) => zone.from_local_datetime(&naive).earliest().map(|t| t.with_timezone(&Utc)),
+    }
+}
+
+/// Deserializes an optional IANA zone name (`Europe/Berlin`) for a config key.
+pub fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+    let name: Option<String> = serde::Deserialize::deserialize(d)?;
+    name.map(|n| n.parse::<Tz>().map_err(|_| de::Error::custom(format!("unknown time zone `{n}` (want an IANA name like Europe/Berlin)"))))
+        .transpose()
 }
 
 fn epoch_time(epoch: Decimal) -> Option<DateTime<Utc>> {
@@ -346,7 +378,9 @@ mod tests {
         }
         assert_eq!(count(Some(raw("42")), "n").unwrap(), Some(42));
         assert_eq!(count(Some(raw("null")), "n").unwrap(), None);
-        for bad in ["-1", "1.5", r#""7""#] {
+        // Gateways that log counts as text (Portkey's `req_units: "21"`).
+        assert_eq!(count(Some(raw(r#""21""#)), "n").unwrap(), Some(21));
+        for bad in ["-1", "1.5", r#""7x""#, r#""""#, r#""-3""#, "true"] {
             assert!(count(Some(raw(bad)), "n").is_err(), "{bad}");
         }
         assert_eq!(string(Some(raw(r#""a\"b""#)), "s").unwrap().as_deref(), Some("a\"b"));
@@ -358,5 +392,32 @@ mod tests {
         assert_eq!(at(r#""2026-10-01T00:00:00Z""#).as_deref(), Some("2026-10-01T00:00:00+00:00"));
         assert!(timestamp(Some(raw(r#""yesterday""#)), "ts").is_err());
         assert!(timestamp(Some(raw("1e30")), "ts").is_err());
+    }
+
+    /// LiteLLM spend-log rows and many gateways write local times without an
+    /// offset: UTC unless the source names a zone.
+    #[test]
+    fn naive_timestamps_are_utc_or_in_the_given_zone() {
+        fn raw(t: &str) -> &RawValue {
+            serde_json::from_str(t).unwrap()
+        }
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let cases: [(&str, Option<Tz>, &str); 6] = [
+            (r#""2025-01-24 09:20:46.847371""#, None, "2025-01-24T09:20:46.847371+00:00"),
+            (r#""2025-01-24T09:20:46""#, None, "2025-01-24T09:20:46+00:00"),
+            (r#""2025-01-24 09:20:46.847371""#, Some(berlin), "2025-01-24T08:20:46.847371+00:00"),
+            (r#""2025-07-24 09:20:46""#, Some(berlin), "2025-07-24T07:20:46+00:00"),
+            // A repeated hour (end of summer time) is the earlier instant.
+            (r#""2025-10-26 02:30:00""#, Some(berlin), "2025-10-26T00:30:00+00:00"),
+            // An offset, when given, wins over the zone.
+            (r#""2025-01-24T09:20:46+05:00""#, Some(berlin), "2025-01-24T04:20:46+00:00"),
+        ];
+        for (text, zone, want) in cases {
+            let got = timestamp_in(Some(raw(text)), "ts", zone).unwrap().unwrap();
+            assert_eq!(got.to_rfc3339(), want, "{text} in {zone:?}");
+        }
+        // A local time the spring change skips does not exist.
+        assert!(timestamp_in(Some(raw(r#""2025-03-30 02:30:00""#)), "ts", Some(berlin)).is_err());
+        assert!(timestamp(Some(raw(r#""2025-01-24 25:00:00""#)), "ts").is_err());
     }
 }

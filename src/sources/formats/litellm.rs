@@ -1,174 +1,265 @@
 //! LiteLLM proxy logs: one `StandardLoggingPayload` per line (its JSON logs
-//! or a custom callback's file).
+//! or a custom callback's file), or one row of its spend log
+//! (`LiteLLM_SpendLogs` exported as JSON lines: `request_id`, `spend`, a
+//! naive `startTime`, `metadata` as a JSON string).
 //!
-//! `response_cost` is what LiteLLM charged for the call and is taken as the
-//! cost (read from the number's text), unless the source asks to recompute it
-//! from the tokens with our price table. `status: "failure"` lines are calls
-//! that were not billed. The app (and optionally the account) comes from the
-//! virtual key's metadata: its alias, its team's alias or its user id.
+//! Cost: `response_cost` (or `spend`) is what LiteLLM charged and is taken as
+//! the cost (read from the number's text), unless the source asks to
+//! recompute it from the tokens with our price table. A line with
+//! `response_cost_failure_debug_info` is one LiteLLM could not price (it
+//! logged 0): it is priced by the table, or counted unpriced, never free. A
+//! `cache_hit` is answered from LiteLLM's own cache: it costs nothing.
+//! `status: "failure"` lines are calls that were not billed: skipped, and
+//! the reason logged.
+//!
+//! Tokens come from the usage object LiteLLM logged (`metadata.usage_object`,
+//! else `response.usage`), read as `openai_usage` reads any proxy's usage,
+//! so Claude's cache reads and writes are not priced as input; without one,
+//! from `prompt_tokens` and `completion_tokens`.
+//!
+//! The app (and optionally the account) comes from a name the payload
+//! carries (`litellm_options::MetadataKey`).
 
 use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+pub use super::litellm_options::{LitellmOptions, MetadataKey};
+
 use super::attribution::Attribution;
 use super::fields;
+use super::litellm_options::tag_value;
+use super::openai_usage::Usage;
 use crate::sources::{LineError, LineParser};
 use crate::usage::{EventId, Tokens, UsageEvent};
-
-/// `litellm:` of a `litellm` source.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LitellmOptions {
-    /// The metadata key that names the app (with `app_from: field`).
-    pub app_key: MetadataKey,
-    /// The metadata key that names the account; the source's `account` when unset.
-    pub account_key: Option<MetadataKey>,
-    /// Price the tokens with the price table instead of taking `response_cost`.
-    pub recompute_cost: bool,
-}
-
-/// Which `metadata` field of a LiteLLM virtual key names a thing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetadataKey {
-    /// `user_api_key_alias`
-    KeyAlias,
-    /// `user_api_key_team_alias`
-    #[default]
-    TeamAlias,
-    /// `user_api_key_user_id`
-    UserId,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Payload<'a> {
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
+    #[serde(rename = "request_id", borrow)]
+    request_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     status: Option<Cow<'a, str>>,
     #[serde(rename = "response_cost", borrow)]
     response_cost: Option<&'a RawValue>,
+    #[serde(borrow)]
+    spend: Option<&'a RawValue>,
+    #[serde(rename = "response_cost_failure_debug_info", borrow)]
+    cost_failure: Option<&'a RawValue>,
     #[serde(rename = "prompt_tokens")]
     prompt_tokens: Option<u64>,
     #[serde(rename = "completion_tokens")]
     completion_tokens: Option<u64>,
     #[serde(borrow)]
     model: Option<Cow<'a, str>>,
+    #[serde(rename = "model_group", borrow)]
+    model_group: Option<Cow<'a, str>>,
     #[serde(borrow)]
     start_time: Option<&'a RawValue>,
     #[serde(borrow)]
-    metadata: Option<Metadata<'a>>,
+    metadata: Option<MaybeText<'a, Metadata<'a>>>,
+    #[serde(rename = "cache_hit", borrow)]
+    cache_hit: Option<&'a RawValue>,
+    #[serde(rename = "end_user", borrow)]
+    end_user: Option<Cow<'a, str>>,
+    #[serde(rename = "request_tags", borrow)]
+    request_tags: Option<&'a RawValue>,
+    #[serde(borrow)]
+    response: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Metadata<'a> {
     #[serde(borrow)]
     user_api_key_alias: Option<Cow<'a, str>>,
     #[serde(borrow)]
     user_api_key_team_alias: Option<Cow<'a, str>>,
     #[serde(borrow)]
+    user_api_key_team_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     user_api_key_user_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_user_email: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_org_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_org_alias: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_project_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_project_alias: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_api_key_end_user_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    usage_object: Option<Usage<'a>>,
 }
 
-impl Metadata<'_> {
-    fn get(&self, key: MetadataKey) -> Option<&str> {
-        match key {
-            MetadataKey::KeyAlias => self.user_api_key_alias.as_deref(),
-            MetadataKey::TeamAlias => self.user_api_key_team_alias.as_deref(),
-            MetadataKey::UserId => self.user_api_key_user_id.as_deref(),
+/// A value logged as itself or as a JSON string of itself (spend-log rows
+/// store `metadata` and `request_tags` as text).
+enum MaybeText<'a, T> {
+    Value(T),
+    Text(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for MaybeText<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = MaybeText<'a, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object, or a JSON string of one")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(MaybeText::Value)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeText::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeText::Text(Cow::Owned(v.to_string())))
+            }
         }
+        d.deserialize_any(V(PhantomData))
     }
 }
 
 pub struct LitellmParser {
     options: LitellmOptions,
     attribution: Arc<Attribution>,
+    /// Why the last line was not booked (see `LineParser::skip_reason`).
+    skipped: Option<String>,
 }
 
 impl LitellmParser {
     pub fn new(options: LitellmOptions, attribution: Arc<Attribution>) -> LitellmParser {
-        LitellmParser { options, attribution }
+        LitellmParser { options, attribution, skipped: None }
     }
 }
 
 impl LineParser for LitellmParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        self.skipped = None;
         let p: Payload = serde_json::from_slice(line)?;
         if p.status.as_deref() == Some("failure") {
+            self.skipped = Some("LiteLLM call failed (status: failure): not billed".into());
             return Ok(None);
         }
+        match &p.metadata {
+            Some(MaybeText::Text(text)) => {
+                let metadata: Metadata = serde_json::from_str(text).map_err(|e| LineError::new(format!("metadata: {e}")))?;
+                self.event(&p, &metadata, line)
+            }
+            Some(MaybeText::Value(metadata)) => self.event(&p, metadata, line),
+            None => self.event(&p, &Metadata::default(), line),
+        }
+    }
+
+    fn skip_reason(&mut self) -> Option<String> {
+        self.skipped.take()
+    }
+}
+
+impl LitellmParser {
+    fn event(&self, p: &Payload, metadata: &Metadata, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         let model = p.model.as_deref().filter(|m| !m.is_empty()).ok_or_else(|| LineError::new("payload without model"))?;
-        let timestamp = fields::timestamp(p.start_time, "startTime")?.ok_or_else(|| LineError::new("payload without startTime"))?;
-        let id = match p.id.as_deref() {
+        let timestamp = fields::timestamp_in(p.start_time, "startTime", self.options.timezone)?
+            .ok_or_else(|| LineError::new("payload without startTime"))?;
+        let id = match p.id.as_deref().or(p.request_id.as_deref()) {
             Some(id) if !id.is_empty() => EventId::from_parts("litellm", &[id]),
             _ => EventId::from_parts("litellm/line", &[&String::from_utf8_lossy(line)]),
         };
-        let tokens = Tokens { input: p.prompt_tokens.unwrap_or(0), output: p.completion_tokens.unwrap_or(0), ..Tokens::default() };
+        let response_usage = match (&metadata.usage_object, p.response) {
+            (None, Some(raw)) => response_usage(raw),
+            _ => None,
+        };
+        let usage = metadata.usage_object.as_ref().or(response_usage.as_ref().and_then(|r| r.usage.as_ref())).filter(|u| has_counts(u));
+        let tokens = match usage {
+            Some(u) => u.tokens(),
+            None => Tokens { input: p.prompt_tokens.unwrap_or(0), output: p.completion_tokens.unwrap_or(0), ..Tokens::default() },
+        };
         let mut event = UsageEvent::new(id, timestamp, model.to_string(), tokens);
-        if !self.options.recompute_cost {
-            let cost = fields::decimal(p.response_cost, "response_cost")?;
-            event.stated_cost = Some(cost.ok_or_else(|| LineError::new("payload without response_cost"))?);
+        if let Some(u) = usage {
+            event.web_searches = u.web_searches();
+            event.modifiers = u.modifiers(None);
         }
-        let metadata = p.metadata.as_ref();
-        event.app = self.attribution.app_of_line(metadata.and_then(|m| m.get(self.options.app_key)), None);
-        event.account = self.options.account_key.and_then(|key| metadata?.get(key)).filter(|a| !a.is_empty()).map(str::to_string);
+        let stated = fields::decimal(p.response_cost.or(p.spend), "response_cost")?;
+        event.stated_cost = match () {
+            _ if is_true(p.cache_hit) => Some(Decimal::ZERO),
+            _ if self.options.recompute_cost => None,
+            // LiteLLM could not price the model and logged 0: not free.
+            _ if p.cost_failure.is_some_and(|d| d.get() != "null") => None,
+            _ => Some(stated.ok_or_else(|| LineError::new("payload without response_cost"))?),
+        };
+        let tags = match &self.options.app_key {
+            MetadataKey::RequestTag | MetadataKey::Tag(_) => request_tags(p.request_tags)?,
+            _ if matches!(self.options.account_key, Some(MetadataKey::RequestTag | MetadataKey::Tag(_))) => request_tags(p.request_tags)?,
+            _ => Vec::new(),
+        };
+        let name = |key: &MetadataKey| -> Option<String> { name_of(key, p, metadata, &tags).filter(|v| !v.is_empty()).map(str::to_string) };
+        event.app = self.attribution.app_of_line(name(&self.options.app_key).as_deref(), None);
+        event.account = self.options.account_key.as_ref().and_then(name);
         Ok(Some(event))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::formats::attribution::AppFrom;
-
-    const LINE: &str = r#"{"id": "chatcmpl-8c0e", "trace_id": "caf1", "call_type": "acompletion", "response_cost": 0.1662968634, "status": "success", "total_tokens": 5163, "prompt_tokens": 5004, "completion_tokens": 159, "startTime": 1790000000.25, "endTime": 1790000002.5, "model": "acme-gpt-large", "messages": [{"role": "user", "content": "x"}], "metadata": {"user_api_key_hash": "e792", "user_api_key_alias": "support-key", "user_api_key_team_alias": "support", "user_api_key_user_id": "user-7"}, "cache_hit": false}"#;
-
-    fn parse(options: LitellmOptions, line: &str) -> Result<Option<UsageEvent>, LineError> {
-        LitellmParser::new(options, Arc::new(Attribution::default())).parse(line.as_bytes())
-    }
-
-    #[test]
-    fn takes_response_cost_tokens_time_and_team() {
-        let e = parse(LitellmOptions::default(), LINE).unwrap().unwrap();
-        assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), Some("0.1662968634"));
-        assert_eq!(e.tokens, Tokens { input: 5004, output: 159, ..Tokens::default() });
-        assert_eq!(e.timestamp.to_rfc3339(), "2026-09-21T14:13:20.250+00:00");
-        assert_eq!((e.model.as_str(), e.app.as_deref(), e.account.as_deref()), ("acme-gpt-large", Some("support"), None));
-        assert_eq!(e.id, EventId::from_parts("litellm", &["chatcmpl-8c0e"]));
-    }
-
-    #[test]
-    fn metadata_keys_and_recompute_are_configurable() {
-        let cases = [
-            (MetadataKey::KeyAlias, Some(MetadataKey::TeamAlias), "support-key", Some("support")),
-            (MetadataKey::UserId, None, "user-7", None),
-        ];
-        for (app_key, account_key, app, account) in cases {
-            let e = parse(LitellmOptions { app_key, account_key, recompute_cost: true }, LINE).unwrap().unwrap();
-            assert_eq!((e.app.as_deref(), e.account.as_deref(), e.stated_cost), (Some(app), account, None));
-        }
-        let fixed = LitellmParser::new(LitellmOptions::default(), Arc::new(Attribution::new(AppFrom::Static, &[], None).unwrap()));
-        assert_eq!(fixed.attribution.app_of_line(Some("support"), None), None);
-    }
-
-    #[test]
-    fn failures_are_not_requests_and_bad_lines_are_errors() {
-        let failure = LINE.replace(r#""status": "success""#, r#""status": "failure""#).replace("0.1662968634", "0.0");
-        assert_eq!(parse(LitellmOptions::default(), &failure), Ok(None));
-        let bad = [
-            "{not json".to_string(),
-            LINE.replace("0.1662968634", r#""lots""#),
-            LINE.replace(r#""response_cost": 0.1662968634, "#, ""),
-            LINE.replace(r#""startTime": 1790000000.25, "#, ""),
-            LINE.replace(r#""model": "acme-gpt-large", "#, ""),
-            LINE.replace("5004", "-5004"),
-        ];
-        for line in &bad {
-            assert!(parse(LitellmOptions::default(), line).is_err(), "{line}");
-        }
+/// The value a key names in one payload.
+fn name_of<'m>(key: &MetadataKey, p: &'m Payload, m: &'m Metadata, tags: &'m [String]) -> Option<&'m str> {
+    match key {
+        MetadataKey::KeyAlias => m.user_api_key_alias.as_deref(),
+        MetadataKey::TeamAlias => m.user_api_key_team_alias.as_deref(),
+        MetadataKey::TeamId => m.user_api_key_team_id.as_deref(),
+        MetadataKey::UserId => m.user_api_key_user_id.as_deref(),
+        MetadataKey::UserEmail => m.user_api_key_user_email.as_deref(),
+        MetadataKey::OrgId => m.user_api_key_org_id.as_deref(),
+        MetadataKey::OrgAlias => m.user_api_key_org_alias.as_deref(),
+        MetadataKey::ProjectId => m.user_api_key_project_id.as_deref(),
+        MetadataKey::ProjectAlias => m.user_api_key_project_alias.as_deref(),
+        MetadataKey::EndUser => p.end_user.as_deref().filter(|u| !u.is_empty()).or(m.user_api_key_end_user_id.as_deref()),
+        MetadataKey::ModelGroup => p.model_group.as_deref(),
+        MetadataKey::RequestTag => tags.first().map(String::as_str),
+        MetadataKey::Tag(name) => tag_value(tags, name),
     }
 }
+
+/// A usage object that states counts (LiteLLM logs `{}` or zeros for some calls).
+fn has_counts(u: &Usage) -> bool {
+    [u.prompt_tokens, u.completion_tokens, u.input_tokens, u.output_tokens].iter().any(|c| c.is_some_and(|n| n > 0))
+}
+
+#[derive(Deserialize)]
+struct ResponseUsage<'a> {
+    #[serde(borrow)]
+    usage: Option<Usage<'a>>,
+}
+
+/// `response.usage`, when the response is an object that has one (it may be
+/// text, a list, or have no usage: then none).
+fn response_usage(raw: &RawValue) -> Option<ResponseUsage<'_>> {
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// `cache_hit`: true, or `"True"` as spend logs write it.
+fn is_true(raw: Option<&RawValue>) -> bool {
+    raw.is_some_and(|r| matches!(r.get(), "true" | "\"True\"" | "\"true\""))
+}
+
+/// `request_tags`: a list of strings, or a JSON string of one.
+fn request_tags(raw: Option<&RawValue>) -> Result<Vec<String>, LineError> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(Vec::new());
+    };
+    let text = fields::object_text(raw, "request_tags")?;
+    serde_json::from_str(&text).map_err(|e| LineError::new(format!("request_tags: {e}")))
+}
+
+#[cfg(test)]
+#[path = "litellm_tests.rs"]
+mod tests;

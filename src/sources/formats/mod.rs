@@ -7,5 +7,7 @@ pub mod claude_code;
 pub mod fields;
 pub mod jsonl;
 pub mod litellm;
+pub mod litellm_options;
 pub mod messages_usage;
 pub mod openai;
+pub mod openai_usage;

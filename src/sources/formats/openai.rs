@@ -4,11 +4,15 @@
 //! `completion_tokens`) and Responses API usage (`input_tokens`,
 //! `output_tokens`) are both read; a Responses API event line
 //! (`{"type":"response.completed","response":{...}}`) is a wrapped response.
+//! The Batch API's output file (`{"custom_id", "response": {"status_code",
+//! "body": {...}}}`) is read too: a 2xx body at batch rates, any other line
+//! skipped with its status or error (a failed batch request costs nothing).
 //!
-//! `prompt_tokens` includes `prompt_tokens_details.cached_tokens`, and those
-//! are billed at the cached price: they are booked as cache reads and the
-//! rest as input, so no token is priced twice. A `usage.cost` (OpenRouter
-//! reports what it charged) is the cost, read from the number's text.
+//! Token counts follow `openai_usage` (which cache counts `prompt_tokens`
+//! contains, reasoning outside `completion_tokens`). A `usage.cost`
+//! (OpenRouter reports what it charged) is the cost, read from the number's
+//! text. `service_tier` (on the response or in the usage), `speed` and
+//! `inference_geo` become the event's modifiers.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -19,8 +23,9 @@ use serde_json::value::RawValue;
 
 use super::attribution::Attribution;
 use super::fields::{self, FieldSet};
+use super::openai_usage::Usage;
 use crate::sources::{LineError, LineParser};
-use crate::usage::{EventId, Tokens, UsageEvent};
+use crate::usage::{EventId, ServiceTier, UsageEvent};
 
 #[derive(Deserialize)]
 struct Response<'a> {
@@ -34,6 +39,15 @@ struct Response<'a> {
     created_at: Option<&'a RawValue>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
+    #[serde(borrow)]
+    service_tier: Option<Cow<'a, str>>,
+    /// Batch output: the HTTP status and body of one request.
+    status_code: Option<u64>,
+    #[serde(borrow)]
+    body: Option<Box<Response<'a>>>,
+    /// Batch output: an error body (`{"error": {...}}`).
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
 }
 
 /// The usual shapes in one pass: a wrapper's fields beside `response`, or a
@@ -59,28 +73,19 @@ struct Line<'a> {
     created_at: Option<&'a RawValue>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Usage<'a> {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
-    prompt_tokens_details: Option<Details>,
-    input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
-    input_tokens_details: Option<Details>,
     #[serde(borrow)]
-    cost: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Details {
-    cached_tokens: Option<u64>,
+    service_tier: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    custom_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
 }
 
 pub struct OpenAiParser {
     fields: FieldSet,
     attribution: Arc<Attribution>,
+    /// Why the last line was not booked (see `LineParser::skip_reason`).
+    skipped: Option<String>,
 }
 
 const TIMESTAMP: usize = 0;
@@ -88,39 +93,103 @@ const APP: usize = 1;
 const USER_AGENT: usize = 2;
 const RESPONSE: usize = 3;
 const USAGE: usize = 4;
+const CUSTOM_ID: usize = 5;
+const ERROR: usize = 6;
+
+/// A batch output line's `custom_id` and top-level `error`.
+type BatchParts<'a> = (Option<&'a RawValue>, Option<&'a RawValue>);
 
 impl OpenAiParser {
     pub fn new(attribution: Arc<Attribution>) -> OpenAiParser {
-        let fields =
-            FieldSet::new(&["/timestamp", "/app", "/user_agent", "/response", "/usage"]).expect("fixed pointers are valid (unit-tested)");
-        OpenAiParser { fields, attribution }
+        let fields = FieldSet::new(&["/timestamp", "/app", "/user_agent", "/response", "/usage", "/custom_id", "/error"])
+            .expect("fixed pointers are valid (unit-tested)");
+        OpenAiParser { fields, attribution, skipped: None }
     }
 }
 
 impl LineParser for OpenAiParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+        self.skipped = None;
         if let Ok(l) = serde_json::from_slice::<Line>(line) {
+            let wrapper = [l.timestamp, l.app, l.user_agent];
+            if l.custom_id.is_some() {
+                return self.batch(l.response.as_ref(), (l.custom_id, l.error), wrapper, line);
+            }
             let response = match l.response {
                 Some(response) => response,
-                None => Response { id: l.id, model: l.model, created: l.created, created_at: l.created_at, usage: l.usage },
+                None => Response {
+                    id: l.id,
+                    model: l.model,
+                    created: l.created,
+                    created_at: l.created_at,
+                    usage: l.usage,
+                    service_tier: l.service_tier,
+                    status_code: None,
+                    body: None,
+                    error: None,
+                },
             };
-            return self.event(&response, [l.timestamp, l.app, l.user_agent], line);
+            return self.event(&response, wrapper, line);
         }
         self.parse_general(line)
+    }
+
+    fn skip_reason(&mut self) -> Option<String> {
+        self.skipped.take()
     }
 }
 
 impl OpenAiParser {
     /// Any shape, through JSON pointers: slower, for what `Line` refuses.
-    fn parse_general(&self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
+    fn parse_general(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         let f = self.fields.extract(line)?;
+        let wrapper = [f[TIMESTAMP], f[APP], f[USER_AGENT]];
         let text = match (f[RESPONSE], f[USAGE]) {
-            (Some(raw), _) => fields::object_text(raw, "response")?,
-            (None, Some(_)) => String::from_utf8_lossy(line),
-            (None, None) => return Ok(None),
+            (Some(raw), _) if raw.get() != "null" => Some(fields::object_text(raw, "response")?),
+            (_, Some(_)) if f[CUSTOM_ID].is_none() => Some(String::from_utf8_lossy(line)),
+            _ => None,
         };
-        let response: Response = serde_json::from_str(&text)?;
-        self.event(&response, [f[TIMESTAMP], f[APP], f[USER_AGENT]], line)
+        let response: Option<Response> = text.as_deref().map(serde_json::from_str).transpose()?;
+        if f[CUSTOM_ID].is_some() {
+            return self.batch(response.as_ref(), (f[CUSTOM_ID], f[ERROR]), wrapper, line);
+        }
+        match response {
+            Some(response) => self.event(&response, wrapper, line),
+            None => Ok(None),
+        }
+    }
+
+    /// A Batch API output line: the body of a 2xx response at batch rates,
+    /// else skipped with its status or error.
+    fn batch(
+        &mut self,
+        response: Option<&Response>,
+        (custom_id, error): BatchParts,
+        wrapper: [Option<&RawValue>; 3],
+        line: &[u8],
+    ) -> Result<Option<UsageEvent>, LineError> {
+        let custom_id = fields::string(custom_id, "custom_id")?.unwrap_or_default();
+        let status = response.and_then(|r| r.status_code);
+        match (response, status) {
+            (Some(Response { body: Some(body), .. }), Some(200..=299)) => {
+                let event = self.event(body, wrapper, line)?;
+                Ok(event.map(|mut e| {
+                    e.modifiers.tier = ServiceTier::Batch;
+                    e
+                }))
+            }
+            (_, Some(status)) => {
+                let why =
+                    error_code(response.and_then(|r| r.body.as_ref()).and_then(|b| b.error)).map(|e| format!(" ({e})")).unwrap_or_default();
+                self.skipped = Some(format!("batch request `{custom_id}` failed with status {status}{why}: not billed"));
+                Ok(None)
+            }
+            (_, None) => {
+                let why = error_code(error).map(|e| format!(" ({e})")).unwrap_or_default();
+                self.skipped = Some(format!("batch request `{custom_id}` has no response{why}: not billed"));
+                Ok(None)
+            }
+        }
     }
 
     /// The event of a response, given the wrapper's timestamp, app and user agent.
@@ -142,7 +211,9 @@ impl OpenAiParser {
             Some(id) if !id.is_empty() => EventId::from_parts("openai", &[id]),
             _ => EventId::from_parts("openai/line", &[&String::from_utf8_lossy(line)]),
         };
-        let mut event = UsageEvent::new(id, timestamp, model.to_string(), tokens(usage)?);
+        let mut event = UsageEvent::new(id, timestamp, model.to_string(), usage.tokens());
+        event.web_searches = usage.web_searches();
+        event.modifiers = usage.modifiers(response.service_tier.as_deref());
         event.stated_cost = fields::decimal(usage.cost, "usage.cost")?;
         let app = fields::string(app, "app")?;
         let user_agent = fields::string(user_agent, "user_agent")?;
@@ -151,112 +222,28 @@ impl OpenAiParser {
     }
 }
 
-fn tokens(usage: &Usage) -> Result<Tokens, LineError> {
-    let (prompt, output, details) = match (usage.prompt_tokens, usage.completion_tokens) {
-        (None, None) => (usage.input_tokens, usage.output_tokens, &usage.input_tokens_details),
-        (prompt, completion) => (prompt, completion, &usage.prompt_tokens_details),
-    };
-    let prompt = prompt.unwrap_or(0);
-    let cached = details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0);
-    if cached > prompt {
-        return Err(LineError::new(format!("usage: {cached} cached tokens of only {prompt} prompt tokens")));
+/// `code` (else `type`) of an error object, bare or under `error`.
+fn error_code(error: Option<&RawValue>) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Error {
+        code: Option<serde_json::Value>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+        error: Option<Box<Error>>,
     }
-    Ok(Tokens { input: prompt - cached, output: output.unwrap_or(0), cache_read: cached, ..Tokens::default() })
+    let e: Error = serde_json::from_str(error?.get()).ok()?;
+    let e = match e.error {
+        Some(inner) => *inner,
+        None => e,
+    };
+    let code = e.code.and_then(|c| match c {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    code.or(e.kind)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::formats::attribution::{AppFrom, AppRule};
-
-    fn parser(from: AppFrom) -> OpenAiParser {
-        let rules = [AppRule { pattern: "^Cursor/".into(), app: "cursor".into() }];
-        OpenAiParser::new(Arc::new(Attribution::new(from, &rules, None).unwrap()))
-    }
-
-    const CHAT: &str = r#"{"timestamp": "2026-10-01T00:00:13Z", "user_agent": "Cursor/1.7.2", "app": "ide", "response": {"id": "chatcmpl-1", "object": "chat.completion", "created": 1790000000, "model": "acme-gpt-large", "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"usage\": 1}"}}], "usage": {"prompt_tokens": 46022, "completion_tokens": 2512, "total_tokens": 48534, "prompt_tokens_details": {"cached_tokens": 16297}, "completion_tokens_details": {"reasoning_tokens": 1006}, "cost": 0.03178321}}}"#;
-
-    #[test]
-    fn chat_completions_with_cached_tokens_and_stated_cost() {
-        let e = parser(AppFrom::UserAgent).parse(CHAT.as_bytes()).unwrap().unwrap();
-        assert_eq!(e.tokens, Tokens { input: 29725, output: 2512, cache_read: 16297, ..Tokens::default() });
-        assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), Some("0.03178321"));
-        assert_eq!((e.model.as_str(), e.app.as_deref()), ("acme-gpt-large", Some("cursor")));
-        assert_eq!(e.timestamp.to_rfc3339(), "2026-10-01T00:00:13+00:00");
-        assert_eq!(e.id, EventId::from_parts("openai", &["chatcmpl-1"]));
-        assert_eq!(parser(AppFrom::Field).parse(CHAT.as_bytes()).unwrap().unwrap().app.as_deref(), Some("ide"));
-    }
-
-    /// Table: line, (input, output, cache_read), stated cost, timestamp.
-    #[test]
-    fn usage_shapes() {
-        type Case<'a> = (&'a str, (u64, u64, u64), Option<&'a str>, &'a str);
-        let cases: &[Case] = &[
-            (
-                r#"{"id":"c","object":"chat.completion","created":1790000000,"model":"gpt-4o","usage":{"prompt_tokens":100,"completion_tokens":7}}"#,
-                (100, 7, 0),
-                None,
-                "2026-09-21T14:13:20+00:00",
-            ),
-            (
-                r#"{"id":"r","object":"response","created_at":1790000001,"model":"gpt-4.1","usage":{"input_tokens":50,"input_tokens_details":{"cached_tokens":20},"output_tokens":9,"output_tokens_details":{"reasoning_tokens":3}}}"#,
-                (30, 9, 20),
-                None,
-                "2026-09-21T14:13:21+00:00",
-            ),
-            (
-                r#"{"type":"response.completed","response":{"id":"r2","created_at":1790000002,"model":"o3","usage":{"input_tokens":5,"output_tokens":1}}}"#,
-                (5, 1, 0),
-                None,
-                "2026-09-21T14:13:22+00:00",
-            ),
-            (
-                r#"{"timestamp":1790000003000,"response":{"id":"or","model":"anthropic/claude-sonnet-4.5","usage":{"prompt_tokens":10,"completion_tokens":2,"cost":"1e-5"}}}"#,
-                (10, 2, 0),
-                Some("0.00001"),
-                "2026-09-21T14:13:23+00:00",
-            ),
-            (
-                r#"{"timestamp":"2026-10-01T00:00:00Z","response":"{\"id\":\"s\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}"}"#,
-                (3, 1, 0),
-                None,
-                "2026-10-01T00:00:00+00:00",
-            ),
-        ];
-        for (line, (input, output, read), cost, at) in cases {
-            let e = parser(AppFrom::Field).parse(line.as_bytes()).unwrap().unwrap();
-            assert_eq!((e.tokens.input, e.tokens.output, e.tokens.cache_read), (*input, *output, *read), "{line}");
-            assert_eq!(e.stated_cost.map(crate::usage::money::format).as_deref(), *cost, "{line}");
-            assert_eq!(e.timestamp.to_rfc3339(), *at, "{line}");
-        }
-    }
-
-    #[test]
-    fn the_one_pass_and_general_paths_agree_on_the_fixture() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/proxy/openai.jsonl");
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut p = parser(AppFrom::UserAgent);
-        for line in text.lines() {
-            assert_eq!(p.parse(line.as_bytes()), p.parse_general(line.as_bytes()), "{line}");
-        }
-        assert_eq!(text.lines().count(), 150);
-    }
-
-    #[test]
-    fn skips_lines_without_usage_and_refuses_bad_ones() {
-        let mut p = parser(AppFrom::Field);
-        for skipped in [r#"{"object":"chat.completion.chunk","usage":null,"model":"gpt-4o"}"#, r#"{"event":"connect"}"#, "[]"] {
-            assert_eq!(p.parse(skipped.as_bytes()), Ok(None), "{skipped}");
-        }
-        for bad in [
-            "not json",
-            r#"{"usage":{"prompt_tokens":5}}"#,
-            r#"{"model":"m","usage":{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":6}}}"#,
-            r#"{"model":"m","usage":{"prompt_tokens":-5}}"#,
-            r#"{"model":"m","usage":{"prompt_tokens":5,"cost":"free"}}"#,
-            r#"{"timestamp":"noon","model":"m","usage":{"prompt_tokens":5}}"#,
-        ] {
-            assert!(p.parse(bad.as_bytes()).is_err(), "{bad}");
-        }
-    }
-}
+#[path = "openai_tests.rs"]
+mod tests;
