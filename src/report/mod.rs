@@ -323,7 +323,8 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         };
         match parse_item(parser.as_mut(), &item, max_line) {
             LineResult::Event(event) => book(event, out, interner),
-            LineResult::Skipped => {}
+            // Plan windows bill nothing: the report is about cost.
+            LineResult::Skipped | LineResult::PlanWindows(_) => {}
             LineResult::Error(e) => {
                 out.error_lines += 1;
                 errors.record(path, number, &e);
