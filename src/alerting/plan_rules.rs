@@ -33,6 +33,9 @@ mod tests {
         format!("2026-12-01T{s}:00Z").parse().unwrap()
     }
 
+    /// (window, used percent, resets at)
+    type Windows<'a> = &'a [(&'a str, &'a str, &'a str)];
+
     fn inputs(now: &str, windows: &[(&str, &str, &str)]) -> AlertInputs {
         let plan_windows = windows
             .iter()
@@ -50,7 +53,7 @@ mod tests {
     fn nearly_used_at_the_threshold_exhausted_at_100_both_resolve_at_the_reset() {
         let config: AlertingConfig = serde_yaml_ng::from_str("repeat_every: 1000h").unwrap();
         let mut engine = AlertEngine::new(&config, chrono_tz::UTC);
-        let steps: &[(&str, &[(&str, &str, &str)], &[&str])] = &[
+        let steps: &[(&str, Windows, &[&str])] = &[
             ("10:00", &[("five_hour", "89.9", "14:00"), ("seven_day", "20", "23:00")], &[]),
             (
                 "10:30",
