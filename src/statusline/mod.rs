@@ -16,7 +16,8 @@
 //! - the snapshot holds the session id, the time, the model id, the windows
 //!   and the session cost, never paths or prompt text; it is written to a
 //!   temporary file and renamed over `<folder>/<session>.json`, so the
-//!   daemon never reads half of one; figures unchanged since the last
+//!   daemon never reads half of one (the replaced one stays as `.prev` until
+//!   the next write, so its inode is not reused at once); figures unchanged since the last
 //!   snapshot are not rewritten; snapshots untouched for `STALE_DAYS` days
 //!   are removed when a new session starts.
 //!
@@ -159,6 +160,15 @@ pub fn write_snapshot(folder: &Path, status: &Status, now: DateTime<Utc>) -> std
     // The temporary name does not end in `.json`, so the source's glob never lists it.
     let tmp = folder.join(format!("{}.json.tmp.{}", snapshot.session_id, std::process::id()));
     std::fs::write(&tmp, snapshot.to_line())?;
+    if previous.is_some() {
+        // Keep the replaced snapshot's inode alive (as `<session>.json.prev`) until the next
+        // write: the next temporary file then cannot reuse the inode of the snapshot the
+        // daemon may have seen last, which it would take for the same file (ext4 reuses freed
+        // inodes at once, and two snapshots often have the same size).
+        let prev = folder.join(format!("{}.json.prev", snapshot.session_id));
+        let _ = std::fs::remove_file(&prev);
+        let _ = std::fs::hard_link(&path, &prev);
+    }
     std::fs::rename(&tmp, &path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })?;
@@ -173,7 +183,7 @@ fn remove_stale(folder: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if !(name.ends_with(".json") || name.contains(".json.tmp.")) {
+        if !(name.ends_with(".json") || name.ends_with(".json.prev") || name.contains(".json.tmp.")) {
             continue;
         }
         let old = entry.metadata().ok().and_then(|m| m.modified().ok()).zip(cutoff).is_some_and(|(m, c)| m < c);

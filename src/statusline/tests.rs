@@ -22,8 +22,12 @@ fn a_snapshot_is_written_once_per_change_and_holds_no_paths() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(r#""at":"2026-12-01T21:01:00Z""#) && text.contains(r#""used_percentage":42.0"#), "{text}");
     assert!(!text.contains("/home/dev"), "no paths");
-    let names: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(names, ["0b7d9a52-3c1e-4f60-9d7e-2a1c5e8f4b11.json"], "no temporary file left");
+    let mut names: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let want = ["0b7d9a52-3c1e-4f60-9d7e-2a1c5e8f4b11.json", "0b7d9a52-3c1e-4f60-9d7e-2a1c5e8f4b11.json.prev"];
+    assert_eq!(names, want, "the replaced one kept as .prev, no temporary file left");
+    let prev = std::fs::read_to_string(folder.join(want[1])).unwrap();
+    assert!(prev.contains(r#""used_percentage":41.0"#), "{prev}");
 }
 
 #[test]
