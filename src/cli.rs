@@ -55,6 +55,15 @@ pub enum Command {
         #[arg(long, conflicts_with = "model")]
         check: bool,
     },
+    /// Claude Code's statusLine command: status JSON on stdin, one line out, exit 0 always.
+    Statusline(StatuslineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatuslineArgs {
+    /// Config file [default: ~/.config/creditwatch/config.yaml, then /etc/creditwatch/config.yaml]
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,8 @@
 //! - `config`: loads and validates `config.yaml` from the modules' settings
 //! - `metrics`, `http`: exposition, routes, API, web config
 //! - `report`: the read-only path from files to a printed summary
+//! - `statusline`: Claude Code's status line command, which leaves the
+//!   plan-window snapshots the `claude_statusline` source reads
 //! - `daemon`: wiring (`run`), the ingestion loop, the command implementations
 //! - `cli` (arguments), `robustness` (fuzz entry points)
 
@@ -31,4 +33,5 @@ pub mod report;
 pub mod robustness;
 pub mod sources;
 pub mod state;
+pub mod statusline;
 pub mod usage;

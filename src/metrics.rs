@@ -6,6 +6,8 @@
 //! exposition format), so a counter shows exactly what the ledger booked,
 //! and after a restart it goes on from the same total.
 
+mod plan_windows;
+
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::sources::follow::tail::SourceStats;
@@ -39,6 +41,7 @@ pub struct Metrics {
     account_burn: GaugeVec,
     runway: GaugeVec,
     alert_firing: GaugeVec,
+    plan_windows: plan_windows::PlanWindowMetrics,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
@@ -122,6 +125,7 @@ impl Metrics {
             account_burn: gauge(&r, "creditwatch_account_burn_rate_usd_per_hour", "Account spend per hour over the trailing window, by event time.", &["account", "window"]),
             runway: gauge(&r, "creditwatch_runway_seconds", "Time until the balance reaches zero at the 1h burn rate, counting the auto-reloads the cap still allows (+Inf when not burning).", &["account"]),
             alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
+            plan_windows: plan_windows::PlanWindowMetrics::new(&r),
             registry: r,
         };
         m.build_info.with_label_values(&[crate::common::build_info::VERSION, crate::common::build_info::REVISION]).set(1.0);
@@ -190,6 +194,7 @@ impl Metrics {
             }
         }
         self.burn(live.burn);
+        self.plan_windows.refresh(&state.ledger, now);
         for (alert, account) in live.firing {
             self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }

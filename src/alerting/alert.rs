@@ -61,12 +61,23 @@ pub struct SourceInput {
     pub ok_lines_recent: u64,
 }
 
+/// One plan window of an account, from its newest status-line snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanWindowInput {
+    pub account: String,
+    /// `five_hour`, `seven_day`, ...
+    pub window: String,
+    pub used_percent: Decimal,
+    pub resets_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlertInputs {
     pub now: DateTime<Utc>,
     pub accounts: Vec<AccountInput>,
     pub burn: Vec<SeriesBurn>,
     pub sources: Vec<SourceInput>,
+    pub plan_windows: Vec<PlanWindowInput>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,6 +44,9 @@ pub struct AlertingConfig {
     /// AutoReloadCapNearlyReached once this share of the cap is reloaded.
     #[serde(default = "default_cap_warning_percent")]
     pub reload_cap_warning_percent: u8,
+    /// PlanWindowNearlyUsed once a plan window is used this far (percent).
+    #[serde(default = "default_plan_window_warning_percent")]
+    pub plan_window_warning_percent: u8,
     /// CreditwatchSourceStale: no booked event this long while files grow.
     #[serde(default = "default_source_stale_after", deserialize_with = "duration")]
     pub source_stale_after: Duration,
@@ -68,6 +71,9 @@ fn default_runaway_for() -> Duration {
 }
 fn default_cap_warning_percent() -> u8 {
     80
+}
+fn default_plan_window_warning_percent() -> u8 {
+    90
 }
 fn default_source_stale_after() -> Duration {
     Duration::from_secs(1800)
@@ -166,6 +172,9 @@ impl AlertingConfig {
         }
         if !(1..=100).contains(&self.reload_cap_warning_percent) {
             return Err((field("reload_cap_warning_percent"), "must be between 1 and 100".into()));
+        }
+        if !(1..=99).contains(&self.plan_window_warning_percent) {
+            return Err((field("plan_window_warning_percent"), "must be between 1 and 99 (100 is PlanWindowExhausted)".into()));
         }
         if let Some(url) = &self.external_url {
             check_url(url).map_err(|m| (field("external_url"), m))?;

@@ -35,6 +35,7 @@ struct Rules {
     working_hours: Option<WorkingHours>,
     outside_hours: Option<f64>,
     cap_warning_percent: Decimal,
+    plan_window_warning_percent: Decimal,
     source_stale_after: chrono::Duration,
     tz: Tz,
 }
@@ -67,6 +68,7 @@ impl AlertEngine {
             working_hours: config.working_hours.clone(),
             outside_hours: config.outside_hours_usd_per_hour.map(money::to_f64),
             cap_warning_percent: Decimal::from(config.reload_cap_warning_percent),
+            plan_window_warning_percent: Decimal::from(config.plan_window_warning_percent),
             source_stale_after: span(config.source_stale_after),
             tz,
         };
@@ -140,6 +142,7 @@ impl AlertEngine {
         }
         self.runaway_alerts(inputs, &mut active);
         self.source_alerts(inputs, &mut active);
+        plan_rules::plan_window_alerts(self.rules.plan_window_warning_percent, &inputs.plan_windows, inputs.now, &mut active);
         active.into_iter().map(|a| (a.labels.clone(), a)).collect()
     }
 
@@ -281,6 +284,9 @@ fn human_secs(secs: f64) -> String {
     let rounded = if s >= 60 { s - s % 60 } else { s };
     humantime::format_duration(Duration::from_secs(rounded)).to_string()
 }
+
+#[path = "plan_rules.rs"]
+mod plan_rules;
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]

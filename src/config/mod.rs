@@ -114,6 +114,14 @@ impl Config {
             if account.monthly_allowance_usd.is_some_and(|a| a < Decimal::ZERO) {
                 return Err((format!("accounts[{i}].monthly_allowance_usd"), "must not be negative".into()));
             }
+            if account.plan_windows && account.monthly_allowance_usd.is_some() {
+                let why = "plan_windows and monthly_allowance_usd both describe the plan: keep plan_windows (the windows Claude Code reports) and drop the dollar allowance";
+                return Err((format!("accounts[{i}].plan_windows"), why.into()));
+            }
+            if account.plan_windows && account.direct_apps.is_empty() {
+                let why = "plan_windows needs direct_apps: the apps the plan covers (e.g. [claude-code])";
+                return Err((format!("accounts[{i}].plan_windows"), why.into()));
+            }
         }
         let mut source_names = HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {

@@ -114,3 +114,29 @@ fn config_errors_name_the_pricing_field() {
         assert!(err.starts_with(&format!("/c.yaml:1: {want}")), "{err}\nwant: {want}");
     }
 }
+
+#[test]
+fn plan_windows_needs_direct_apps_and_no_dollar_allowance() {
+    let cases = [
+        (
+            "direct_apps: [claude.ai]",
+            "direct_apps: [claude.ai]\n    plan_windows: true",
+            "/etc/cw/config.yaml:13: accounts[1].plan_windows: plan_windows and monthly_allowance_usd both describe the plan",
+        ),
+        (
+            "    auto_reload: { threshold_usd",
+            "    plan_windows: true\n    auto_reload: { threshold_usd",
+            "/etc/cw/config.yaml:9: accounts[0].plan_windows: plan_windows needs direct_apps",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let err = parse(&GOOD.replacen(from, to, 1)).expect_err(to).to_string();
+        assert!(err.starts_with(want), "edit {to:?}\n got: {err}\nwant: {want}");
+    }
+    let ok = GOOD.replacen(
+        "    auto_reload: { threshold_usd",
+        "    plan_windows: true\n    direct_apps: [claude-code]\n    auto_reload: { threshold_usd",
+        1,
+    );
+    assert!(parse(&ok).unwrap().account("personal").unwrap().plan_windows);
+}

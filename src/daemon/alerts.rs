@@ -70,7 +70,23 @@ pub fn alert_inputs(
             }
         })
         .collect();
-    AlertInputs { now, accounts, burn: SeriesBurn::from_snapshot(snapshot), sources }
+    AlertInputs { now, accounts, burn: SeriesBurn::from_snapshot(snapshot), sources, plan_windows: plan_windows(state, now) }
+}
+
+/// The plan windows of every account that have not reset at `now`.
+fn plan_windows(state: &State, now: DateTime<Utc>) -> Vec<crate::alerting::PlanWindowInput> {
+    let ledger = &state.ledger;
+    let plans = ledger.accounts().filter_map(|a| ledger.plan(a).map(|p| (a, p)));
+    plans
+        .flat_map(|(account, plan)| {
+            plan.current(now).map(move |(window, w)| crate::alerting::PlanWindowInput {
+                account: account.to_string(),
+                window: window.to_string(),
+                used_percent: w.used_percent,
+                resets_at: w.resets_at,
+            })
+        })
+        .collect()
 }
 
 /// Evaluates the daemon-side rules every `evaluate_every` until `stop`.

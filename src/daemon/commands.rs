@@ -17,6 +17,11 @@ use crate::sources::follow::discover::PathPattern;
 use crate::sources::{Format, SourceSpec};
 
 pub fn main(cli: Cli) -> ExitCode {
+    if let Command::Statusline(args) = &cli.command {
+        // Quiet and quick: no logging set up, and it always succeeds.
+        crate::statusline::run(args.config.as_deref());
+        return ExitCode::SUCCESS;
+    }
     init_logging(cli.log_level.as_deref(), cli.log_format);
     let result = match cli.command {
         Command::Run(c) => crate::daemon::run(&load_config(&c)),
@@ -24,6 +29,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
+        Command::Statusline(_) => Ok(()), // answered above
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -131,10 +131,21 @@ impl Ingest {
             store_ref.state.recheck_unpriced(|model| self.prices.lookup(model).is_none());
         }
         let mut booking = Booking::new(&mut store_ref.state, &self.prices, &self.config.limits, &mut self.unpriced_warned);
+        // Plan windows first: a request read in the same round is judged by
+        // every snapshot taken up to its time.
+        for batch in &poll.batches {
+            let source = &self.follower.sources()[batch.source];
+            for (_, result) in &batch.lines {
+                if let LineResult::PlanWindows(observation) = result {
+                    booking.plan_windows(source, &batch.path, observation);
+                }
+            }
+        }
         for batch in &poll.batches {
             let source = &self.follower.sources()[batch.source];
             for (line, result) in &batch.lines {
                 match result {
+                    LineResult::PlanWindows(_) => {} // booked above
                     LineResult::Event(event) => {
                         booking.event(source, &batch.path, event);
                     }

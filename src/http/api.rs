@@ -48,8 +48,11 @@ pub fn authorize_admin(app: &App, headers: &HeaderMap) -> Result<(), Resp> {
 }
 
 pub fn accounts(app: &App) -> Resp {
-    let store = lock(&app.store);
     let now = Utc::now();
+    // Burn first, then the store: never both locks at once.
+    let burn = crate::live::lock_live(&app.live).burn.rates(now);
+    let config = app.config.load();
+    let store = lock(&app.store);
     let accounts: Vec<_> = store
         .state
         .ledger
@@ -59,11 +62,36 @@ pub fn accounts(app: &App) -> Resp {
             let mut v = serde_json::to_value(&view).unwrap_or_default();
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("name".into(), name.into());
+                // Seconds until the balance reaches zero at the 1h burn; null when not burning.
+                let reload = config.account(name).and_then(|a| a.auto_reload.as_ref());
+                let runway = crate::live::runway(reload, &view, &burn);
+                obj.insert("runway_seconds".into(), if runway.is_finite() { json!(runway.round()) } else { json!(null) });
+                obj.insert("plan_windows".into(), plan_windows(&store.state.ledger, name, now));
             }
             v
         })
         .collect();
     json_response(StatusCode::OK, &json!({ "accounts": accounts, "as_of": now.to_rfc3339() }))
+}
+
+/// The account's plan windows that have not reset, as the status line and
+/// the gauges show them: `{"five_hour": {"used_percent": "41", "resets_at": ..., "observed_at": ...}}`.
+fn plan_windows(ledger: &crate::ledger::Ledger, account: &str, now: chrono::DateTime<Utc>) -> serde_json::Value {
+    let Some(plan) = ledger.plan(account) else { return json!({}) };
+    let windows: serde_json::Map<String, serde_json::Value> = plan
+        .current(now)
+        .map(|(name, w)| {
+            let forecast = plan.forecast_exhausted_at(name, now).map(|t| t.to_rfc3339());
+            let value = json!({
+                "used_percent": money::format(w.used_percent),
+                "resets_at": w.resets_at.to_rfc3339(),
+                "observed_at": w.observed_at.to_rfc3339(),
+                "exhausted_forecast_at": forecast,
+            });
+            (name.to_string(), value)
+        })
+        .collect();
+    serde_json::Value::Object(windows)
 }
 
 pub fn history(app: &App, account: &str) -> Resp {

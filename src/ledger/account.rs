@@ -27,8 +27,10 @@ use serde::{Deserialize, Serialize};
 pub use super::entry::{Booked, Entry, Receipt, RequestKind};
 pub use super::error::LedgerError;
 use super::month::{tz_name, Month};
+use super::plan::PlanState;
 use super::settings::{AccountSettings, AutoReload};
 use super::view::AccountView;
+use crate::usage::plan::PlanObservation;
 
 /// Months of figures kept per account.
 const MONTHS_KEPT: i64 = 13;
@@ -58,6 +60,9 @@ pub(super) struct MonthFigures {
     pub(super) reload_usd: Decimal,
     pub(super) allowance_used: Decimal,
     pub(super) cap_reached: bool,
+    /// Spend a subscription's plan covered (`plan_windows`).
+    #[serde(default)]
+    pub(super) plan_covered: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +72,8 @@ pub(super) struct AccountState {
     pub(super) balance: Decimal,
     pub(super) topups: TopupTotals,
     pub(super) months: BTreeMap<Month, MonthFigures>,
+    #[serde(default)]
+    pub(super) plan: PlanState,
 }
 
 /// Balances and month figures of every account; `Clone` and serde so the
@@ -102,13 +109,14 @@ impl AccountState {
         let name = entry.account();
         match entry {
             Entry::Opened { .. } => return Err(LedgerError::BadEntry(format!("account `{name}` is opened twice"))),
-            Entry::Debit { month, cost, from_allowance, from_balance, deducted, .. } => {
+            Entry::Debit { month, cost, from_allowance, from_balance, deducted, from_plan, .. } => {
                 let split_ok = *from_allowance >= Decimal::ZERO
                     && *from_balance >= Decimal::ZERO
-                    && from_allowance.checked_add(*from_balance) == Some(*cost);
+                    && *from_plan >= Decimal::ZERO
+                    && from_allowance.checked_add(*from_balance).and_then(|s| s.checked_add(*from_plan)) == Some(*cost);
                 if !split_ok {
                     return Err(LedgerError::BadEntry(format!(
-                        "debit on `{name}`: allowance {from_allowance} + balance {from_balance} is not the cost {cost}"
+                        "debit on `{name}`: allowance {from_allowance} + plan {from_plan} + balance {from_balance} is not the cost {cost}"
                     )));
                 }
                 if *deducted {
@@ -117,7 +125,11 @@ impl AccountState {
                 let f = self.month_mut(*month);
                 f.spend = add(name, f.spend, *cost)?;
                 f.allowance_used = add(name, f.allowance_used, *from_allowance)?;
+                f.plan_covered = add(name, f.plan_covered, *from_plan)?;
                 self.prune();
+            }
+            Entry::PlanWindows { at, windows, .. } => {
+                self.plan.observe(*at, windows);
             }
             Entry::AutoReload { amount, month, .. } => {
                 self.balance = add(name, self.balance, *amount)?;
@@ -204,6 +216,29 @@ impl Ledger {
         self.receipts.get(id)
     }
 
+    /// What the plan windows of `account` said, if it exists.
+    pub fn plan(&self, account: &str) -> Option<&PlanState> {
+        self.accounts.get(account).map(|s| &s.plan)
+    }
+
+    /// Takes in a status-line snapshot of `account`'s plan windows. Returns
+    /// the entry to journal (already applied), or `None` when the snapshot
+    /// tells the ledger nothing new.
+    pub fn observe_plan(&mut self, account: &str, observation: &PlanObservation) -> Result<Option<Entry>, LedgerError> {
+        let state = self.accounts.get(account).ok_or_else(|| LedgerError::UnknownAccount(account.to_string()))?;
+        if !state.plan.clone().observe(observation.at, &observation.windows) {
+            return Ok(None);
+        }
+        let entry = Entry::PlanWindows {
+            account: account.to_string(),
+            session: observation.session.clone(),
+            at: observation.at,
+            windows: observation.windows.clone(),
+        };
+        self.apply(&entry)?;
+        Ok(Some(entry))
+    }
+
     /// Applies one entry: the only way state changes, used both when booking
     /// and when replaying the journal. All or nothing.
     pub fn apply(&mut self, entry: &Entry) -> Result<(), LedgerError> {
@@ -218,6 +253,7 @@ impl Ledger {
                 balance: *balance,
                 topups: TopupTotals::default(),
                 months: BTreeMap::new(),
+                plan: PlanState::default(),
             };
             self.accounts.insert(name.to_string(), state);
             return Ok(());
@@ -267,9 +303,14 @@ impl Ledger {
     ) -> Result<Vec<Entry>, LedgerError> {
         let month = Month::of(at, self.tz);
         let settings = self.settings.get(account);
+        // Plan allowance first, then extra usage: a subscriber's direct app is
+        // covered while no plan window is exhausted at the request's time.
+        let covered = settings.is_some_and(|s| s.plan_windows && s.is_direct(app)) && !state.plan.exhausted_at(at);
+        let from_plan = if covered { cost } else { Decimal::ZERO };
         // Pre-opening usage still draws on the allowance: the opening figure
         // is a balance, and the month's allowance was being used all along.
         let from_allowance = match settings.and_then(|s| s.monthly_allowance.filter(|_| s.is_direct(app))) {
+            Some(_) if covered => Decimal::ZERO,
             Some(allowance) => {
                 let used = state.figures(month).allowance_used;
                 cost.min(allowance.checked_sub(used).unwrap_or(Decimal::ZERO).max(Decimal::ZERO))
@@ -277,7 +318,7 @@ impl Ledger {
             None => Decimal::ZERO,
         };
         let deducted = at >= state.opening_as_of;
-        let reload = settings.and_then(|s| s.auto_reload).filter(|_| deducted);
+        let reload = settings.and_then(|s| s.auto_reload).filter(|_| deducted && !covered);
         let debit = Entry::Debit {
             account: account.to_string(),
             app: app.to_string(),
@@ -285,8 +326,9 @@ impl Ledger {
             month,
             cost,
             from_allowance,
-            from_balance: cost - from_allowance,
+            from_balance: cost - from_allowance - from_plan,
             deducted,
+            from_plan,
         };
         self.apply(&debit)?;
         let mut entries = vec![debit];

@@ -21,6 +21,11 @@ pub struct AccountConfig {
     pub monthly_allowance_usd: Option<Decimal>,
     #[serde(default)]
     pub direct_apps: Vec<String>,
+    /// A subscription whose plan windows (Claude Code's status line, the
+    /// `claude_statusline` source) decide: `direct_apps` are covered by the
+    /// plan until a window is exhausted, then draw on the balance.
+    #[serde(default)]
+    pub plan_windows: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

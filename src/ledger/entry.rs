@@ -13,15 +13,18 @@ use serde::{Deserialize, Serialize};
 
 use super::month::Month;
 use super::view::AccountView;
+use crate::usage::plan::PlanWindow;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Entry {
     /// An account starts with the balance the provider showed at `as_of`.
     Opened { account: String, balance: Decimal, as_of: DateTime<Utc> },
-    /// Usage cost: `from_allowance + from_balance == cost`. With `deducted:
-    /// false` (usage before the opening time, already inside the opening
-    /// balance) the balance part was not taken from the balance.
+    /// Usage cost: `from_allowance + from_plan + from_balance == cost`.
+    /// With `deducted: false` (usage before the opening time, already inside
+    /// the opening balance) the balance part was not taken from the balance.
+    /// `from_plan` is what a subscription with `plan_windows` covered (no
+    /// window exhausted at `at`): spend, never taken from the balance.
     Debit {
         account: String,
         app: String,
@@ -31,6 +34,8 @@ pub enum Entry {
         from_allowance: Decimal,
         from_balance: Decimal,
         deducted: bool,
+        #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+        from_plan: Decimal,
     },
     /// One auto-reload, counted against the cap of `month` (the month of the
     /// usage event that triggered it).
@@ -43,6 +48,9 @@ pub enum Entry {
     /// The balance set to what the provider shows: `adjustment` is
     /// `balance` minus the balance before, and may be negative.
     Reconcile { account: String, id: String, balance: Decimal, adjustment: Decimal, at: DateTime<Utc> },
+    /// A status-line snapshot of the plan windows, journaled when it changed
+    /// what the ledger knows (see `ledger::plan`). Moves no money.
+    PlanWindows { account: String, session: String, at: DateTime<Utc>, windows: Vec<PlanWindow> },
 }
 
 impl Entry {
@@ -53,7 +61,8 @@ impl Entry {
             | Entry::AutoReload { account, .. }
             | Entry::ReloadCapReached { account, .. }
             | Entry::TopUp { account, .. }
-            | Entry::Reconcile { account, .. } => account,
+            | Entry::Reconcile { account, .. }
+            | Entry::PlanWindows { account, .. } => account,
         }
     }
 
@@ -62,7 +71,7 @@ impl Entry {
         match self {
             Entry::Opened { balance, .. } => *balance,
             Entry::Debit { from_balance, deducted: true, .. } => -*from_balance,
-            Entry::Debit { deducted: false, .. } | Entry::ReloadCapReached { .. } => Decimal::ZERO,
+            Entry::Debit { deducted: false, .. } | Entry::ReloadCapReached { .. } | Entry::PlanWindows { .. } => Decimal::ZERO,
             Entry::AutoReload { amount, .. } | Entry::TopUp { amount, .. } => *amount,
             Entry::Reconcile { adjustment, .. } => *adjustment,
         }

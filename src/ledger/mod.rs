@@ -23,6 +23,7 @@ pub mod error;
 pub mod journal;
 pub mod lock;
 pub mod month;
+pub mod plan;
 pub mod settings;
 pub mod snapshot;
 pub mod view;

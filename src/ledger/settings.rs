@@ -23,6 +23,9 @@ pub struct AccountSettings {
     pub monthly_allowance: Option<Decimal>,
     /// Apps whose usage draws on the plan allowance first.
     pub direct_apps: Vec<String>,
+    /// `direct_apps` are covered by the plan while no plan window is
+    /// exhausted (see `ledger::plan`).
+    pub plan_windows: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +100,7 @@ impl TryFrom<&AccountConfig> for AccountSettings {
             auto_reload,
             monthly_allowance: c.monthly_allowance_usd,
             direct_apps: c.direct_apps.clone(),
+            plan_windows: c.plan_windows,
         })
     }
 }

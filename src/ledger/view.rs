@@ -33,6 +33,9 @@ pub struct AccountView {
     pub monthly_allowance_usd: Option<Decimal>,
     pub allowance_remaining_usd: Option<Decimal>,
     pub topups: TopupTotals,
+    /// Spend the plan covered this month (accounts with `plan_windows`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_covered_this_month_usd: Option<Decimal>,
 }
 
 impl Ledger {
@@ -64,6 +67,7 @@ impl Ledger {
             remaining_reload_usd: reload.map(|r| left(r.monthly_cap, f.reload_usd)),
             monthly_allowance_usd: allowance.map(|a| n(&a)),
             allowance_remaining_usd: allowance.map(|a| left(a, f.allowance_used)),
+            plan_covered_this_month_usd: settings.filter(|s| s.plan_windows).map(|_| n(&f.plan_covered)),
             topups: TopupTotals {
                 manual_usd: n(&state.topups.manual_usd),
                 auto_usd: n(&state.topups.auto_usd),
@@ -95,6 +99,7 @@ mod tests {
                 }),
                 monthly_allowance: None,
                 direct_apps: vec![],
+                plan_windows: false,
             }],
             chrono::Utc::now(),
         );

@@ -329,7 +329,8 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         };
         match parse_item(parser.as_mut(), &item, max_line) {
             LineResult::Event(event) => book(event, out, interner),
-            LineResult::Skipped => {}
+            // Plan windows bill nothing: the report is about cost.
+            LineResult::Skipped | LineResult::PlanWindows(_) => {}
             LineResult::NotBooked(reason) => errors.not_booked(path, number, &reason),
             LineResult::Error(e) => {
                 out.error_lines += 1;
@@ -344,7 +345,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         let parsed = parser.parse(&tail);
         match crate::sources::line_result(parser.as_mut(), parsed) {
             LineResult::Event(event) => book(event, out, interner),
-            LineResult::Skipped => {}
+            LineResult::Skipped | LineResult::PlanWindows(_) => {}
             LineResult::NotBooked(reason) => errors.not_booked(path, reader.next_line_number(), &reason),
             LineResult::Error(e) => {
                 out.error_lines += 1;

@@ -10,13 +10,14 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai};
+use formats::{anthropic, attribution, claude_code, claude_statusline, jsonl, litellm, openai};
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::usage::plan::PlanObservation;
 use crate::usage::UsageEvent;
 
 /// The log formats a source can have (`format:` in the config).
@@ -28,6 +29,8 @@ pub enum Format {
     Openai,
     Litellm,
     Jsonl,
+    /// Plan-window snapshots left by `creditwatch statusline`.
+    ClaudeStatusline,
 }
 
 impl Format {
@@ -38,6 +41,7 @@ impl Format {
             Format::Openai => "openai",
             Format::Litellm => "litellm",
             Format::Jsonl => "jsonl",
+            Format::ClaudeStatusline => "claude_statusline",
         }
     }
 }
@@ -65,6 +69,15 @@ pub trait LineParser: Send {
     /// request (or one held back, see `drain_pending`).
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError>;
 
+    /// Parses one line that may hold something other than usage (a plan
+    /// window snapshot); formats of usage alone keep this default.
+    fn parse_any(&mut self, line: &[u8]) -> Result<Parsed, LineError> {
+        Ok(match self.parse(line)? {
+            Some(event) => Parsed::Usage(event),
+            None => Parsed::Nothing,
+        })
+    }
+
     /// Events held back (a stream still waiting for its final delta) that are
     /// due at `now`, or all of them at end of input (`now == None`).
     fn drain_pending(&mut self, _now: Option<DateTime<Utc>>) -> Vec<UsageEvent> {
@@ -86,6 +99,14 @@ pub trait LineParser: Send {
     fn skip_reason(&mut self) -> Option<String> {
         None
     }
+}
+
+/// What one line holds.
+pub enum Parsed {
+    Usage(UsageEvent),
+    /// Plan windows seen at one moment (`claude_statusline`): not billed.
+    PlanWindows(PlanObservation),
+    Nothing,
 }
 
 /// What became of a line, for `creditwatch_source_lines_total{outcome}`.
@@ -190,6 +211,7 @@ impl SourceSpec {
                 let map = self.options.field_map.as_ref().ok_or("format `jsonl` needs a `field_map`")?;
                 Box::new(jsonl::JsonlParser::new(map, attribution)?)
             }
+            Format::ClaudeStatusline => Box::new(claude_statusline::ClaudeStatuslineParser),
         })
     }
 
@@ -222,6 +244,7 @@ impl LineParser for Misconfigured {
 /// What one line turned into.
 pub enum LineResult {
     Event(UsageEvent),
+    PlanWindows(PlanObservation),
     Skipped,
     /// Skipped although it carried usage, and why (see `skip_reason`).
     NotBooked(String),
@@ -240,10 +263,12 @@ pub fn line_result(parser: &mut dyn LineParser, parsed: Result<Option<UsageEvent
 /// Parses one item of a `LineReader`; oversized lines are errors.
 pub fn parse_item(parser: &mut dyn LineParser, item: &reader::Item<'_>, max_line: usize) -> LineResult {
     match item {
-        reader::Item::Line { bytes, .. } => {
-            let parsed = parser.parse(bytes);
-            line_result(parser, parsed)
-        }
+        reader::Item::Line { bytes, .. } => match parser.parse_any(bytes) {
+            Ok(Parsed::Usage(event)) => LineResult::Event(event),
+            Ok(Parsed::PlanWindows(observation)) => LineResult::PlanWindows(observation),
+            Ok(Parsed::Nothing) => parser.skip_reason().map_or(LineResult::Skipped, LineResult::NotBooked),
+            Err(e) => LineResult::Error(e),
+        },
         reader::Item::Oversized { .. } => LineResult::Error(LineError::new(format!("line longer than {max_line} bytes, skipped"))),
     }
 }

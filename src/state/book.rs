@@ -10,6 +10,7 @@ use super::{Batch, Booked, State};
 use crate::pricing::PriceTable;
 use crate::sources::{Outcome, SourceSpec};
 use crate::state::labels::Limits;
+use crate::usage::plan::PlanObservation;
 use crate::usage::UsageEvent;
 
 /// No single request costs a million dollars or uses a trillion tokens; a
@@ -108,6 +109,29 @@ impl<'a> Booking<'a> {
             seen,
         });
         Outcome::Booked
+    }
+
+    /// Takes in a plan-window snapshot of `source`'s account and counts its
+    /// line: booked when it told the ledger something new, a duplicate when
+    /// it repeated what was known, skipped when it had no windows.
+    pub fn plan_windows(&mut self, source: &SourceSpec, path: &Path, observation: &PlanObservation) -> Outcome {
+        let outcome = if observation.windows.is_empty() {
+            Outcome::Skipped
+        } else {
+            match self.state.ledger.observe_plan(&source.account, observation) {
+                Ok(Some(entry)) => {
+                    self.batch.ledger.push(entry);
+                    Outcome::Booked
+                }
+                Ok(None) => Outcome::Duplicate,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), account = %source.account, "cannot take in the plan windows: {e}");
+                    Outcome::Error
+                }
+            }
+        };
+        self.count(&source.name, outcome);
+        outcome
     }
 
     pub fn batch_mut(&mut self) -> &mut Batch {

@@ -6,6 +6,7 @@
 //! `EventId` is what de-duplication keys on.
 
 pub mod money;
+pub mod plan;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

@@ -5,6 +5,7 @@ use crate::ledger::settings::ReloadSize;
 use crate::ledger::view::AccountView;
 use crate::usage::money;
 
+mod plan;
 mod props;
 mod replay;
 
@@ -24,6 +25,7 @@ pub(super) fn account(opening: &str, reload: Option<(&str, ReloadSize, &str)>) -
         auto_reload: reload.map(|(threshold, size, cap)| AutoReload { threshold: d(threshold), size, monthly_cap: d(cap) }),
         monthly_allowance: None,
         direct_apps: vec![],
+        plan_windows: false,
     }
 }
 

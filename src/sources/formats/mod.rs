@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod attribution;
 pub mod claude_code;
+pub mod claude_statusline;
 pub mod fields;
 pub mod jsonl;
 pub mod litellm;

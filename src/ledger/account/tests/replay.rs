@@ -46,6 +46,7 @@ fn entries_have_a_stable_json_form() {
         from_allowance: d("2.876544"),
         from_balance: d("1.123457"),
         deducted: true,
+        from_plan: d("0"),
     };
     let json = serde_json::to_string(&entry).unwrap();
     assert_eq!(
@@ -75,6 +76,7 @@ fn apply_refuses_entries_that_do_not_fit_the_ledger() {
             from_allowance: d("0.5"),
             from_balance: d("1"),
             deducted: true,
+            from_plan: d("0"),
         },
     ];
     for entry in bad {
