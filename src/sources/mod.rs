@@ -10,7 +10,7 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai};
+use formats::{anthropic, attribution, claude_code, codex, gemini_cli, jsonl, litellm, openai, qwen_code};
 
 use std::sync::Arc;
 
@@ -28,6 +28,9 @@ pub enum Format {
     Openai,
     Litellm,
     Jsonl,
+    Codex,
+    GeminiCli,
+    QwenCode,
 }
 
 impl Format {
@@ -38,13 +41,56 @@ impl Format {
             Format::Openai => "openai",
             Format::Litellm => "litellm",
             Format::Jsonl => "jsonl",
+            Format::Codex => "codex",
+            Format::GeminiCli => "gemini_cli",
+            Format::QwenCode => "qwen_code",
+        }
+    }
+
+    /// The app a coding agent's requests are booked under when its source
+    /// names none (`app:`); `None`: the source's name, as before.
+    pub fn agent_app(self) -> Option<&'static str> {
+        match self {
+            Format::Codex => Some("codex"),
+            Format::GeminiCli => Some("gemini-cli"),
+            Format::QwenCode => Some("qwen-code"),
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => None,
+        }
+    }
+
+    /// Where the agent writes its logs, for a source that lists no `paths`
+    /// (and `report --format F` without `--paths`), honouring the agent's own
+    /// home variable. Empty: the format has no default place.
+    pub fn default_paths(self) -> Vec<String> {
+        let home = |var: &str, default: &str| match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => v.trim().trim_end_matches('/').to_string(),
+            _ => default.to_string(),
+        };
+        match self {
+            Format::Codex => {
+                let codex = home("CODEX_HOME", "~/.codex");
+                vec![format!("{codex}/sessions/**/*.jsonl"), format!("{codex}/archived_sessions/**/*.jsonl")]
+            }
+            Format::GeminiCli => {
+                let gemini = format!("{}/.gemini", home("GEMINI_CLI_HOME", "~"));
+                vec![format!("{gemini}/tmp/*/chats/**/*.json"), format!("{gemini}/tmp/*/chats/**/*.jsonl")]
+            }
+            Format::QwenCode => vec![format!("{}/projects/*/chats/**/*.jsonl", home("QWEN_HOME", "~/.qwen"))],
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => Vec::new(),
         }
     }
 
     /// Whether this format's files are appended lines or whole documents.
     pub fn reading(self) -> Reading {
         match self {
-            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => Reading::Lines,
+            Format::GeminiCli => Reading::Documents,
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::Codex
+            | Format::QwenCode => Reading::Lines,
         }
     }
 }
@@ -182,7 +228,9 @@ impl SourceSpec {
     }
 
     pub fn from_config(c: &crate::sources::config::SourceConfig) -> Result<SourceSpec, String> {
-        let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
+        let defaults = if c.paths.is_empty() { c.format.default_paths() } else { Vec::new() };
+        let paths = if c.paths.is_empty() { &defaults } else { &c.paths };
+        let patterns = paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
         let attribution = attribution::Attribution::new(c.app_from, &c.app_rules, c.app_path.as_deref()).map_err(|e| e.to_string())?;
         let options = FormatOptions {
             streams: c.streams.clone().unwrap_or_default(),
@@ -190,7 +238,7 @@ impl SourceSpec {
             field_map: c.field_map.clone(),
         };
         let spec = SourceSpec {
-            app: c.app.clone(),
+            app: c.app.clone().or_else(|| c.format.agent_app().map(String::from)),
             attribution: Arc::new(attribution),
             options,
             ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
@@ -217,6 +265,10 @@ impl SourceSpec {
                 let map = self.options.field_map.as_ref().ok_or("format `jsonl` needs a `field_map`")?;
                 Box::new(jsonl::JsonlParser::new(map, attribution)?)
             }
+            Format::Codex => Box::new(codex::CodexParser::new()),
+            Format::QwenCode => Box::new(qwen_code::QwenCodeParser),
+            // Read whole (`document_parser`); a line parser is never asked for.
+            Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
         })
     }
 
@@ -224,7 +276,14 @@ impl SourceSpec {
     /// source; `None` for a line format.
     pub fn document_parser(&self) -> Option<Box<dyn DocumentParser>> {
         match self.format {
-            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => None,
+            Format::GeminiCli => Some(Box::new(gemini_cli::GeminiCliParser)),
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::Codex
+            | Format::QwenCode => None,
         }
     }
 
@@ -255,6 +314,9 @@ impl LineParser for Misconfigured {
 }
 
 /// What one line turned into.
+// Events are moved, not boxed: one allocation per line would cost more
+// than moving a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum LineResult {
     Event(UsageEvent),
     Skipped,

@@ -4,8 +4,12 @@
 pub mod anthropic;
 pub mod attribution;
 pub mod claude_code;
+pub mod codex;
 pub mod fields;
+pub mod gemini_cli;
+pub mod google_usage;
 pub mod jsonl;
 pub mod litellm;
 pub mod messages_usage;
 pub mod openai;
+pub mod qwen_code;
