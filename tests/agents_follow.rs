@@ -188,4 +188,11 @@ fn qwen_appends_forks_and_bad_lines() {
     append(&chats.join("s2.jsonl"), &format!("{}{}{}", record("a1", "s2", true), record("a2", "s2", true), record("b1", "s2", false)));
     d.wait_metric(&requests, "3");
     assert_eq!(metric(&d.scrape(), &lines_metric("qwen", "booked")).as_deref(), Some("3"));
+    // The other sources' paths match nothing: fine, and said once each,
+    // though every poll lists them again.
+    let log = d.log();
+    for source in ["codex", "gemini"] {
+        let said = log.lines().filter(|l| l.contains("no files match") && l.contains(&format!("source={source}"))).count();
+        assert_eq!(said, 1, "{source}:\n{log}");
+    }
 }

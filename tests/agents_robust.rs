@@ -17,7 +17,10 @@ const CHATS: &str = "tests/fixtures/gemini_cli/tmp/9b1f6c2ad7e94e0f8a3b5c6d7e8f9
 
 fn inputs() -> Vec<(Format, Vec<u8>)> {
     vec![
-        (Format::Codex, read("../shared/fixtures/codex/sessions/2026/11/10/rollout-2026-11-10T16-10-41-11df12d7-dd30-4e89-a2f2-35f2e11b868d.jsonl")),
+        (
+            Format::Codex,
+            read("../shared/fixtures/codex/sessions/2026/11/10/rollout-2026-11-10T16-10-41-11df12d7-dd30-4e89-a2f2-35f2e11b868d.jsonl"),
+        ),
         (Format::QwenCode, read("tests/fixtures/qwen_code/projects/-home-dev-api/chats/5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6.jsonl")),
         (Format::GeminiCli, read(&format!("{CHATS}/session-2026-11-12T09-44-2f32182a.json"))),
         (Format::GeminiCli, read(&format!("{CHATS}/session-2026-11-13T10-00-c2b0dd60.jsonl"))),
