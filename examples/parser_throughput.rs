@@ -10,6 +10,9 @@
 //!   anthropic=../shared/fixtures/proxy/anthropic.jsonl openai=../shared/fixtures/proxy/openai.jsonl \
 //!   litellm=../shared/fixtures/proxy/litellm.jsonl jsonl=../shared/fixtures/proxy/generic.jsonl --mb 64
 //! ```
+//! The coding agents: `codex=../shared/fixtures/codex/sessions/2026/11/16/rollout-*-d97dc9cd-*.jsonl`,
+//! `qwen_code=tests/fixtures/qwen_code/projects/-home-dev-api/chats/*.jsonl`,
+//! `gemini_cli=FILE` (a whole chat file, parsed as one document per copy).
 //! `jsonl` uses the field map of `../shared/fixtures/proxy/generic.jsonl`;
 //! `skim=FILE` is the floor for comparison: serde_json checking each line
 //! and ignoring every value (no parser can read JSON faster).
@@ -20,10 +23,13 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use creditwatch::sources::formats::anthropic::{AnthropicParser, StreamOptions};
 use creditwatch::sources::formats::claude_code::ClaudeCodeParser;
+use creditwatch::sources::formats::codex::CodexParser;
+use creditwatch::sources::formats::gemini_cli::GeminiCliParser;
 use creditwatch::sources::formats::jsonl::{FieldMap, JsonlParser};
 use creditwatch::sources::formats::litellm::{LitellmOptions, LitellmParser};
 use creditwatch::sources::formats::openai::OpenAiParser;
-use creditwatch::sources::LineParser;
+use creditwatch::sources::formats::qwen_code::QwenCodeParser;
+use creditwatch::sources::{DocumentParser, LineParser};
 
 const GENERIC_MAP: &str =
     "{ id: /req/id, model: /req/llm, input_tokens: /tok/in, output_tokens: /tok/out, timestamp: /ts, app: /svc/name }";
@@ -43,6 +49,8 @@ fn parser(format: &str) -> Result<Box<dyn LineParser>> {
     Ok(match format {
         "skim" => Box::new(Skim),
         "claude_code" => Box::new(ClaudeCodeParser),
+        "codex" => Box::new(CodexParser::new()),
+        "qwen_code" => Box::new(QwenCodeParser),
         "anthropic" => Box::new(AnthropicParser::new(&StreamOptions::default(), attribution).map_err(|e| anyhow!(e))?),
         "openai" => Box::new(OpenAiParser::new(attribution)),
         "litellm" => Box::new(LitellmParser::new(LitellmOptions::default(), attribution)),
@@ -78,6 +86,25 @@ fn run(format: &str, lines: &[&[u8]]) -> Result<Run> {
     Ok(Run { bytes, lines: lines.len(), events, errors, took: start.elapsed() })
 }
 
+/// A whole-file format: the document read `copies` times, as the follower
+/// reads a chat file again each time it changes.
+fn run_document(text: &[u8], copies: usize) -> Run {
+    let mut p = GeminiCliParser;
+    let (mut events, mut errors, mut lines) = (0, 0, 0);
+    let start = Instant::now();
+    for _ in 0..copies {
+        match p.parse_document(text) {
+            Ok(items) => {
+                lines += items.len();
+                events += items.iter().filter(|i| i.is_ok()).count();
+                errors += items.iter().filter(|i| i.is_err()).count();
+            }
+            Err(_) => errors += 1,
+        }
+    }
+    Run { bytes: text.len() * copies, lines, events, errors, took: start.elapsed() }
+}
+
 fn main() -> Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let mut mb = 64usize;
@@ -103,7 +130,8 @@ fn main() -> Result<()> {
         }
         let copies = (mb << 20).div_ceil(one_bytes);
         let lines: Vec<&[u8]> = (0..copies).flat_map(|_| one.iter().copied()).collect();
-        let best = (0..3).map(|_| run(format, &lines)).collect::<Result<Vec<_>>>()?.into_iter().min_by_key(|r| r.took).context("no run")?;
+        let once = |_| if format == "gemini_cli" { Ok(run_document(&text, (mb << 20).div_ceil(text.len()))) } else { run(format, &lines) };
+        let best = (0..3).map(once).collect::<Result<Vec<_>>>()?.into_iter().min_by_key(|r| r.took).context("no run")?;
         let secs = best.took.as_secs_f64();
         let mb_s = best.bytes as f64 / secs / 1e6;
         let ratio = mb_s / *baseline.get_or_insert(mb_s);

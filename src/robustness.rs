@@ -51,16 +51,65 @@ fn source_yaml(format: Format) -> String {
 /// `config.yaml` (`SourceConfig` -> `SourceSpec::from_config` -> `parser`).
 /// The specs are built once (compiling their regexes per input would be most
 /// of a run); each call gets a fresh parser.
-pub fn parser_for(format: Format) -> Result<Box<dyn LineParser>, Violation> {
+fn parsers_for(format: Format) -> Result<Parsers, Violation> {
     static SPECS: OnceLock<Vec<(Format, Result<SourceSpec, Violation>)>> = OnceLock::new();
     let specs = SPECS.get_or_init(|| {
-        [Format::ClaudeCode, Format::Anthropic, Format::Openai, Format::Litellm, Format::Jsonl].map(|f| (f, spec_for(f))).into()
+        [
+            Format::ClaudeCode,
+            Format::Anthropic,
+            Format::Openai,
+            Format::Litellm,
+            Format::Jsonl,
+            Format::Codex,
+            Format::QwenCode,
+            Format::GeminiCli,
+        ]
+        .map(|f| (f, spec_for(f)))
+        .into()
     });
     match specs.iter().find(|(f, _)| *f == format) {
-        Some((_, Ok(spec))) => Ok(spec.parser()),
+        Some((_, Ok(spec))) => match format.reading() {
+            crate::sources::Reading::Lines => Ok(Parsers::Lines(spec.parser())),
+            crate::sources::Reading::Documents => spec
+                .document_parser()
+                .map(Parsers::Documents)
+                .ok_or_else(|| Violation(format!("`{}` has no document parser", format.as_str()))),
+        },
         Some((_, Err(e))) => Err(e.clone()),
         None => Err(Violation(format!("no source for format `{}`", format.as_str()))),
     }
+}
+
+/// A fresh parser of either reading mode.
+enum Parsers {
+    Lines(Box<dyn LineParser>),
+    Documents(Box<dyn crate::sources::DocumentParser>),
+}
+
+/// A line parser for `format`, built the way the daemon builds one.
+pub fn parser_for(format: Format) -> Result<Box<dyn LineParser>, Violation> {
+    match parsers_for(format)? {
+        Parsers::Lines(parser) => Ok(parser),
+        Parsers::Documents(_) => Err(Violation(format!("`{}` is read as whole documents", format.as_str()))),
+    }
+}
+
+/// Reads `data` as one whole file of a document format (Gemini CLI), as the
+/// follower does each time the file changes: every event can be priced and
+/// costs nothing below zero, and reading the same bytes again gives the same
+/// events (ids are stable, or a re-read would bill again).
+pub fn parse_document(format: Format, data: &[u8]) -> Result<(), Violation> {
+    let Parsers::Documents(mut parser) = parsers_for(format)? else {
+        return Err(Violation(format!("`{}` is read line by line", format.as_str())));
+    };
+    let first = parser.parse_document(data);
+    if let Ok(items) = &first {
+        for event in items.iter().flatten() {
+            priced(event)?;
+        }
+    }
+    let again = parser.parse_document(data);
+    check(first == again, || "reading the same document twice gave other results".to_string())
 }
 
 fn spec_for(format: Format) -> Result<SourceSpec, Violation> {

@@ -86,3 +86,20 @@ fn proxy_seeds_parse_to_events() {
         assert_eq!(total, want, "{target}");
     }
 }
+
+/// The coding agents' parsers: Codex and Qwen Code line by line (state kept
+/// across a seed's lines), Gemini CLI whole files read twice. Every seed
+/// yields events, so the fuzzers start from inputs that reach the counts.
+#[test]
+fn agent_format_seeds() {
+    assert_eq!(replay("codex", |b| robustness::parse_lines(Format::Codex, b)), 6);
+    assert_eq!(replay("qwen_code", |b| robustness::parse_lines(Format::QwenCode, b)), 2);
+    assert_eq!(replay("gemini_cli", |b| robustness::parse_document(Format::GeminiCli, b)), 4);
+    for (target, format) in [("codex", Format::Codex), ("qwen_code", Format::QwenCode)] {
+        for (path, bytes) in seeds(target) {
+            let mut parser = robustness::parser_for(format).unwrap();
+            let events = bytes.split(|&b| b == b'\n').filter(|l| matches!(parser.parse(l), Ok(Some(_)))).count();
+            assert!(events > 0, "{}: no events", path.display());
+        }
+    }
+}

@@ -135,7 +135,7 @@ impl Config {
                     format!("account `{}` is not defined under accounts: (defined: {})", source.account, known.join(", ")),
                 ));
             }
-            if source.paths.is_empty() {
+            if source.paths.is_empty() && source.format.default_paths().is_empty() {
                 return Err((format!("sources[{i}].paths"), "no paths: give at least one glob".into()));
             }
             for (j, p) in source.paths.iter().enumerate() {

@@ -114,7 +114,8 @@ pub fn default_claude_globs() -> Vec<String> {
 }
 
 fn parse_format(text: &str) -> Result<Format> {
-    serde_yaml_ng::from_str(text).map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl)"))
+    serde_yaml_ng::from_str(text)
+        .map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, codex, gemini_cli, qwen_code)"))
 }
 
 fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
@@ -128,7 +129,8 @@ fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
     if format == Format::Jsonl {
         bail!("--format jsonl needs a field map: configure a source with `field_map:` instead");
     }
-    Ok(SourceSpec::new("paths", format, patterns, "default"))
+    let app = format.agent_app().map(String::from);
+    Ok(SourceSpec { app, ..SourceSpec::new("paths", format, patterns, "default") })
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {
@@ -138,8 +140,12 @@ fn run_report(args: ReportArgs) -> Result<()> {
     let (sources, prices, config_tz, max_line) = match &config {
         Some(c) => (source_specs(c)?, price_table(c), Some(c.timezone), c.limits.max_line_bytes),
         None => {
-            let globs = if args.paths.is_empty() { default_claude_globs() } else { args.paths.clone() };
             let format = parse_format(&args.format)?;
+            let globs = match (args.paths.is_empty(), format.default_paths()) {
+                (false, _) => args.paths.clone(),
+                (true, agent) if !agent.is_empty() => agent,
+                (true, _) => default_claude_globs(),
+            };
             (vec![ad_hoc_source(&globs, format)?], PriceTable::builtin(), None, crate::state::labels::Limits::default().max_line_bytes)
         }
     };

@@ -49,14 +49,17 @@ pub struct Totals {
     pub cost: Decimal,
     pub requests: u64,
     pub tokens: Tokens,
+    /// Of `tokens.output`, the reasoning tokens (where the log says).
+    pub reasoning_tokens: u64,
     pub unpriced_requests: u64,
 }
 
 impl Totals {
-    fn add(&mut self, cost: Decimal, tokens: &Tokens, priced: bool) {
+    fn add(&mut self, cost: Decimal, tokens: &Tokens, reasoning: u64, priced: bool) {
         self.cost += cost;
         self.requests += 1;
         self.tokens.add(tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(reasoning);
         if !priced {
             self.unpriced_requests += 1;
         }
@@ -94,6 +97,7 @@ struct Request {
     session: u32,
     web_searches: u32,
     modifiers: Modifiers,
+    reasoning: u64,
     tokens: Tokens,
     stated_cost: Option<Decimal>,
 }
@@ -103,6 +107,7 @@ impl Request {
     fn merge(&mut self, other: Request) {
         self.tokens = self.tokens.max(&other.tokens);
         self.web_searches = self.web_searches.max(other.web_searches);
+        self.reasoning = self.reasoning.max(other.reasoning);
         self.stated_cost = match (self.stated_cost, other.stated_cost) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -267,11 +272,11 @@ fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &Repo
         GroupBy::Session => session.to_string(),
     };
     let group = report.groups.entry(key).or_default();
-    group.totals.add(priced.cost, &r.tokens, priced.priced);
+    group.totals.add(priced.cost, &r.tokens, r.reasoning, priced.priced);
     if !group.models.contains(model) {
         group.models.insert(model.to_string());
     }
-    report.totals.add(priced.cost, &r.tokens, priced.priced);
+    report.totals.add(priced.cost, &r.tokens, r.reasoning, priced.priced);
 }
 
 fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mut Interner) -> FileResult {
@@ -302,6 +307,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             session: interner.get(session),
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
+            reasoning: event.reasoning_tokens,
             stated_cost: event.stated_cost,
             modifiers: event.modifiers,
         };
@@ -312,6 +318,28 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             }
         }
     };
+    if let Some(mut document) = source.document_parser() {
+        // A whole-file format: the file is one document.
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.get_ref().take(crate::sources::follow::document::MAX_DOCUMENT_BYTES).read_to_end(&mut bytes) {
+            tracing::warn!(file = %path.display(), "cannot read: {e}");
+            return result;
+        }
+        out.bytes += bytes.len() as u64;
+        let items = document.parse_document(&bytes).unwrap_or_else(|e| vec![Err(e)]);
+        for (i, item) in items.into_iter().enumerate() {
+            out.lines += 1;
+            match item {
+                Ok(event) => book(event, out, interner),
+                Err(e) => {
+                    out.error_lines += 1;
+                    errors.record(path, i as u64 + 1, &e);
+                }
+            }
+        }
+        return result;
+    }
     loop {
         let item = match reader.next_item() {
             Ok(Some(item)) => item,

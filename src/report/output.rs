@@ -24,6 +24,7 @@ fn totals_json(t: &Totals) -> serde_json::Map<String, serde_json::Value> {
     m.insert("cost_usd".into(), money::format(t.cost).into());
     m.insert("requests".into(), t.requests.into());
     m.insert("tokens".into(), tokens_json(&t.tokens));
+    m.insert("reasoning_tokens".into(), t.reasoning_tokens.into());
     m.insert("unpriced_requests".into(), t.unpriced_requests.into());
     m
 }

@@ -14,6 +14,9 @@ use super::Format;
 pub struct SourceConfig {
     pub name: String,
     pub format: Format,
+    /// Globs of the files; a coding agent's format has default ones
+    /// (`Format::default_paths`) used when this is left out.
+    #[serde(default)]
     pub paths: Vec<String>,
     pub account: String,
     /// The app of this source's requests; with `app_from`, the fallback.
@@ -64,7 +67,7 @@ impl SourceConfig {
         let has_user_agent = match s.format {
             Format::Anthropic | Format::Openai => true,
             Format::Jsonl => s.field_map.as_ref().is_some_and(|m| m.user_agent.is_some()),
-            Format::ClaudeCode | Format::Litellm | Format::ClaudeStatusline => false,
+            Format::ClaudeCode | Format::Litellm | Format::ClaudeStatusline | Format::Codex | Format::GeminiCli | Format::QwenCode => false,
         };
         if s.app_from == AppFrom::UserAgent && !has_user_agent {
             return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));

@@ -10,7 +10,7 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, claude_statusline, jsonl, litellm, openai};
+use formats::{anthropic, attribution, claude_code, claude_statusline, codex, gemini_cli, jsonl, litellm, openai, qwen_code};
 
 use std::sync::Arc;
 
@@ -31,6 +31,9 @@ pub enum Format {
     Jsonl,
     /// Plan-window snapshots left by `creditwatch statusline`.
     ClaudeStatusline,
+    Codex,
+    GeminiCli,
+    QwenCode,
 }
 
 impl Format {
@@ -42,6 +45,62 @@ impl Format {
             Format::Litellm => "litellm",
             Format::Jsonl => "jsonl",
             Format::ClaudeStatusline => "claude_statusline",
+            Format::Codex => "codex",
+            Format::GeminiCli => "gemini_cli",
+            Format::QwenCode => "qwen_code",
+        }
+    }
+
+    /// The app a coding agent's requests are booked under when its source
+    /// names none (`app:`); `None`: the source's name, as before.
+    pub fn agent_app(self) -> Option<&'static str> {
+        match self {
+            Format::Codex => Some("codex"),
+            Format::GeminiCli => Some("gemini-cli"),
+            Format::QwenCode => Some("qwen-code"),
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl | Format::ClaudeStatusline => None,
+        }
+    }
+
+    /// Where the agent writes its logs, for a source that lists no `paths`
+    /// (and `report --format F` without `--paths`), honouring the agent's own
+    /// home variable. Empty: the format has no default place.
+    pub fn default_paths(self) -> Vec<String> {
+        let home = |var: &str, default: &str| match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => v.trim().trim_end_matches('/').to_string(),
+            _ => default.to_string(),
+        };
+        match self {
+            Format::Codex => {
+                let codex = home("CODEX_HOME", "~/.codex");
+                vec![format!("{codex}/sessions/**/*.jsonl"), format!("{codex}/archived_sessions/**/*.jsonl")]
+            }
+            Format::GeminiCli => {
+                let gemini = format!("{}/.gemini", home("GEMINI_CLI_HOME", "~"));
+                vec![format!("{gemini}/tmp/*/chats/**/*.json"), format!("{gemini}/tmp/*/chats/**/*.jsonl")]
+            }
+            Format::QwenCode => vec![format!("{}/projects/*/chats/**/*.jsonl", home("QWEN_HOME", "~/.qwen"))],
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::ClaudeStatusline => Vec::new(),
+        }
+    }
+
+    /// Whether this format's files are appended lines or whole documents.
+    pub fn reading(self) -> Reading {
+        match self {
+            Format::GeminiCli => Reading::Documents,
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::ClaudeStatusline
+            | Format::Codex
+            | Format::QwenCode => Reading::Lines,
         }
     }
 }
@@ -99,7 +158,16 @@ pub trait LineParser: Send {
     fn skip_reason(&mut self) -> Option<String> {
         None
     }
+
+    /// True for parsers whose reading of a line depends on earlier lines of
+    /// the file (Codex: the model of the latest `turn_context`). A follower
+    /// resuming such a file mid-way first feeds it the lines before the
+    /// checkpoint, dropping what they yield (they were booked already).
+    fn needs_earlier_lines(&self) -> bool {
+        false
+    }
 }
+
 
 /// What one line holds.
 pub enum Parsed {
@@ -107,6 +175,28 @@ pub enum Parsed {
     /// Plan windows seen at one moment (`claude_statusline`): not billed.
     PlanWindows(PlanObservation),
     Nothing,
+}
+
+
+/// One log format's reader of whole files: formats whose files are
+/// rewritten in place (Gemini CLI's chat JSON) or hold one record each
+/// (OpenCode's message files) are read again whole whenever they change.
+pub trait DocumentParser: Send {
+    /// Reads one version of a whole file: each request it holds, with an id
+    /// that is the same at every re-read (so re-reads are duplicates, never
+    /// new bills), or the error of an item that could not be read. `Err`:
+    /// the file as a whole cannot be read now (caught half-written, or
+    /// corrupt); the follower tries again when it changes.
+    fn parse_document(&mut self, bytes: &[u8]) -> Result<Vec<Result<UsageEvent, LineError>>, LineError>;
+}
+
+/// How a format's files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Appended lines, followed from a checkpoint offset (`follow::tail`).
+    Lines,
+    /// Whole files read again when they change (`follow::document`).
+    Documents,
 }
 
 /// What became of a line, for `creditwatch_source_lines_total{outcome}`.
@@ -176,7 +266,9 @@ impl SourceSpec {
     }
 
     pub fn from_config(c: &crate::sources::config::SourceConfig) -> Result<SourceSpec, String> {
-        let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
+        let defaults = if c.paths.is_empty() { c.format.default_paths() } else { Vec::new() };
+        let paths = if c.paths.is_empty() { &defaults } else { &c.paths };
+        let patterns = paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
         let attribution = attribution::Attribution::new(c.app_from, &c.app_rules, c.app_path.as_deref()).map_err(|e| e.to_string())?;
         let options = FormatOptions {
             streams: c.streams.clone().unwrap_or_default(),
@@ -184,7 +276,7 @@ impl SourceSpec {
             field_map: c.field_map.clone(),
         };
         let spec = SourceSpec {
-            app: c.app.clone(),
+            app: c.app.clone().or_else(|| c.format.agent_app().map(String::from)),
             attribution: Arc::new(attribution),
             options,
             ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
@@ -212,7 +304,27 @@ impl SourceSpec {
                 Box::new(jsonl::JsonlParser::new(map, attribution)?)
             }
             Format::ClaudeStatusline => Box::new(claude_statusline::ClaudeStatuslineParser),
+            Format::Codex => Box::new(codex::CodexParser::new()),
+            Format::QwenCode => Box::new(qwen_code::QwenCodeParser),
+            // Read whole (`document_parser`); a line parser is never asked for.
+            Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
         })
+    }
+
+    /// A new whole-file parser for one file of a `Reading::Documents`
+    /// source; `None` for a line format.
+    pub fn document_parser(&self) -> Option<Box<dyn DocumentParser>> {
+        match self.format {
+            Format::GeminiCli => Some(Box::new(gemini_cli::GeminiCliParser)),
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::ClaudeStatusline
+            | Format::Codex
+            | Format::QwenCode => None,
+        }
     }
 
     /// The app an event is booked under: what the line (or, with
@@ -242,6 +354,9 @@ impl LineParser for Misconfigured {
 }
 
 /// What one line turned into.
+// Events are moved, not boxed: one allocation per line would cost more
+// than moving a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 pub enum LineResult {
     Event(UsageEvent),
     PlanWindows(PlanObservation),

@@ -132,6 +132,9 @@ pub struct UsageEvent {
     pub timestamp: DateTime<Utc>,
     pub model: String,
     pub tokens: Tokens,
+    /// Of `tokens.output`, how many were reasoning (Codex
+    /// `reasoning_output_tokens`, Gemini `thoughts`): shown, not priced again.
+    pub reasoning_tokens: u64,
     /// Server-side web searches, priced per search.
     pub web_searches: u64,
     /// What the request's usage says about how it is billed: service tier,
@@ -160,6 +163,7 @@ impl UsageEvent {
             timestamp,
             model,
             tokens,
+            reasoning_tokens: 0,
             web_searches: 0,
             modifiers: Modifiers::default(),
             stated_cost: None,
