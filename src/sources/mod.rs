@@ -10,7 +10,7 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai};
+use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai, opencode};
 
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ pub enum Format {
     Openai,
     Litellm,
     Jsonl,
+    /// OpenCode's database (`opencode.db`) and older message files.
+    Opencode,
 }
 
 impl Format {
@@ -38,7 +40,14 @@ impl Format {
             Format::Openai => "openai",
             Format::Litellm => "litellm",
             Format::Jsonl => "jsonl",
+            Format::Opencode => "opencode",
         }
+    }
+
+    /// Formats whose log can be a SQLite database (see
+    /// `follow::database`); their other paths are files.
+    pub fn reads_databases(self) -> bool {
+        self == Format::Opencode
     }
 }
 
@@ -181,6 +190,7 @@ impl SourceSpec {
                 let map = self.options.field_map.as_ref().ok_or("format `jsonl` needs a `field_map`")?;
                 Box::new(jsonl::JsonlParser::new(map, attribution)?)
             }
+            Format::Opencode => Box::new(opencode::OpencodeMessageParser),
         })
     }
 
@@ -197,6 +207,12 @@ impl SourceSpec {
 
     /// The account the line names (LiteLLM `account_key`, field map
     /// `account`), else the source's.
+    /// True for a path this source reads as a SQLite database, not as a
+    /// file of lines: an OpenCode `*.db`.
+    pub fn reads_database(&self, path: &std::path::Path) -> bool {
+        self.format.reads_databases() && path.extension().is_some_and(|e| e == "db")
+    }
+
     pub fn account_of(&self, event: &UsageEvent) -> String {
         event.account.clone().unwrap_or_else(|| self.account.clone())
     }

@@ -3,6 +3,7 @@
 //! lines from an offset (`reader`) and follow many files at once with
 //! checkpoints at committed line boundaries (`tail`).
 
+pub mod database;
 pub mod discover;
 pub mod fingerprint;
 pub mod reader;

@@ -178,6 +178,9 @@ impl Follower {
                 poll.problems.push(FileProblem { source: source_index, path: e.path, message: e.message });
             }
             for path in paths {
+                if self.sources[source_index].reads_database(&path) {
+                    continue; // followed by `database::DatabaseFollower`
+                }
                 let meta = match std::fs::metadata(&path) {
                     Ok(m) => m,
                     Err(_) => continue, // vanished since listing

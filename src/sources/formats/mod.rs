@@ -9,3 +9,4 @@ pub mod jsonl;
 pub mod litellm;
 pub mod messages_usage;
 pub mod openai;
+pub mod opencode;
