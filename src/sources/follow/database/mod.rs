@@ -17,9 +17,11 @@
 //! like a file checkpoint, so a restart neither re-books nor loses rows. A
 //! rowid can be reused when the newest rows are deleted (OpenCode's revert):
 //! the message id at the checkpoint's rowid is checked, and the cursor steps
-//! back when it changed. After a restart the unfinished messages of the last
-//! day are read once more (growth while the daemon was down is booked, the
-//! rest is a duplicate). A busy, locked or not yet readable database is a
+//! back when it changed. The messages unfinished at the checkpoint are part
+//! of it: after a restart they are read once more (growth while the daemon
+//! was down is booked, the rest is a duplicate), and every row before the
+//! checkpoint is looked at once, unbooked, so that a fork's copies of them
+//! are known as copies. A busy, locked or not yet readable database is a
 //! problem retried on the next poll; nothing read in a failed poll counts.
 
 mod reader;
@@ -48,6 +50,10 @@ pub struct RowCheckpoint {
     pub rowid: i64,
     /// ...and this message was at that rowid.
     pub id: String,
+    /// Messages not finished when this was read (rewritten in place later):
+    /// read again after a restart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
 }
 
 impl RowCheckpoint {

@@ -79,6 +79,8 @@ impl Database {
         let identity = checkpoint.map(|cp| {
             cursor.rowid = cp.rowid;
             cursor.id.clone_from(&cp.id);
+            // Hash 0: read again on the first poll, whatever they hold now.
+            cursor.unfinished = cp.unfinished.iter().map(|id| (id.clone(), 0)).collect();
             (cp.dev, cp.ino)
         });
         Database { path: path.to_path_buf(), conn: None, identity, cursor, data_version: None, copies: Copies::default(), primed: false, more: false }
@@ -90,7 +92,9 @@ impl Database {
 
     pub fn checkpoint(&self, source: &str) -> RowCheckpoint {
         let (dev, ino) = self.identity.unwrap_or_default();
-        RowCheckpoint { source: source.into(), path: self.path.clone(), dev, ino, rowid: self.cursor.rowid, id: self.cursor.id.clone() }
+        let mut unfinished: Vec<String> = self.cursor.unfinished.keys().cloned().collect();
+        unfinished.sort();
+        RowCheckpoint { source: source.into(), path: self.path.clone(), dev, ino, rowid: self.cursor.rowid, id: self.cursor.id.clone(), unfinished }
     }
 
     /// Reads what changed since the last poll: new rows (at most `budget`)
@@ -157,14 +161,11 @@ impl Snapshot<'_> {
         let mut out = Vec::new();
         self.rewind_if_reused(c)?;
         if prime {
-            // After a (re)start: learn the messages read before (a fork's
-            // copy of one is a duplicate), and read the unfinished ones again.
-            for (rowid, id, session, data) in self.rows(&format!("{ALL_COLUMNS} WHERE rowid <= ?1 ORDER BY rowid"), [c.rowid])? {
-                let (result, unfinished) = read_row(copies, &data, &id, session.as_deref(), now);
-                if unfinished {
-                    c.unfinished.insert(id.clone(), xxhash_rust::xxh3::xxh3_64(&data));
-                    out.push(RowRead { rowid, id, result });
-                }
+            // After a (re)start: learn the messages read before, unbooked,
+            // so that a fork's copy of one is known as a copy. (The
+            // unfinished ones are read again below.)
+            for (_, id, session, data) in self.rows(&format!("{ALL_COLUMNS} WHERE rowid <= ?1 ORDER BY rowid"), [c.rowid])? {
+                let _ = copies.read_row(&data, &id, session.as_deref());
             }
         }
         let new = self.rows(&format!("{ALL_COLUMNS} WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"), (c.rowid, budget as i64))?;
