@@ -108,7 +108,7 @@ pub fn default_claude_globs() -> Vec<String> {
 }
 
 fn parse_format(text: &str) -> Result<Format> {
-    serde_yaml_ng::from_str(text).map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl)"))
+    serde_yaml_ng::from_str(text).map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, opencode)"))
 }
 
 fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
@@ -132,8 +132,12 @@ fn run_report(args: ReportArgs) -> Result<()> {
     let (sources, prices, config_tz, max_line) = match &config {
         Some(c) => (source_specs(c)?, price_table(c), Some(c.timezone), c.limits.max_line_bytes),
         None => {
-            let globs = if args.paths.is_empty() { default_claude_globs() } else { args.paths.clone() };
             let format = parse_format(&args.format)?;
+            let globs = match (args.paths.is_empty(), format) {
+                (false, _) => args.paths.clone(),
+                (true, Format::Opencode) => crate::sources::formats::opencode::default_paths(),
+                (true, _) => default_claude_globs(),
+            };
             (vec![ad_hoc_source(&globs, format)?], PriceTable::builtin(), None, crate::state::labels::Limits::default().max_line_bytes)
         }
     };
