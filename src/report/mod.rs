@@ -322,6 +322,28 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         out.bytes += std::fs::metadata(path).map_or(0, |m| m.len());
         return result;
     }
+    if let Some(mut document) = source.document_parser() {
+        // A whole-file format: the file is one document.
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.get_ref().take(crate::sources::follow::document::MAX_DOCUMENT_BYTES).read_to_end(&mut bytes) {
+            tracing::warn!(file = %path.display(), "cannot read: {e}");
+            return result;
+        }
+        out.bytes += bytes.len() as u64;
+        let items = document.parse_document(&bytes).unwrap_or_else(|e| vec![Err(e)]);
+        for (i, item) in items.into_iter().enumerate() {
+            out.lines += 1;
+            match item {
+                Ok(event) => book(event, out, interner),
+                Err(e) => {
+                    out.error_lines += 1;
+                    errors.record(path, i as u64 + 1, &e);
+                }
+            }
+        }
+        return result;
+    }
     loop {
         let item = match reader.next_item() {
             Ok(Some(item)) => item,

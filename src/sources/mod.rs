@@ -49,6 +49,15 @@ impl Format {
     pub fn reads_databases(self) -> bool {
         self == Format::Opencode
     }
+
+    /// Whether this format's files are appended lines or whole documents.
+    pub fn reading(self) -> Reading {
+        match self {
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => Reading::Lines,
+            // Older message files; `*.db` paths are read as databases.
+            Format::Opencode => Reading::Documents,
+        }
+    }
 }
 
 /// Why a line could not be read as usage. Shown with file and line number.
@@ -86,6 +95,35 @@ pub trait LineParser: Send {
     fn holding(&self) -> bool {
         false
     }
+
+    /// True for parsers whose reading of a line depends on earlier lines of
+    /// the file (Codex: the model of the latest `turn_context`). A follower
+    /// resuming such a file mid-way first feeds it the lines before the
+    /// checkpoint, dropping what they yield (they were booked already).
+    fn needs_earlier_lines(&self) -> bool {
+        false
+    }
+}
+
+/// One log format's reader of whole files: formats whose files are
+/// rewritten in place (Gemini CLI's chat JSON) or hold one record each
+/// (OpenCode's message files) are read again whole whenever they change.
+pub trait DocumentParser: Send {
+    /// Reads one version of a whole file: each request it holds, with an id
+    /// that is the same at every re-read (so re-reads are duplicates, never
+    /// new bills), or the error of an item that could not be read. `Err`:
+    /// the file as a whole cannot be read now (caught half-written, or
+    /// corrupt); the follower tries again when it changes.
+    fn parse_document(&mut self, bytes: &[u8]) -> Result<Vec<Result<UsageEvent, LineError>>, LineError>;
+}
+
+/// How a format's files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Appended lines, followed from a checkpoint offset (`follow::tail`).
+    Lines,
+    /// Whole files read again when they change (`follow::document`).
+    Documents,
 }
 
 /// What became of a line, for `creditwatch_source_lines_total{outcome}`.
@@ -192,6 +230,15 @@ impl SourceSpec {
             }
             Format::Opencode => Box::new(opencode::OpencodeMessageParser),
         })
+    }
+
+    /// A new whole-file parser for one file of a `Reading::Documents`
+    /// source; `None` for a line format.
+    pub fn document_parser(&self) -> Option<Box<dyn DocumentParser>> {
+        match self.format {
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl => None,
+            Format::Opencode => Some(Box::new(opencode::OpencodeMessageParser)),
+        }
     }
 
     /// The app an event is booked under: what the line (or, with

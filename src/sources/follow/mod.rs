@@ -1,10 +1,12 @@
 //! Files to lines: find the files a source's globs match (`discover`), know
 //! a file again after a rename by its identity (`fingerprint`), read whole
 //! lines from an offset (`reader`) and follow many files at once with
-//! checkpoints at committed line boundaries (`tail`).
+//! checkpoints at committed line boundaries (`tail`); files rewritten in
+//! place are read again whole when they change (`document`).
 
 pub mod database;
 pub mod discover;
+pub mod document;
 pub mod fingerprint;
 pub mod reader;
 pub mod tail;

@@ -151,6 +151,19 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// Calls `f` with every complete line of `source` (oversized lines are
+/// skipped, a last line without its newline is left out): a parser reading
+/// lines for their context only.
+pub fn each_line(source: impl Read, max_line: usize, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut reader = LineReader::new(source, 0, 1, max_line);
+    while let Some(item) = reader.next_item()? {
+        if let Item::Line { bytes, .. } = item {
+            f(bytes);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +180,13 @@ mod tests {
             });
         }
         (out, r.pending().to_vec(), r.offset())
+    }
+
+    #[test]
+    fn each_line_gives_complete_lines_only() {
+        let mut seen = Vec::new();
+        each_line(&b"a\n\nbb\r\ncc"[..], 1000, |l| seen.push(String::from_utf8_lossy(l).into_owned())).unwrap();
+        assert_eq!(seen, ["a", "", "bb"]);
     }
 
     #[test]

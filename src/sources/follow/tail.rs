@@ -26,9 +26,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::discover::find_files;
+use super::document::Documents;
 use super::fingerprint::{identify, FileId};
 use super::reader::{Item, LineReader};
-use crate::sources::{parse_item, LineParser, LineResult, SourceSpec};
+use crate::sources::{parse_item, LineParser, LineResult, Reading, SourceSpec};
 
 /// Where reading of one file stands: committed with what it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +109,10 @@ pub struct Follower {
     /// Their checkpoints are kept a while: a directory listing racing a
     /// rename can miss a file once, and it must then resume, not restart.
     missing: HashMap<FileId, Instant>,
+    /// The files of `Reading::Documents` sources, read whole (`document`).
+    documents: Documents,
+    /// Sources whose paths matched nothing, said once.
+    said_empty: HashSet<usize>,
 }
 
 impl Follower {
@@ -121,6 +126,8 @@ impl Follower {
             idle_close: Duration::from_secs(5),
             stats,
             missing: HashMap::new(),
+            documents: Documents::default(),
+            said_empty: HashSet::new(),
         }
     }
 
@@ -135,13 +142,15 @@ impl Follower {
     /// Forgets every open file; the next poll starts from the checkpoints.
     pub fn reset(&mut self) {
         self.files.clear();
+        self.documents.reset();
     }
 
     /// One round: list, recognise, read. `committed` gives the checkpoint of
     /// a file identity, if any.
     pub fn poll(&mut self, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Poll {
         let mut poll = Poll::default();
-        let listed = self.scan(committed, &mut poll);
+        let mut documents = Vec::new();
+        let listed = self.scan(committed, &mut documents, &mut poll);
         let now = Instant::now();
         let ids: Vec<FileId> = self.files.keys().copied().collect();
         // Lines read this round, across files: one round is one journal
@@ -155,6 +164,9 @@ impl Follower {
             let gone = !listed.contains(&id);
             budget = budget.saturating_sub(self.read_file(id, gone, budget, now, &mut poll));
         }
+        let sources = &self.sources;
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+        self.documents.poll(&documents, &names, &|i| sources.get(i).and_then(SourceSpec::document_parser), &mut poll);
         // Files missing for long enough are gone for good.
         let forget_after = FORGET_MISSING_AFTER;
         self.missing.retain(|id, since| {
@@ -168,14 +180,29 @@ impl Follower {
         poll
     }
 
-    /// Lists every source's files; starts tracking new identities.
-    fn scan(&mut self, committed: &dyn Fn(&FileId) -> Option<Checkpoint>, poll: &mut Poll) -> HashSet<FileId> {
+    /// Lists every source's files; starts tracking new identities. The files
+    /// of document sources go to `documents` instead.
+    fn scan(
+        &mut self,
+        committed: &dyn Fn(&FileId) -> Option<Checkpoint>,
+        documents: &mut Vec<(usize, PathBuf)>,
+        poll: &mut Poll,
+    ) -> HashSet<FileId> {
         let mut listed = HashSet::new();
         let by_inode: HashMap<(u64, u64), FileId> = self.files.keys().map(|id| ((id.dev, id.ino), *id)).collect();
         for source_index in 0..self.sources.len() {
             let (paths, errors) = find_files(&self.sources[source_index].patterns);
             for e in errors {
                 poll.problems.push(FileProblem { source: source_index, path: e.path, message: e.message });
+            }
+            let source = &self.sources[source_index];
+            if paths.is_empty() && self.said_empty.insert(source_index) {
+                let globs: Vec<&str> = source.patterns.iter().map(|p| p.pattern.as_str()).collect();
+                tracing::info!(source = %source.name, "no files match {} (yet): following them when they appear", globs.join(", "));
+            }
+            if source.format.reading() == Reading::Documents {
+                documents.extend(paths.into_iter().map(|p| (source_index, p)));
+                continue;
             }
             for path in paths {
                 if self.sources[source_index].reads_database(&path) {
@@ -223,6 +250,15 @@ impl Follower {
             Some(cp) if cp.offset <= size => (cp.offset, cp.next_line),
             _ => (0, 1),
         };
+        let mut parser = self.sources[source].parser();
+        if offset > 0 && parser.needs_earlier_lines() {
+            // Resumed mid-way: the parser reads the lines before the
+            // checkpoint for their context; what they yield was booked.
+            use std::io::Read;
+            let before = (&file).take(offset);
+            super::reader::each_line(before, self.max_line, |line| drop(parser.parse(line))).map_err(|e| format!("cannot read: {e}"))?;
+            parser.drain_pending(None);
+        }
         // Not kept open: reading reopens it by path (a first scan of
         // thousands of files must not hold thousands of descriptors).
         drop(file);
@@ -233,7 +269,7 @@ impl Follower {
             offset,
             next_line,
             size,
-            parser: self.sources[source].parser(),
+            parser,
             last_growth: Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now),
             hold_from: None,
         };
@@ -385,6 +421,12 @@ impl Follower {
             s.files += 1;
             s.lag_bytes += t.size.saturating_sub(t.offset);
             s.read_bytes += t.offset;
+        }
+        for (source, read) in self.documents.sizes() {
+            if let Some(s) = self.stats.get_mut(source) {
+                s.files += 1;
+                s.read_bytes += read;
+            }
         }
     }
 
