@@ -201,7 +201,7 @@ impl Follower {
                 tracing::info!(source = %source.name, "no files match {} (yet): following them when they appear", globs.join(", "));
             }
             if source.format.reading() == Reading::Documents {
-                documents.extend(paths.into_iter().map(|p| (source_index, p)));
+                documents.extend(paths.into_iter().filter(|p| !source.reads_database(p)).map(|p| (source_index, p)));
                 continue;
             }
             for path in paths {

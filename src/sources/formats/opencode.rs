@@ -239,5 +239,15 @@ impl crate::sources::LineParser for OpencodeMessageParser {
     }
 }
 
+impl crate::sources::DocumentParser for OpencodeMessageParser {
+    /// A file OpenCode is rewriting may be cut short: not JSON as a whole is
+    /// "not readable now" (retried); JSON that is no valid message is an
+    /// error of its one item.
+    fn parse_document(&mut self, bytes: &[u8]) -> Result<Vec<Result<UsageEvent, LineError>>, LineError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes)?;
+        Ok(read_message(bytes, None, None).map(|m| m.event).transpose().into_iter().collect())
+    }
+}
+
 #[cfg(test)]
 mod tests;
