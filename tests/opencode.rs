@@ -241,3 +241,51 @@ fn a_locked_database_is_retried_and_read_once_free() {
     assert_eq!(metric(&d.scrape(), &lines("booked")).as_deref(), Some("6"));
     assert!(!d.log().contains("panicked"), "{}", d.log());
 }
+
+/// A message file of the older storage, as OpenCode writes it (indented).
+fn message_file(dir: &Path, session: &str, id: &str, data: &Value) -> PathBuf {
+    let mut data = data.clone();
+    data["id"] = json!(id);
+    data["sessionID"] = json!(session);
+    let path = dir.join(format!("opencode/storage/message/{session}/{id}.json"));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // Written aside and renamed, as a rewrite in place would leave a reader
+    // a half file: that case is the document mode's own test.
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&data).unwrap()).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+#[test]
+fn older_message_files_beside_the_database_name_each_request_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("opencode")).unwrap();
+    let db = dir.path().join("opencode/opencode.db");
+    make_fixture(&db, "WAL");
+    // OpenCode copied its files into the database: the same message in both.
+    let mut sonnet = assistant("claude-sonnet-4-5-20250929", "anthropic", 1_795_000_000_900, 12, 420, 0.020736, true);
+    sonnet["tokens"]["cache"] = json!({ "read": 18000, "write": 2400 });
+    message_file(dir.path(), "ses_52c1f0e3bffeQx9Lm2RtY7wKzA", "msg_ad3e0f1c4001aZx8Qw2Er5Ty7U", &sonnet);
+    // A message only the files have: 100 x 15 + 1000 x 75 per million.
+    let t = now_ms();
+    let opus = |output| assistant("claude-opus-4-1-20250805", "anthropic", t, 100, output, 0.0, output > 1000);
+    message_file(dir.path(), "ses_old", "msg_a0000000a001OnlyInFiles001", &opus(1000));
+    let glob = format!("{}/opencode/storage/message/**/*.json", dir.path().display());
+    let out = Command::new(BIN).args(["report", "--format", "opencode", "--json", "--paths"]).arg(&db).arg("--paths").arg(&glob).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["totals"]["requests"].as_u64(), r["totals"]["cost_usd"].as_str()), (Some(6), Some("0.1478406")));
+
+    let d = Daemon::start(dir.path(), CONFIG);
+    let opus_spend = series("spend", "claude-opus-4-1-20250805");
+    d.wait_metric(&opus_spend, "0.0765");
+    d.wait_metric(&series("spend", "claude-sonnet-4-5-20250929"), "0.020736");
+    d.wait_metric(&lines("booked"), "6");
+    assert_eq!(metric(&d.scrape(), &lines("duplicate")).as_deref(), Some("2"), "the fork's copy and the file's copy");
+    assert_eq!(metric(&d.scrape(), &series("spend", "claude-sonnet-4-5-20250929")).as_deref(), Some("0.020736"));
+    // The file rewritten as the message grows: only the growth.
+    message_file(dir.path(), "ses_old", "msg_a0000000a001OnlyInFiles001", &opus(2000));
+    d.wait_metric(&opus_spend, "0.1515");
+    assert_eq!(metric(&d.scrape(), &series("requests", "claude-opus-4-1-20250805")).as_deref(), Some("1"));
+}
