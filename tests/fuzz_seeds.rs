@@ -86,3 +86,8 @@ fn proxy_seeds_parse_to_events() {
         assert_eq!(total, want, "{target}");
     }
 }
+
+#[test]
+fn opencode_seeds() {
+    assert_eq!(replay("opencode", robustness::opencode_message), 13);
+}
