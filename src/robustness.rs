@@ -184,7 +184,10 @@ pub fn opencode_message(data: &[u8]) -> Result<(), Violation> {
         _ => return Err(Violation(format!("reads disagree: {as_row:?} / {first:?} / {copy:?}"))),
     }
     if let (Ok(row), Ok(file)) = (&as_row, &as_file) {
-        let (a, b) = (row.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)), file.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)));
+        let (a, b) = (
+            row.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)),
+            file.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)),
+        );
         check(b.is_none() || a == b, || format!("as a file the message reads {b:?}, as a row {a:?}"))?;
     }
     Ok(())

@@ -102,7 +102,10 @@ follow:
 
 fn series(kind: &str, model: &str) -> String {
     match kind {
-        "spend" | "requests" => format!(r#"creditwatch_{}_total{{account="team",app="opencode",model="{model}"}}"#, if kind == "spend" { "spend_usd" } else { "requests" }),
+        "spend" | "requests" => format!(
+            r#"creditwatch_{}_total{{account="team",app="opencode",model="{model}"}}"#,
+            if kind == "spend" { "spend_usd" } else { "requests" }
+        ),
         kind => format!(r#"creditwatch_tokens_total{{account="team",app="opencode",kind="{kind}",model="{model}"}}"#),
     }
 }
@@ -134,8 +137,7 @@ fn report_reads_the_fixture_database_to_the_last_digit() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("opencode.db");
     make_fixture(&db, "WAL");
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(script().with_file_name("expected.json")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(script().with_file_name("expected.json")).unwrap()).unwrap();
     let run = |by: &str| -> Value {
         let out = Command::new(BIN).args(["report", "--format", "opencode", "--json", "--by", by, "--paths"]).arg(&db).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -194,7 +196,9 @@ fn the_daemon_follows_a_database_another_process_writes() {
     assert_eq!(metric(&d.scrape(), &series("requests", "gpt-5")).as_deref(), Some("2"));
     assert_eq!(metric(&d.scrape(), &series("input", "gpt-5")).as_deref(), Some("2500"));
     // A damaged row is counted and named; the next one is read.
-    writer.commit(json!({"op": "raw", "id": "msg_b0000000b001DamagedRow0001", "session": session, "data": "{\"role\":\"assistant\",\"cost\":"}));
+    writer.commit(
+        json!({"op": "raw", "id": "msg_b0000000b001DamagedRow0001", "session": session, "data": "{\"role\":\"assistant\",\"cost\":"}),
+    );
     writer.commit(json!({"op": "upsert", "id": "msg_b0000000c001AfterDamage001", "session": session,
         "data": assistant("claude-haiku-4-5-20251001", "anthropic", t + 1, 10, 10, 0.00123, true)}));
     d.wait_metric(&series("spend", "claude-haiku-4-5-20251001"), "0.005814");
@@ -272,7 +276,13 @@ fn older_message_files_beside_the_database_name_each_request_once() {
     let opus = |output| assistant("claude-opus-4-1-20250805", "anthropic", t, 100, output, 0.0, output > 1000);
     message_file(dir.path(), "ses_old", "msg_a0000000a001OnlyInFiles001", &opus(1000));
     let glob = format!("{}/opencode/storage/message/**/*.json", dir.path().display());
-    let out = Command::new(BIN).args(["report", "--format", "opencode", "--json", "--paths"]).arg(&db).arg("--paths").arg(&glob).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["report", "--format", "opencode", "--json", "--paths"])
+        .arg(&db)
+        .arg("--paths")
+        .arg(&glob)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((r["totals"]["requests"].as_u64(), r["totals"]["cost_usd"].as_str()), (Some(6), Some("0.1478406")));

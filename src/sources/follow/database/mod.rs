@@ -124,7 +124,10 @@ impl DatabaseFollower {
         for key in listed {
             self.counts[key.0] += 1;
             let name = &self.sources[key.0].name;
-            let db = self.databases.entry(key.clone()).or_insert_with(|| Database::new(&key.1, committed(&RowCheckpoint::key(name, &key.1)).as_ref()));
+            let db = self
+                .databases
+                .entry(key.clone())
+                .or_insert_with(|| Database::new(&key.1, committed(&RowCheckpoint::key(name, &key.1)).as_ref()));
             let before = db.checkpoint(name);
             match db.poll(budget, now) {
                 Ok(rows) => {

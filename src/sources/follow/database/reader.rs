@@ -83,7 +83,16 @@ impl Database {
             cursor.unfinished = cp.unfinished.iter().map(|id| (id.clone(), 0)).collect();
             (cp.dev, cp.ino)
         });
-        Database { path: path.to_path_buf(), conn: None, identity, cursor, data_version: None, copies: Copies::default(), primed: false, more: false }
+        Database {
+            path: path.to_path_buf(),
+            conn: None,
+            identity,
+            cursor,
+            data_version: None,
+            copies: Copies::default(),
+            primed: false,
+            more: false,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -94,7 +103,15 @@ impl Database {
         let (dev, ino) = self.identity.unwrap_or_default();
         let mut unfinished: Vec<String> = self.cursor.unfinished.keys().cloned().collect();
         unfinished.sort();
-        RowCheckpoint { source: source.into(), path: self.path.clone(), dev, ino, rowid: self.cursor.rowid, id: self.cursor.id.clone(), unfinished }
+        RowCheckpoint {
+            source: source.into(),
+            path: self.path.clone(),
+            dev,
+            ino,
+            rowid: self.cursor.rowid,
+            id: self.cursor.id.clone(),
+            unfinished,
+        }
     }
 
     /// Reads what changed since the last poll: new rows (at most `budget`)
@@ -157,7 +174,15 @@ struct Snapshot<'c> {
 }
 
 impl Snapshot<'_> {
-    fn changes(&self, copies: &mut Copies, c: &mut Cursor, more: &mut bool, prime: bool, budget: usize, now: DateTime<Utc>) -> Result<Vec<RowRead>, Problem> {
+    fn changes(
+        &self,
+        copies: &mut Copies,
+        c: &mut Cursor,
+        more: &mut bool,
+        prime: bool,
+        budget: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RowRead>, Problem> {
         let mut out = Vec::new();
         self.rewind_if_reused(c)?;
         if prime {
@@ -188,7 +213,8 @@ impl Snapshot<'_> {
         }
         // Unfinished messages are rewritten in place: read again those whose
         // data changed (not the ones just read as new rows).
-        let waiting: Vec<(String, u64)> = c.unfinished.iter().filter(|(id, _)| !read_now.contains(id)).map(|(id, h)| (id.clone(), *h)).collect();
+        let waiting: Vec<(String, u64)> =
+            c.unfinished.iter().filter(|(id, _)| !read_now.contains(id)).map(|(id, h)| (id.clone(), *h)).collect();
         for (id, hash) in waiting {
             let Some((rowid, id, session, data)) = self.rows(&format!("{ALL_COLUMNS} WHERE id = ?1"), [&id])?.into_iter().next() else {
                 c.unfinished.remove(&id); // deleted (a revert)
@@ -232,7 +258,10 @@ impl Snapshot<'_> {
     }
 
     fn id_at(&self, rowid: i64) -> Result<Option<String>, Problem> {
-        self.conn.query_row("SELECT id FROM message WHERE rowid = ?1", [rowid], |r| r.get(0)).optional().map_err(|e| problem("checking the checkpoint", &e))
+        self.conn
+            .query_row("SELECT id FROM message WHERE rowid = ?1", [rowid], |r| r.get(0))
+            .optional()
+            .map_err(|e| problem("checking the checkpoint", &e))
     }
 
     /// The checkpoint's rowid names another message (or none): the newest

@@ -139,7 +139,8 @@ fn a_reused_rowid_after_a_revert_is_read() {
     w.execute("DELETE FROM message WHERE id IN ('msg_2', 'msg_3')", []).unwrap();
     upsert(&w, "msg_4", &assistant(40, true, t + 10));
     upsert(&w, "msg_5", &assistant(50, true, t + 11));
-    let rowids: Vec<i64> = w.prepare("SELECT rowid FROM message ORDER BY rowid").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let rowids: Vec<i64> =
+        w.prepare("SELECT rowid FROM message ORDER BY rowid").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert_eq!(rowids, [1, 2, 3], "SQLite reused the rowids");
     assert_eq!(outcomes(&db.poll(100, chrono::Utc::now()).unwrap()), pairs(&[("msg_4", "40"), ("msg_5", "50")]));
 }

@@ -37,7 +37,11 @@ fn tokens_by_kind_and_cost_from_each_shape() {
     // (message, tokens {input, output incl. reasoning, cache write 5m, cache read}, cost)
     let cases = [
         // A stated cost is the cost.
-        (assistant("claude-sonnet-4-5-20250929", "anthropic", [12, 420, 0, 18000, 2400], "0.020736", true), (12, 420, 2400, 18000), "0.020736"),
+        (
+            assistant("claude-sonnet-4-5-20250929", "anthropic", [12, 420, 0, 18000, 2400], "0.020736", true),
+            (12, 420, 2400, 18000),
+            "0.020736",
+        ),
         // Cost 0 (OpenCode had no price): priced from the tokens, reasoning at the output price.
         (assistant("gpt-5", "openai", [1500, 800, 640, 3200, 0], "0", true), (1500, 1440, 0, 3200), "0.016675"),
         // OpenRouter's billed cost, exactly as written (never through f64).
@@ -49,11 +53,7 @@ fn tokens_by_kind_and_cost_from_each_shape() {
     ];
     for (data, (input, output, w5, read), want) in cases {
         let e = event(&data);
-        assert_eq!(
-            e.tokens,
-            Tokens { input, output, cache_write_5m: w5, cache_write_1h: 0, cache_read: read },
-            "{data}"
-        );
+        assert_eq!(e.tokens, Tokens { input, output, cache_write_5m: w5, cache_write_1h: 0, cache_read: read }, "{data}");
         assert_eq!(cost(&e), want, "{data}");
         assert_eq!(e.session.as_deref(), Some("ses_1"));
         assert_eq!(e.timestamp.to_rfc3339(), "2026-11-18T11:06:40.900+00:00");
@@ -71,11 +71,14 @@ fn messages_that_are_not_requests() {
     assert_eq!(m.event, None);
     assert_eq!(m.unfinished_since.map(|t| t.timestamp_millis()), Some(1795000000900));
     // Failed before any token.
-    let failed = assistant("claude-sonnet-4-5", "anthropic", [0, 0, 0, 0, 0], "0", true)
-        .replace(r#""finish":"stop""#, r#""error":{"name":"APIError","data":{"message":"Overloaded","statusCode":529,"isRetryable":true}}"#);
+    let failed = assistant("claude-sonnet-4-5", "anthropic", [0, 0, 0, 0, 0], "0", true).replace(
+        r#""finish":"stop""#,
+        r#""error":{"name":"APIError","data":{"message":"Overloaded","statusCode":529,"isRetryable":true}}"#,
+    );
     assert_eq!(read_message(failed.as_bytes(), Some("msg_f"), None).unwrap().event, None);
     // Unknown fields and a missing tokens object are fine.
-    let odd = r#"{"role":"assistant","time":{"created":1795000000000,"completed":1},"modelID":"x","providerID":"y","cost":0,"extra":[1,2]}"#;
+    let odd =
+        r#"{"role":"assistant","time":{"created":1795000000000,"completed":1},"modelID":"x","providerID":"y","cost":0,"extra":[1,2]}"#;
     assert_eq!(read_message(odd.as_bytes(), Some("msg_o"), None).unwrap().event, None);
 }
 
@@ -91,7 +94,10 @@ fn an_unfinished_message_is_a_request_with_what_it_has_so_far() {
 fn damaged_messages_are_errors_that_say_why() {
     let cases = [
         (r#"{"role":"assistant","tokens":{"input":"#.to_string(), "invalid JSON"),
-        (assistant("gpt-5", "openai", [1, 2, 0, 0, 0], "0", true).replace(r#""input":1"#, r#""input":1.5"#), "tokens.input: `1.5` is not a token count"),
+        (
+            assistant("gpt-5", "openai", [1, 2, 0, 0, 0], "0", true).replace(r#""input":1"#, r#""input":1.5"#),
+            "tokens.input: `1.5` is not a token count",
+        ),
         (assistant("gpt-5", "openai", [1, 2, 0, 0, 0], "-0.5", true), "negative cost"),
         (assistant("gpt-5", "openai", [1, 2, 0, 0, 0], "0", true).replace(r#""modelID":"gpt-5","#, ""), "without modelID"),
         (assistant("gpt-5", "openai", [1, 2, 0, 0, 0], "0", true).replace(r#""created":1795000000900,"#, ""), "without time.created"),
