@@ -23,6 +23,7 @@ use creditwatch::sources::formats::claude_code::ClaudeCodeParser;
 use creditwatch::sources::formats::jsonl::{FieldMap, JsonlParser};
 use creditwatch::sources::formats::litellm::{LitellmOptions, LitellmParser};
 use creditwatch::sources::formats::openai::OpenAiParser;
+use creditwatch::sources::formats::opencode::OpencodeMessageParser;
 use creditwatch::sources::LineParser;
 
 const GENERIC_MAP: &str =
@@ -50,6 +51,8 @@ fn parser(format: &str) -> Result<Box<dyn LineParser>> {
             let map: FieldMap = serde_yaml_ng::from_str(GENERIC_MAP)?;
             Box::new(JsonlParser::new(&map, attribution).map_err(|e| anyhow!(e))?)
         }
+        // One OpenCode message per line (rows of `opencode.db`, with their ids).
+        "opencode" => Box::new(OpencodeMessageParser),
         other => bail!("unknown format `{other}`"),
     })
 }
