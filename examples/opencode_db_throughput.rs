@@ -25,7 +25,8 @@ const KINDS: [&str; 4] = [
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let rows: i64 = args.iter().position(|a| a == "--rows").and_then(|i| args.get(i + 1)).map_or(Ok(200_000), |n| n.parse()).context("--rows")?;
+    let rows: i64 =
+        args.iter().position(|a| a == "--rows").and_then(|i| args.get(i + 1)).map_or(Ok(200_000), |n| n.parse()).context("--rows")?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("opencode.db");
     let w = Connection::open(&path)?;
@@ -37,7 +38,10 @@ fn main() -> Result<()> {
         let created = 1_795_000_000_000 + i * 1000;
         let data = KINDS[(i % 4) as usize].replace("CREATED", &created.to_string());
         bytes += data.len();
-        w.execute("INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)", (format!("msg_{i:012x}bench"), format!("ses_{:06}", i / 40), created, data))?;
+        w.execute(
+            "INSERT INTO message VALUES (?1, ?2, ?3, ?3, ?4)",
+            (format!("msg_{i:012x}bench"), format!("ses_{:06}", i / 40), created, data),
+        )?;
     }
     w.execute_batch("COMMIT")?;
     let size = std::fs::metadata(&path)?.len();
@@ -78,6 +82,9 @@ fn main() -> Result<()> {
     let mut again = Database::new(&path, Some(&checkpoint));
     let start = Instant::now();
     let resumed = again.poll(20_000, now).map_err(|p| anyhow::anyhow!(p.message))?.len();
-    println!("daemon restart from the checkpoint: {resumed} rows re-booked, {:.3} s (every earlier row looked at once for fork copies)", start.elapsed().as_secs_f64());
+    println!(
+        "daemon restart from the checkpoint: {resumed} rows re-booked, {:.3} s (every earlier row looked at once for fork copies)",
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
