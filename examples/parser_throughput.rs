@@ -28,6 +28,7 @@ use creditwatch::sources::formats::gemini_cli::GeminiCliParser;
 use creditwatch::sources::formats::jsonl::{FieldMap, JsonlParser};
 use creditwatch::sources::formats::litellm::{LitellmOptions, LitellmParser};
 use creditwatch::sources::formats::openai::OpenAiParser;
+use creditwatch::sources::formats::opencode::OpencodeMessageParser;
 use creditwatch::sources::formats::qwen_code::QwenCodeParser;
 use creditwatch::sources::{DocumentParser, LineParser};
 
@@ -58,6 +59,8 @@ fn parser(format: &str) -> Result<Box<dyn LineParser>> {
             let map: FieldMap = serde_yaml_ng::from_str(GENERIC_MAP)?;
             Box::new(JsonlParser::new(&map, attribution).map_err(|e| anyhow!(e))?)
         }
+        // One OpenCode message per line (rows of `opencode.db`, with their ids).
+        "opencode" => Box::new(OpencodeMessageParser),
         other => bail!("unknown format `{other}`"),
     })
 }

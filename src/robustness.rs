@@ -208,3 +208,36 @@ pub fn web_config_text(data: &[u8]) -> Result<(), Violation> {
         Err(e) => check(e.to_string().starts_with("fuzz-web.yml"), || format!("error does not name the file: {e}")),
     }
 }
+
+/// One OpenCode message (a database row's `data`, or a message file): read
+/// as a row and as a file, never a panic; a request prices at zero or more
+/// and reads the same either way; read again under another id (a fork's
+/// copy) it is booked under the first id, so a copy is never a new request.
+pub fn opencode_message(data: &[u8]) -> Result<(), Violation> {
+    use crate::sources::formats::opencode::{read_message, Copies};
+    let as_row = read_message(data, Some("msg_fuzz_row"), Some("ses_fuzz"));
+    let as_file = read_message(data, None, None);
+    let mut copies = Copies::default();
+    let first = copies.read_row(data, "msg_fuzz_row", Some("ses_fuzz"));
+    let copy = copies.read_row(data, "msg_fuzz_copy", Some("ses_fork"));
+    match (&as_row, &first, &copy) {
+        (Ok(row), Ok(first), Ok(copy)) => {
+            check(row == first, || "a first read through Copies differs from a plain read".into())?;
+            if let Some(event) = &row.event {
+                priced(event)?;
+                let copied = copy.event.as_ref().map(|e| e.id);
+                check(copied == Some(event.id), || format!("a copy is booked under {copied:?}, not {:?}", event.id))?;
+            }
+        }
+        (Err(a), Err(b), Err(c)) => check(a == b && b == c, || format!("one message, three errors: {a} / {b} / {c}"))?,
+        _ => return Err(Violation(format!("reads disagree: {as_row:?} / {first:?} / {copy:?}"))),
+    }
+    if let (Ok(row), Ok(file)) = (&as_row, &as_file) {
+        let (a, b) = (
+            row.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)),
+            file.event.as_ref().map(|e| (&e.tokens, e.stated_cost, e.timestamp)),
+        );
+        check(b.is_none() || a == b, || format!("as a file the message reads {b:?}, as a row {a:?}"))?;
+    }
+    Ok(())
+}

@@ -103,3 +103,8 @@ fn agent_format_seeds() {
         }
     }
 }
+
+#[test]
+fn opencode_seeds() {
+    assert_eq!(replay("opencode", robustness::opencode_message), 13);
+}

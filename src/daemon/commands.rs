@@ -114,8 +114,9 @@ pub fn default_claude_globs() -> Vec<String> {
 }
 
 fn parse_format(text: &str) -> Result<Format> {
-    serde_yaml_ng::from_str(text)
-        .map_err(|_| anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, codex, gemini_cli, qwen_code)"))
+    serde_yaml_ng::from_str(text).map_err(|_| {
+        anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, codex, gemini_cli, qwen_code, opencode, copilot_cli)")
+    })
 }
 
 fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {

@@ -20,6 +20,7 @@ use crate::common::lock;
 use crate::config::Config;
 use crate::live::Progress;
 use crate::pricing::PriceTable;
+use crate::sources::follow::database::{DatabaseFollower, RowPoll};
 use crate::sources::follow::tail::Follower;
 use crate::sources::{ErrorLog, LineResult, Outcome};
 use crate::state::store::Store;
@@ -27,6 +28,8 @@ use crate::state::{Booking, Record};
 
 pub struct Ingest {
     follower: Follower,
+    /// The sources' SQLite databases (OpenCode), beside their files.
+    databases: DatabaseFollower,
     prices: Arc<PriceTable>,
     config: Arc<Config>,
     unpriced_warned: HashSet<String>,
@@ -45,6 +48,7 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(config: Arc<Config>, prices: Arc<PriceTable>, follower: Follower) -> Ingest {
         Ingest {
+            databases: DatabaseFollower::new(follower.sources().to_vec()),
             follower,
             prices,
             config,
@@ -106,6 +110,7 @@ impl Ingest {
         drop(guard);
         self.prices = Arc::new(crate::daemon::commands::price_table(&config));
         self.recheck_unpriced = true;
+        self.databases = DatabaseFollower::new(sources.clone());
         self.follower = Follower::new(sources, config.limits.max_line_bytes);
         self.config = config;
         tracing::info!("configuration reloaded");
@@ -122,7 +127,11 @@ impl Ingest {
                 tracing::warn!(source = %self.follower.sources()[p.source].name, file = %p.path.display(), "{} (retrying every poll)", p.message);
             }
         }
-        *progress.sources.lock().unwrap_or_else(|e| e.into_inner()) = self.follower.stats().to_vec();
+        let rows = self.databases.poll(&|key| lock(store).state.row_checkpoint(key));
+        self.log_problems(&rows);
+        let mut stats = self.follower.stats().to_vec();
+        self.databases.add_stats(&mut stats);
+        *progress.sources.lock().unwrap_or_else(|e| e.into_inner()) = stats;
 
         let mut guard = lock(store);
         let store_ref = &mut *guard;
@@ -162,6 +171,28 @@ impl Ingest {
             }
             booking.batch_mut().checkpoints.push(batch.checkpoint.clone());
         }
+        for batch in &rows.batches {
+            let source = &self.databases.sources()[batch.source];
+            for row in &batch.rows {
+                match &row.result {
+                    LineResult::Event(event) => {
+                        booking.event(source, &batch.path, event);
+                    }
+                    LineResult::Skipped | LineResult::PlanWindows(_) => booking.count(&source.name, Outcome::Skipped),
+                    LineResult::NotBooked(reason) => {
+                        booking.count(&source.name, Outcome::Skipped);
+                        let rowid = u64::try_from(row.rowid).unwrap_or(0);
+                        self.errors.entry(batch.path.clone()).or_default().not_booked(&batch.path, rowid, reason);
+                    }
+                    LineResult::Error(e) => {
+                        booking.count(&source.name, Outcome::Error);
+                        let rowid = u64::try_from(row.rowid).unwrap_or(0);
+                        self.errors.entry(batch.path.clone()).or_default().record(&batch.path, rowid, e);
+                    }
+                }
+            }
+            booking.batch_mut().row_checkpoints.push(batch.checkpoint.clone());
+        }
         booking.batch_mut().dropped.extend(poll.dropped.iter().copied());
         if self.last_retention.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             let cutoff =
@@ -179,6 +210,7 @@ impl Ingest {
                     tracing::error!("cannot read the state back: {e:#}");
                 }
                 self.follower.reset();
+                self.databases.reset();
                 self.last_retention = None;
                 drop(guard);
                 std::thread::sleep(Duration::from_millis(500));
@@ -191,7 +223,16 @@ impl Ingest {
             crate::live::lock_live(live).record(chrono::Utc::now(), &batch.usage);
         }
         progress.polls.fetch_add(1, Ordering::Relaxed);
-        poll.more
+        poll.more || rows.more
+    }
+
+    fn log_problems(&mut self, rows: &RowPoll) {
+        for p in &rows.problems {
+            if self.problems_logged.insert(format!("{}:{}", p.path.display(), p.message)) {
+                let source = &self.databases.sources()[p.source].name;
+                tracing::warn!(source = %source, file = %p.path.display(), "{} (retrying every poll)", p.message);
+            }
+        }
     }
 
     fn book_held(&mut self, store: &Mutex<Store>) {

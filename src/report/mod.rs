@@ -318,6 +318,22 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             }
         }
     };
+    if source.reads_database(path) {
+        // A SQLite database (OpenCode): every row once, from the first.
+        for row in crate::sources::follow::database::read_all(path) {
+            out.lines += 1;
+            match row.result {
+                LineResult::Event(event) => book(event, out, interner),
+                LineResult::Skipped | LineResult::NotBooked(_) | LineResult::PlanWindows(_) => {}
+                LineResult::Error(e) => {
+                    out.error_lines += 1;
+                    errors.record(path, u64::try_from(row.rowid).unwrap_or(0), &e);
+                }
+            }
+        }
+        out.bytes += std::fs::metadata(path).map_or(0, |m| m.len());
+        return result;
+    }
     if let Some(mut document) = source.document_parser() {
         // A whole-file format: the file is one document.
         use std::io::Read;

@@ -67,7 +67,13 @@ impl SourceConfig {
         let has_user_agent = match s.format {
             Format::Anthropic | Format::Openai => true,
             Format::Jsonl => s.field_map.as_ref().is_some_and(|m| m.user_agent.is_some()),
-            Format::ClaudeCode | Format::Litellm | Format::ClaudeStatusline | Format::Codex | Format::GeminiCli | Format::QwenCode => false,
+            Format::ClaudeCode
+            | Format::Litellm
+            | Format::ClaudeStatusline
+            | Format::Codex
+            | Format::GeminiCli
+            | Format::QwenCode
+            | Format::Opencode => false,
         };
         if s.app_from == AppFrom::UserAgent && !has_user_agent {
             return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));

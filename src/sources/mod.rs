@@ -10,7 +10,7 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, claude_statusline, codex, gemini_cli, jsonl, litellm, openai, qwen_code};
+use formats::{anthropic, attribution, claude_code, claude_statusline, codex, gemini_cli, jsonl, litellm, openai, opencode, qwen_code};
 
 use std::sync::Arc;
 
@@ -34,6 +34,8 @@ pub enum Format {
     Codex,
     GeminiCli,
     QwenCode,
+    /// OpenCode's database (`opencode.db`) and older message files.
+    Opencode,
 }
 
 impl Format {
@@ -48,6 +50,7 @@ impl Format {
             Format::Codex => "codex",
             Format::GeminiCli => "gemini_cli",
             Format::QwenCode => "qwen_code",
+            Format::Opencode => "opencode",
         }
     }
 
@@ -58,6 +61,7 @@ impl Format {
             Format::Codex => Some("codex"),
             Format::GeminiCli => Some("gemini-cli"),
             Format::QwenCode => Some("qwen-code"),
+            Format::Opencode => Some("opencode"),
             Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl | Format::ClaudeStatusline => None,
         }
     }
@@ -80,6 +84,7 @@ impl Format {
                 vec![format!("{gemini}/tmp/*/chats/**/*.json"), format!("{gemini}/tmp/*/chats/**/*.jsonl")]
             }
             Format::QwenCode => vec![format!("{}/projects/*/chats/**/*.jsonl", home("QWEN_HOME", "~/.qwen"))],
+            Format::Opencode => formats::opencode::default_paths(),
             Format::ClaudeCode
             | Format::Anthropic
             | Format::Openai
@@ -89,10 +94,17 @@ impl Format {
         }
     }
 
+    /// Formats whose log can be a SQLite database (see
+    /// `follow::database`); their other paths are files.
+    pub fn reads_databases(self) -> bool {
+        self == Format::Opencode
+    }
+
     /// Whether this format's files are appended lines or whole documents.
     pub fn reading(self) -> Reading {
         match self {
-            Format::GeminiCli => Reading::Documents,
+            // OpenCode: older message files; `*.db` paths are read as databases.
+            Format::GeminiCli | Format::Opencode => Reading::Documents,
             Format::ClaudeCode
             | Format::Anthropic
             | Format::Openai
@@ -308,6 +320,7 @@ impl SourceSpec {
             Format::QwenCode => Box::new(qwen_code::QwenCodeParser),
             // Read whole (`document_parser`); a line parser is never asked for.
             Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
+            Format::Opencode => Box::new(opencode::OpencodeMessageParser),
         })
     }
 
@@ -324,6 +337,7 @@ impl SourceSpec {
             | Format::ClaudeStatusline
             | Format::Codex
             | Format::QwenCode => None,
+            Format::Opencode => Some(Box::new(opencode::OpencodeMessageParser)),
         }
     }
 
@@ -340,6 +354,12 @@ impl SourceSpec {
 
     /// The account the line names (LiteLLM `account_key`, field map
     /// `account`), else the source's.
+    /// True for a path this source reads as a SQLite database, not as a
+    /// file of lines: an OpenCode `*.db`.
+    pub fn reads_database(&self, path: &std::path::Path) -> bool {
+        self.format.reads_databases() && path.extension().is_some_and(|e| e == "db")
+    }
+
     pub fn account_of(&self, event: &UsageEvent) -> String {
         event.account.clone().unwrap_or_else(|| self.account.clone())
     }

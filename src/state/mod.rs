@@ -21,6 +21,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::{Entry, Ledger, LedgerError};
+use crate::sources::follow::database::RowCheckpoint;
 use crate::sources::follow::fingerprint::FileId;
 use crate::sources::follow::tail::Checkpoint;
 use crate::sources::Outcome;
@@ -47,6 +48,9 @@ pub struct Batch {
     pub lines: Vec<(String, [u64; 4])>,
     /// Seen ids with event time before this (unix seconds) are forgotten.
     pub forget_before: Option<i64>,
+    /// Where reading of each database stands (`follow::database`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_checkpoints: Vec<RowCheckpoint>,
 }
 
 impl Batch {
@@ -56,6 +60,7 @@ impl Batch {
             && self.checkpoints.is_empty()
             && self.dropped.is_empty()
             && self.forget_before.is_none()
+            && self.row_checkpoints.is_empty()
     }
 }
 
@@ -116,6 +121,9 @@ pub struct State {
     /// daemon, not journaled, rebuilt from `usage` when the table changes.
     #[serde(skip)]
     pub unpriced_models: BTreeSet<String>,
+    /// Database checkpoints by `RowCheckpoint::key` (absent in older states).
+    #[serde(default)]
+    pub row_checkpoints: BTreeMap<String, RowCheckpoint>,
 }
 
 impl State {
@@ -129,6 +137,7 @@ impl State {
             labels: Labels::default(),
             records: 0,
             unpriced_models: BTreeSet::new(),
+            row_checkpoints: BTreeMap::new(),
         }
     }
 
@@ -171,6 +180,9 @@ impl State {
         for id in &batch.dropped {
             self.checkpoints.remove(id);
         }
+        for cp in &batch.row_checkpoints {
+            self.row_checkpoints.insert(RowCheckpoint::key(&cp.source, &cp.path), cp.clone());
+        }
         for (source, counts) in &batch.lines {
             let totals = self.sources.entry(source.clone()).or_default();
             for (t, c) in totals.lines.iter_mut().zip(counts) {
@@ -201,6 +213,10 @@ impl State {
 
     pub fn checkpoint(&self, id: &FileId) -> Option<Checkpoint> {
         self.checkpoints.get(id).cloned()
+    }
+
+    pub fn row_checkpoint(&self, key: &str) -> Option<RowCheckpoint> {
+        self.row_checkpoints.get(key).cloned()
     }
 
     pub fn lines(&self, source: &str, outcome: Outcome) -> u64 {

@@ -4,6 +4,7 @@
 //! checkpoints at committed line boundaries (`tail`); files rewritten in
 //! place are read again whole when they change (`document`).
 
+pub mod database;
 pub mod discover;
 pub mod document;
 pub mod fingerprint;

@@ -201,10 +201,13 @@ impl Follower {
                 tracing::info!(source = %source.name, "no files match {} (yet): following them when they appear", globs.join(", "));
             }
             if source.format.reading() == Reading::Documents {
-                documents.extend(paths.into_iter().map(|p| (source_index, p)));
+                documents.extend(paths.into_iter().filter(|p| !source.reads_database(p)).map(|p| (source_index, p)));
                 continue;
             }
             for path in paths {
+                if self.sources[source_index].reads_database(&path) {
+                    continue; // followed by `database::DatabaseFollower`
+                }
                 let meta = match std::fs::metadata(&path) {
                     Ok(m) => m,
                     Err(_) => continue, // vanished since listing

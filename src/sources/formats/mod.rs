@@ -16,3 +16,4 @@ pub mod messages_usage;
 pub mod openai;
 pub mod openai_usage;
 pub mod qwen_code;
+pub mod opencode;
