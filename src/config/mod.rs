@@ -127,8 +127,16 @@ impl Config {
                     format!("account `{}` is not defined under accounts: (defined: {})", source.account, known.join(", ")),
                 ));
             }
-            if source.paths.is_empty() {
+            if source.paths.is_empty() && source.format.default_paths().is_empty() && source.format != crate::sources::Format::Otlp {
                 return Err((format!("sources[{i}].paths"), "no paths: give at least one glob".into()));
+            }
+            if let Some(from) = &source.account_from {
+                if let Some((value, account)) = from.accounts.iter().find(|(_, a)| !names.contains(a.as_str())) {
+                    return Err((
+                        format!("sources[{i}].account_from.accounts.{value}"),
+                        format!("account `{account}` is not defined under accounts:"),
+                    ));
+                }
             }
             for (j, p) in source.paths.iter().enumerate() {
                 PathPattern::new(p).map_err(|m| (format!("sources[{i}].paths[{j}]"), m))?;

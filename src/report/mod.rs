@@ -101,7 +101,7 @@ struct Request {
 impl Request {
     /// Merges another copy; commutative, so reading order does not matter.
     fn merge(&mut self, other: Request) {
-        self.tokens = self.tokens.max(&other.tokens);
+        self.tokens = self.tokens.merged(&other.tokens);
         self.web_searches = self.web_searches.max(other.web_searches);
         self.stated_cost = match (self.stated_cost, other.stated_cost) {
             (Some(a), Some(b)) => Some(a.max(b)),

@@ -14,6 +14,8 @@ use super::Format;
 pub struct SourceConfig {
     pub name: String,
     pub format: Format,
+    /// Globs; a format's default paths when empty (`otlp`: none at all).
+    #[serde(default)]
     pub paths: Vec<String>,
     pub account: String,
     /// The app of this source's requests; with `app_from`, the fallback.
@@ -37,6 +39,13 @@ pub struct SourceConfig {
     /// `jsonl`: JSON pointers to each field.
     #[serde(default)]
     pub field_map: Option<FieldMap>,
+    /// The person this source's requests belong to (`report --by user`,
+    /// `creditwatch_user_spend_usd_total`), unless a record names one.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `otlp`: the record or resource attribute that names the account.
+    #[serde(default)]
+    pub account_from: Option<crate::sources::formats::otlp::AccountFrom>,
 }
 
 impl SourceConfig {
@@ -51,6 +60,13 @@ impl SourceConfig {
         only(s.streams.is_some(), "streams", Format::Anthropic)?;
         only(s.litellm.is_some(), "litellm", Format::Litellm)?;
         only(s.field_map.is_some(), "field_map", Format::Jsonl)?;
+        only(s.account_from.is_some(), "account_from", Format::Otlp)?;
+        if s.format == Format::Otlp && !s.paths.is_empty() {
+            return Err((
+                "paths".into(),
+                "an `otlp` source receives its events over OTLP (POST /v1/logs, otlp.grpc_listen): no paths".into(),
+            ));
+        }
         if s.format == Format::Jsonl && s.field_map.is_none() {
             return Err(("field_map".into(), "format `jsonl` needs a field_map (JSON pointers, at least `model`)".into()));
         }
@@ -64,7 +80,7 @@ impl SourceConfig {
         let has_user_agent = match s.format {
             Format::Anthropic | Format::Openai => true,
             Format::Jsonl => s.field_map.as_ref().is_some_and(|m| m.user_agent.is_some()),
-            Format::ClaudeCode | Format::Litellm => false,
+            Format::ClaudeCode | Format::Litellm | Format::CopilotCli | Format::Otlp => false,
         };
         if s.app_from == AppFrom::UserAgent && !has_user_agent {
             return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));

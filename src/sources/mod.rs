@@ -10,7 +10,7 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, jsonl, litellm, openai};
+use formats::{anthropic, attribution, claude_code, copilot_cli, jsonl, litellm, openai};
 
 use std::sync::Arc;
 
@@ -28,6 +28,10 @@ pub enum Format {
     Openai,
     Litellm,
     Jsonl,
+    /// GitHub Copilot CLI's OpenTelemetry file export.
+    CopilotCli,
+    /// Events pushed over OTLP (`crate::http::otlp`); no files.
+    Otlp,
 }
 
 impl Format {
@@ -38,6 +42,16 @@ impl Format {
             Format::Openai => "openai",
             Format::Litellm => "litellm",
             Format::Jsonl => "jsonl",
+            Format::CopilotCli => "copilot_cli",
+            Format::Otlp => "otlp",
+        }
+    }
+
+    /// Where a source of this format reads when its config lists no paths.
+    pub fn default_paths(self) -> &'static [&'static str] {
+        match self {
+            Format::CopilotCli => &["~/.copilot/otel/*.jsonl"],
+            _ => &[],
         }
     }
 }
@@ -118,6 +132,9 @@ pub struct SourceSpec {
     pub patterns: Vec<discover::PathPattern>,
     pub account: String,
     pub app: Option<String>,
+    /// The person this source's requests are booked to, when the lines do
+    /// not name one (a laptop's transcripts: its owner).
+    pub user: Option<String>,
     pub attribution: Arc<attribution::Attribution>,
     pub options: FormatOptions,
 }
@@ -128,6 +145,8 @@ pub struct FormatOptions {
     pub streams: anthropic::StreamOptions,
     pub litellm: litellm::LitellmOptions,
     pub field_map: Option<jsonl::FieldMap>,
+    /// `otlp`: the attribute that names each record's account.
+    pub account_from: Option<formats::otlp::AccountFrom>,
 }
 
 impl SourceSpec {
@@ -140,21 +159,26 @@ impl SourceSpec {
             patterns,
             account: account.into(),
             app: None,
+            user: None,
             attribution: Arc::default(),
             options: FormatOptions::default(),
         }
     }
 
     pub fn from_config(c: &crate::sources::config::SourceConfig) -> Result<SourceSpec, String> {
-        let patterns = c.paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
+        let defaults: Vec<String> = c.format.default_paths().iter().map(|p| p.to_string()).collect();
+        let paths = if c.paths.is_empty() { &defaults } else { &c.paths };
+        let patterns = paths.iter().map(|p| discover::PathPattern::new(p)).collect::<Result<_, _>>()?;
         let attribution = attribution::Attribution::new(c.app_from, &c.app_rules, c.app_path.as_deref()).map_err(|e| e.to_string())?;
         let options = FormatOptions {
             streams: c.streams.clone().unwrap_or_default(),
             litellm: c.litellm.clone().unwrap_or_default(),
             field_map: c.field_map.clone(),
+            account_from: c.account_from.clone(),
         };
         let spec = SourceSpec {
             app: c.app.clone(),
+            user: c.user.clone(),
             attribution: Arc::new(attribution),
             options,
             ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
@@ -181,6 +205,9 @@ impl SourceSpec {
                 let map = self.options.field_map.as_ref().ok_or("format `jsonl` needs a `field_map`")?;
                 Box::new(jsonl::JsonlParser::new(map, attribution)?)
             }
+            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser),
+            // Never asked for: an otlp source follows no files.
+            Format::Otlp => Box::new(Misconfigured("an `otlp` source receives its events over OTLP, it reads no files".into())),
         })
     }
 
@@ -199,6 +226,11 @@ impl SourceSpec {
     /// `account`), else the source's.
     pub fn account_of(&self, event: &UsageEvent) -> String {
         event.account.clone().unwrap_or_else(|| self.account.clone())
+    }
+
+    /// The person the event names (OTLP `user.email`), else the source's `user`.
+    pub fn user_of(&self, event: &UsageEvent) -> Option<String> {
+        event.user.clone().or_else(|| self.user.clone())
     }
 }
 

@@ -4,8 +4,11 @@
 pub mod anthropic;
 pub mod attribution;
 pub mod claude_code;
+pub mod copilot_cli;
 pub mod fields;
+pub mod genai;
 pub mod jsonl;
 pub mod litellm;
 pub mod messages_usage;
 pub mod openai;
+pub mod otlp;
