@@ -133,3 +133,61 @@ impl LineParser for CopilotCliParser {
         Ok(Some(event))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usage::Tokens;
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/copilot-cli").join(name);
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    /// The fixture session: only chat spans are requests (the invoke_agent
+    /// span's totals, the tool span and the metric line are not), counts
+    /// follow the GenAI conventions, redacted counts and a torn line are
+    /// errors, a chat span without usage is skipped.
+    #[test]
+    fn reads_the_fixture_session() {
+        let mut parser = CopilotCliParser;
+        let results: Vec<_> = fixture("session-1.jsonl").lines().map(|l| parser.parse(l.as_bytes())).collect();
+        let kinds: Vec<&str> = results
+            .iter()
+            .map(|r| match r {
+                Ok(Some(_)) => "event",
+                Ok(None) => "skipped",
+                Err(_) => "error",
+            })
+            .collect();
+        assert_eq!(kinds, ["skipped", "event", "skipped", "event", "skipped", "event", "error", "skipped", "error"]);
+        let events: Vec<UsageEvent> = results.into_iter().filter_map(|r| r.ok().flatten()).collect();
+        assert_eq!(events[0].model, "claude-sonnet-4-6");
+        assert_eq!(events[0].tokens, Tokens { input: 884, output: 812, cache_write_5m: 21000, cache_write_1h: 0, cache_read: 0 });
+        assert_eq!(events[0].timestamp.to_rfc3339(), "2026-12-01T13:00:05.709+00:00");
+        assert_eq!(events[0].session.as_deref(), Some("5ebcb4c3-cd86-4966-8761-82394d8106f0"));
+        assert_eq!(events[0].id, EventId::from_parts("copilot_cli", &["msg_01CopilotA"]));
+        assert_eq!(events[1].tokens, Tokens { input: 610, output: 640, cache_write_5m: 1900, cache_write_1h: 0, cache_read: 21000 });
+        assert_eq!(events[2].model, "gpt-5-mini");
+        assert_eq!(events[2].tokens, Tokens { input: 4000, output: 450, cache_write_5m: 0, cache_write_1h: 0, cache_read: 8000 });
+        assert_eq!(events[2].id, EventId::from_parts("copilot_cli/span", &["aad6f1cd07be14015e443eba8edd06c5", "1b2fd5b19172426a"]));
+        // The same span in another file is the same request.
+        let again = parser.parse(fixture("session-2.jsonl").trim_end().as_bytes()).unwrap().unwrap();
+        assert_eq!(again.id, events[0].id);
+    }
+
+    #[test]
+    fn model_names_and_attribute_shapes() {
+        assert_eq!(api_model_name("claude-opus-4.5"), "claude-opus-4-5");
+        assert_eq!(api_model_name("gpt-5.1-codex"), "gpt-5.1-codex");
+        // OTLP-style attribute lists are read too.
+        let line = r#"{"type":"span","name":"chat gpt-5","endTime":[1796130000,5],"attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.response.model","value":{"stringValue":"gpt-5"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"70"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":3}}]}"#;
+        let e = CopilotCliParser.parse(line.as_bytes()).unwrap().unwrap();
+        assert_eq!((e.tokens.input, e.tokens.output), (70, 3));
+        for bad in
+            [r#"{"type":"span","name":"chat x","attributes":{"gen_ai.usage.output_tokens":1,"gen_ai.request.model":"m"}}"#, "[1,2", "\u{0}"]
+        {
+            assert!(CopilotCliParser.parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}

@@ -185,3 +185,7 @@ fn record_time(record: &LogRecord) -> Result<DateTime<Utc>, LineError> {
     let secs = i64::try_from(nanos / 1_000_000_000).map_err(|_| LineError::new("record time out of range"))?;
     Utc.timestamp_opt(secs, (nanos % 1_000_000_000) as u32).single().ok_or_else(|| LineError::new("record time out of range"))
 }
+
+#[cfg(test)]
+#[path = "otlp_tests.rs"]
+mod tests;
