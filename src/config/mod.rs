@@ -54,6 +54,9 @@ pub struct Config {
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
     pub alerting: Option<crate::alerting::AlertingConfig>,
+    /// The OTLP receiver's gRPC listener and token; see `crate::http::otlp`.
+    #[serde(default)]
+    pub otlp: crate::sources::formats::otlp::OtlpConfig,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -143,6 +146,18 @@ impl Config {
             }
             source.validate_format_options().map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
         }
+        if self.sources.iter().filter(|s| s.format == crate::sources::Format::Otlp).count() > 1 {
+            let i = self.sources.iter().rposition(|s| s.format == crate::sources::Format::Otlp).unwrap_or(0);
+            return Err((
+                format!("sources[{i}].format"),
+                "one `otlp` source receives every export (map accounts with `account_from`)".into(),
+            ));
+        }
+        if let Some(addr) = &self.otlp.grpc_listen {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(("otlp.grpc_listen".into(), format!("`{addr}` is not an address like 127.0.0.1:4317")));
+            }
+        }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(("listen".into(), format!("`{}` is not an address like 127.0.0.1:9947", self.listen)));
         }
@@ -156,8 +171,8 @@ impl Config {
         if let Some(alerting) = &self.alerting {
             alerting.validate(self.path.parent().unwrap_or(Path::new(".")))?;
         }
-        if self.limits.max_apps == 0 || self.limits.max_models == 0 {
-            return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
+        if self.limits.max_apps == 0 || self.limits.max_models == 0 || self.limits.max_users == 0 {
+            return Err(("limits".into(), "max_apps, max_models and max_users must be at least 1".into()));
         }
         Ok(())
     }
@@ -170,6 +185,7 @@ impl Config {
         self.state_dir = resolve_path(&base, &self.state_dir);
         self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
         self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
+        self.otlp.token_file = self.otlp.token_file.as_deref().map(|p| resolve_path(&base, p));
         if let Some(alerting) = &mut self.alerting {
             alerting.resolve_paths(&base);
         }

@@ -91,6 +91,7 @@ impl<'a> Booking<'a> {
             cost: added.cost,
             at: event.timestamp.timestamp().max(self.now),
         });
+        let user = source.user_of(event).map(|u| self.state.labels.bound_user(&u, self.limits.max_users));
         self.batch.usage.push(Booked {
             source: source.name.clone(),
             account,
@@ -103,6 +104,7 @@ impl<'a> Booking<'a> {
             new_request: added.new_request,
             unpriced: !added.priced,
             seen,
+            user,
         });
         Outcome::Booked
     }

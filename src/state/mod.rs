@@ -74,6 +74,16 @@ pub struct Booked {
     pub unpriced: bool,
     /// The request's booked view after this booking.
     pub seen: Seen,
+    /// The person it is booked to (bounded by `limits.max_users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// Spend of one person on one account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserKey {
+    pub account: String,
+    pub user: String,
 }
 
 /// Usage totals of one (account, app, model).
@@ -111,6 +121,9 @@ pub struct State {
     pub labels: Labels,
     /// Records folded in, for `ledger verify` and snapshots.
     pub records: u64,
+    /// Cost booked per person (`creditwatch_user_spend_usd_total`).
+    #[serde(default, with = "pairs")]
+    pub users: BTreeMap<UserKey, Decimal>,
 }
 
 impl State {
@@ -123,6 +136,7 @@ impl State {
             checkpoints: HashMap::new(),
             labels: Labels::default(),
             records: 0,
+            users: BTreeMap::new(),
         }
     }
 
@@ -184,6 +198,10 @@ impl State {
         }
         let source = self.sources.entry(b.source.clone()).or_default();
         source.last_event = source.last_event.max(Some(b.at));
+        if let Some(user) = &b.user {
+            self.labels.note_user(user);
+            *self.users.entry(UserKey { account: b.account.clone(), user: user.clone() }).or_default() += b.cost;
+        }
     }
 
     pub fn checkpoint(&self, id: &FileId) -> Option<Checkpoint> {

@@ -37,6 +37,19 @@ pub struct AccountFrom {
     pub accounts: BTreeMap<String, String>,
 }
 
+/// `otlp:` in config.yaml: the receiver's listeners and token (the OTLP/HTTP
+/// route is on `listen` whenever an `otlp` source exists).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// OTLP/gRPC address (conventionally `127.0.0.1:4317`); off when absent.
+    #[serde(default)]
+    pub grpc_listen: Option<String>,
+    /// The bearer token senders present (gRPC and HTTP); not the admin token.
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+}
+
 /// What became of one log record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
