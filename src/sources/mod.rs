@@ -243,6 +243,8 @@ impl LineParser for Misconfigured {
 }
 
 /// What one line turned into.
+// Nearly every line read is an event; boxing it would cost an allocation per line.
+#[allow(clippy::large_enum_variant)]
 pub enum LineResult {
     Event(UsageEvent),
     Skipped,
