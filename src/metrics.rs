@@ -28,6 +28,7 @@ pub struct Metrics {
     topups: CounterVec,
     allowance: GaugeVec,
     spend: CounterVec,
+    user_spend: CounterVec,
     tokens: CounterVec,
     requests: CounterVec,
     unpriced: CounterVec,
@@ -102,6 +103,12 @@ impl Metrics {
             ),
             allowance: gauge(&r, "creditwatch_allowance_remaining_usd", "Plan allowance left this month.", &["account"]),
             spend: counter(&r, "creditwatch_spend_usd_total", "Cost booked, in US dollars.", &["account", "app", "model"]),
+            user_spend: counter(
+                &r,
+                "creditwatch_user_spend_usd_total",
+                "Cost booked per person (OTLP user.email or a source's user), bounded by limits.max_users.",
+                &["account", "user"],
+            ),
             tokens: counter(&r, "creditwatch_tokens_total", "Tokens booked, by kind.", &["account", "app", "model", "kind"]),
             requests: counter(&r, "creditwatch_requests_total", "Billed requests, after de-duplication.", &["account", "app", "model"]),
             unpriced: counter(
@@ -145,7 +152,7 @@ impl Metrics {
 
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
-        for v in [&self.spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups] {
+        for v in [&self.spend, &self.user_spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups] {
             v.reset();
         }
         for v in [
@@ -170,6 +177,9 @@ impl Metrics {
         }
         for model in &state.unpriced_models {
             self.model_unpriced.with_label_values(&[model.as_str()]).set(1.0);
+        }
+        for (key, cost) in &state.users {
+            self.user_spend.with_label_values(&[key.account.as_str(), key.user.as_str()]).inc_by(to_f64(*cost).max(0.0));
         }
         for (key, t) in &state.usage {
             let labels = [key.account.as_str(), key.app.as_str(), key.model.as_str()];

@@ -63,6 +63,7 @@ fn parsers_for(format: Format) -> Result<Parsers, Violation> {
             Format::Codex,
             Format::QwenCode,
             Format::GeminiCli,
+            Format::CopilotCli,
         ]
         .map(|f| (f, spec_for(f)))
         .into()
@@ -140,6 +141,26 @@ fn priced(event: &UsageEvent) -> Result<(), Violation> {
     static PRICES: OnceLock<PriceTable> = OnceLock::new();
     let cost = PRICES.get_or_init(PriceTable::builtin).price(event).cost;
     check(cost >= Decimal::ZERO, || format!("event {:?} of model `{}` costs {cost}", event.id, event.model))
+}
+
+/// Reads `data` as an OTLP export request, as protobuf and as OTLP/JSON,
+/// the way the receiver does: every record is an event, skipped or an error,
+/// and every event can be priced.
+pub fn otlp_request(data: &[u8]) -> Result<(), Violation> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use prost::Message;
+    let decoded = [ExportLogsServiceRequest::decode(data).ok(), serde_json::from_slice::<ExportLogsServiceRequest>(data).ok()];
+    for request in decoded.iter().flatten() {
+        let records = crate::sources::formats::otlp::read_request(request, None);
+        let count = crate::sources::formats::otlp::record_count(request);
+        check(records.len() == count, || format!("{} results for {count} records", records.len()))?;
+        for record in &records {
+            if let crate::sources::formats::otlp::Record::Event(event) = record {
+                priced(event)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decodes `data` as a whole journal and checks the verdict is consistent:

@@ -39,6 +39,16 @@ fn claude_code_seeds() {
 }
 
 #[test]
+fn copilot_cli_seeds() {
+    assert_eq!(replay("copilot_cli", |b| robustness::parse_lines(Format::CopilotCli, b)), 3);
+}
+
+#[test]
+fn otlp_seeds() {
+    assert_eq!(replay("otlp", robustness::otlp_request), 2);
+}
+
+#[test]
 fn journal_seeds() {
     assert_eq!(replay("journal", robustness::journal_bytes), 7);
 }

@@ -54,6 +54,9 @@ pub struct Config {
     /// Daemon-side alerting; see `crate::alerting`.
     #[serde(default)]
     pub alerting: Option<crate::alerting::AlertingConfig>,
+    /// The OTLP receiver's gRPC listener and token; see `crate::http::otlp`.
+    #[serde(default)]
+    pub otlp: crate::sources::formats::otlp::OtlpConfig,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -135,13 +138,33 @@ impl Config {
                     format!("account `{}` is not defined under accounts: (defined: {})", source.account, known.join(", ")),
                 ));
             }
-            if source.paths.is_empty() && source.format.default_paths().is_empty() {
+            if source.paths.is_empty() && source.format.default_paths().is_empty() && source.format != crate::sources::Format::Otlp {
                 return Err((format!("sources[{i}].paths"), "no paths: give at least one glob".into()));
+            }
+            if let Some(from) = &source.account_from {
+                if let Some((value, account)) = from.accounts.iter().find(|(_, a)| !names.contains(a.as_str())) {
+                    return Err((
+                        format!("sources[{i}].account_from.accounts.{value}"),
+                        format!("account `{account}` is not defined under accounts:"),
+                    ));
+                }
             }
             for (j, p) in source.paths.iter().enumerate() {
                 PathPattern::new(p).map_err(|m| (format!("sources[{i}].paths[{j}]"), m))?;
             }
             source.validate_format_options().map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
+        }
+        if self.sources.iter().filter(|s| s.format == crate::sources::Format::Otlp).count() > 1 {
+            let i = self.sources.iter().rposition(|s| s.format == crate::sources::Format::Otlp).unwrap_or(0);
+            return Err((
+                format!("sources[{i}].format"),
+                "one `otlp` source receives every export (map accounts with `account_from`)".into(),
+            ));
+        }
+        if let Some(addr) = &self.otlp.grpc_listen {
+            if addr.parse::<std::net::SocketAddr>().is_err() {
+                return Err(("otlp.grpc_listen".into(), format!("`{addr}` is not an address like 127.0.0.1:4317")));
+            }
         }
         if self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(("listen".into(), format!("`{}` is not an address like 127.0.0.1:9947", self.listen)));
@@ -154,8 +177,8 @@ impl Config {
         if let Some(alerting) = &self.alerting {
             alerting.validate(self.path.parent().unwrap_or(Path::new(".")))?;
         }
-        if self.limits.max_apps == 0 || self.limits.max_models == 0 {
-            return Err(("limits".into(), "max_apps and max_models must be at least 1".into()));
+        if self.limits.max_apps == 0 || self.limits.max_models == 0 || self.limits.max_users == 0 {
+            return Err(("limits".into(), "max_apps, max_models and max_users must be at least 1".into()));
         }
         Ok(())
     }
@@ -168,6 +191,7 @@ impl Config {
         self.state_dir = resolve_path(&base, &self.state_dir);
         self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
         self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
+        self.otlp.token_file = self.otlp.token_file.as_deref().map(|p| resolve_path(&base, p));
         if let Some(alerting) = &mut self.alerting {
             alerting.resolve_paths(&base);
         }

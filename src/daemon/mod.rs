@@ -65,6 +65,37 @@ fn read_admin_token(config: &Config) -> Result<Option<String>> {
     Ok(Some(token))
 }
 
+/// The OTLP receiver of the `otlp` source, when there is one.
+fn otlp_receiver(
+    config: &Config,
+    sources: &[crate::sources::SourceSpec],
+    store: &Arc<Mutex<Store>>,
+    prices: &Arc<crate::pricing::PriceTable>,
+    live: &crate::live::Shared,
+) -> Result<Option<Arc<crate::http::otlp::Receiver>>> {
+    let Some(source) = sources.iter().find(|s| s.format == crate::sources::Format::Otlp) else { return Ok(None) };
+    let token = config.otlp.token_file.as_deref().map(crate::http::otlp::read_token).transpose()?;
+    if token.is_none() {
+        tracing::warn!("no otlp.token_file: OTLP exports are accepted from anyone who can reach the listeners");
+    }
+    let receiver =
+        crate::http::otlp::Receiver::new(token, source.clone(), store.clone(), prices.clone(), config.limits.clone(), Some(live.clone()));
+    Ok(Some(Arc::new(receiver)))
+}
+
+/// A downloaded price list reaches the receiver as it reaches the ingest loop.
+fn follow_price_refreshes(
+    receiver: Arc<crate::http::otlp::Receiver>,
+    config: Arc<Config>,
+    mut refreshes: tokio::sync::watch::Receiver<u64>,
+) {
+    tokio::spawn(async move {
+        while refreshes.changed().await.is_ok() {
+            receiver.set_prices(Arc::new(price_table(&config)));
+        }
+    });
+}
+
 pub fn run(config: &Config) -> Result<()> {
     let config = Arc::new(config.clone());
     let prices = Arc::new(price_table(&config));
@@ -86,6 +117,10 @@ pub fn run(config: &Config) -> Result<()> {
         crate::live::lock_live(&live).seed(&config.state_dir);
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
         let (prices_refreshed, price_refreshes) = tokio::sync::watch::channel(0u64);
+        let otlp = otlp_receiver(&config, &sources, &store, &prices, &live)?;
+        if let Some(receiver) = &otlp {
+            follow_price_refreshes(receiver.clone(), config.clone(), price_refreshes.clone());
+        }
         let ingest = Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes))
             .with_reloads(reload_rx)
             .with_live(live.clone())
@@ -110,6 +145,7 @@ pub fn run(config: &Config) -> Result<()> {
             shutting_down: AtomicBool::new(false),
             exposition: arc_swap::ArcSwapOption::empty(),
             rendering: AtomicBool::new(false),
+            otlp: otlp.clone(),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let mut prices_stop = shutdown_rx.clone();
@@ -117,6 +153,18 @@ pub fn run(config: &Config) -> Result<()> {
             let _ = prices_stop.wait_for(|stop| *stop).await;
         };
         tokio::spawn(crate::pricing::remote::refresh_loop(config.price_settings(), prices_refreshed, stopped));
+        let grpc = match (&otlp, &config.otlp.grpc_listen) {
+            (Some(receiver), Some(addr)) => {
+                let listener = crate::http::otlp::grpc::bind(addr).await?;
+                tracing::info!(grpc_listen = %addr, "OTLP/gRPC receiver listening");
+                Some(tokio::spawn(crate::http::otlp::grpc::serve(listener, receiver.clone(), app.clone(), shutdown_rx.clone())))
+            }
+            (None, Some(_)) => {
+                tracing::warn!("otlp.grpc_listen is set but no source has format `otlp`: the gRPC receiver is off");
+                None
+            }
+            _ => None,
+        };
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
         let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
 
@@ -161,6 +209,9 @@ pub fn run(config: &Config) -> Result<()> {
             Err(_) => tracing::warn!("still busy after 4s; exiting (the journal holds everything committed)"),
         }
         let _ = tokio::time::timeout(Duration::from_millis(500), server).await;
+        if let Some(grpc) = grpc {
+            let _ = tokio::time::timeout(Duration::from_millis(500), grpc).await;
+        }
         let records = lock(&store).state.records;
         tracing::info!(records, "stopped");
         Ok(())

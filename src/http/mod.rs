@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)] // handlers return ready responses as errors
 
 mod api;
+pub mod otlp;
 mod routes;
 pub mod web_config;
 
@@ -45,6 +46,8 @@ pub struct App {
     pub exposition: arc_swap::ArcSwapOption<routes::Exposition>,
     /// One scrape at a time renders a new exposition.
     pub rendering: AtomicBool,
+    /// The OTLP receiver, when an `otlp` source exists (`POST /v1/logs`).
+    pub otlp: Option<Arc<otlp::Receiver>>,
 }
 
 /// Binds the listen address (so errors show before anything else starts).

@@ -20,7 +20,16 @@ pub type Resp = Response<Full<Bytes>>;
 
 pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
     let web = app.web.current();
-    let mut resp = route(app, &web, req).await;
+    let (parts, body) = req.into_parts();
+    let mut body = Some(body);
+    let mut resp = route(app, &web, &parts, &mut body).await;
+    // An error answered before the body was read: read it first (bounded),
+    // or an HTTP/2 client may get a stream reset instead of the answer.
+    if let Some(body) = body.take() {
+        if !discard(body).await {
+            resp.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        }
+    }
     for (name, value) in web.headers() {
         resp.headers_mut().insert(name.clone(), value.clone());
     }
@@ -29,11 +38,11 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
 
 /// Basic auth of the web config, for the routes it guards (metrics and the
 /// read API); bcrypt runs off the async threads.
-async fn authorized(web: &std::sync::Arc<crate::http::web_config::WebConfig>, req: &Request<Incoming>) -> Result<(), Resp> {
+async fn authorized(web: &std::sync::Arc<crate::http::web_config::WebConfig>, headers: &hyper::HeaderMap) -> Result<(), Resp> {
     if !web.requires_auth() {
         return Ok(());
     }
-    let header = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = headers.get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let checker = web.clone();
     if tokio::task::spawn_blocking(move || checker.check(header.as_deref())).await.unwrap_or(false) {
         return Ok(());
@@ -43,20 +52,56 @@ async fn authorized(web: &std::sync::Arc<crate::http::web_config::WebConfig>, re
     Err(resp)
 }
 
-async fn route(app: &App, web: &std::sync::Arc<crate::http::web_config::WebConfig>, req: Request<Incoming>) -> Resp {
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
+/// Largest body read and thrown away before an error reply, and how long
+/// that may take.
+const DISCARD_LIMIT: usize = 1024 * 1024;
+const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads a body to its end and drops it; false when it was longer than
+/// `DISCARD_LIMIT` or slower than `DISCARD_TIMEOUT` (the connection is then
+/// closed after the reply).
+async fn discard(body: Incoming) -> bool {
+    if hyper::body::Body::is_end_stream(&body) {
+        return true;
+    }
+    let read = async {
+        let mut body = body;
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                    if seen > DISCARD_LIMIT {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        true
+    };
+    tokio::time::timeout(DISCARD_TIMEOUT, read).await.unwrap_or(false)
+}
+
+async fn route(
+    app: &App,
+    web: &std::sync::Arc<crate::http::web_config::WebConfig>,
+    parts: &hyper::http::request::Parts,
+    body: &mut Option<Incoming>,
+) -> Resp {
+    let path = parts.uri.path().to_string();
+    let method = parts.method.clone();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let guarded = matches!((&method, segments.as_slice()), (&Method::GET, ["metrics"]) | (&Method::GET, ["api", "v1", "accounts", ..]));
     if guarded {
-        if let Err(resp) = authorized(web, &req).await {
+        if let Err(resp) = authorized(web, &parts.headers).await {
             return resp;
         }
     }
     match (&method, segments.as_slice()) {
         (&Method::GET, [""]) => landing(),
         (&Method::GET, ["metrics"]) => {
-            let gzip = req.headers().get(hyper::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
+            let gzip = parts.headers.get(hyper::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
             metrics(app, gzip)
         }
         (&Method::GET, ["healthz"]) => text(StatusCode::OK, "ok\n"),
@@ -65,14 +110,23 @@ async fn route(app: &App, web: &std::sync::Arc<crate::http::web_config::WebConfi
         (&Method::GET, ["api", "v1", "accounts", account, "history"]) => api::history(app, account),
         (&Method::POST, ["api", "v1", "accounts", account, action @ ("topups" | "reconcile")]) => {
             let (account, action) = (account.to_string(), action.to_string());
-            if let Err(resp) = api::authorize_admin(app, req.headers()) {
+            if let Err(resp) = api::authorize_admin(app, &parts.headers) {
                 return resp;
             }
-            match read_body(req).await {
+            let Some(body) = body.take() else { return error(StatusCode::INTERNAL_SERVER_ERROR, "request body already read") };
+            match read_body(body).await {
                 Ok(body) if action == "topups" => api::topup(app, &account, &body),
                 Ok(body) => api::reconcile(app, &account, &body),
                 Err(resp) => resp,
             }
+        }
+        (&Method::POST, ["v1", "logs"]) if app.otlp.is_some() => {
+            let (Some(receiver), Some(request_body)) = (&app.otlp, body.take()) else {
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "request body already read");
+            };
+            let (resp, unread) = super::otlp::http::export(receiver, &parts.headers, request_body).await;
+            *body = unread;
+            resp
         }
         (_, ["" | "metrics" | "healthz" | "readyz"]) | (_, ["api", "v1", "accounts", ..]) => {
             error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {path}"))
@@ -81,8 +135,8 @@ async fn route(app: &App, web: &std::sync::Arc<crate::http::web_config::WebConfi
     }
 }
 
-async fn read_body(req: Request<Incoming>) -> Result<Bytes, Resp> {
-    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+async fn read_body(body: Incoming) -> Result<Bytes, Resp> {
+    match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {

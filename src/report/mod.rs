@@ -1,5 +1,5 @@
 //! `creditwatch report`: one read-only pass over the configured sources,
-//! printed as a table or JSON, grouped by day, month, model, app or session.
+//! printed as a table or JSON, grouped by day, month, model, app, session or user.
 //!
 //! Files are read in parallel (one worker per core). Every copy of a request
 //! is merged by id into its booked view (kind-wise maximum, attributes of the
@@ -32,6 +32,8 @@ pub enum GroupBy {
     Model,
     App,
     Session,
+    /// The person: a record's `user.email`, else the source's `user`.
+    User,
 }
 
 #[derive(Debug, Clone)]
@@ -95,6 +97,7 @@ struct Request {
     model: u32,
     app: u32,
     session: u32,
+    user: u32,
     web_searches: u32,
     modifiers: Modifiers,
     reasoning: u64,
@@ -105,7 +108,7 @@ struct Request {
 impl Request {
     /// Merges another copy; commutative, so reading order does not matter.
     fn merge(&mut self, other: Request) {
-        self.tokens = self.tokens.max(&other.tokens);
+        self.tokens = self.tokens.merged(&other.tokens);
         self.web_searches = self.web_searches.max(other.web_searches);
         self.reasoning = self.reasoning.max(other.reasoning);
         self.stated_cost = match (self.stated_cost, other.stated_cost) {
@@ -125,6 +128,7 @@ impl Request {
             self.model = other.model;
             self.app = other.app;
             self.session = other.session;
+            self.user = other.user;
         }
     }
 }
@@ -250,7 +254,7 @@ pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, 
 
 fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &ReportOptions, names: &[String]) {
     let name = |n: u32| names.get(n as usize).map(String::as_str).unwrap_or("");
-    let (model, app, session) = (name(r.model), name(r.app), name(r.session));
+    let (model, app, session, user) = (name(r.model), name(r.app), name(r.session), name(r.user));
     let Some(at) = DateTime::<Utc>::from_timestamp(r.at, 0) else { return };
     let local = at.with_timezone(&opts.tz);
     let day = local.date_naive();
@@ -270,6 +274,8 @@ fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &Repo
         GroupBy::Model => model.to_string(),
         GroupBy::App => app.to_string(),
         GroupBy::Session => session.to_string(),
+        GroupBy::User if user.is_empty() => "(no user)".to_string(),
+        GroupBy::User => user.to_string(),
     };
     let group = report.groups.entry(key).or_default();
     group.totals.add(priced.cost, &r.tokens, r.reasoning, priced.priced);
@@ -305,6 +311,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             model: interner.get(&event.model),
             app: interner.get(&app),
             session: interner.get(session),
+            user: interner.get(source.user_of(&event).as_deref().unwrap_or("")),
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             reasoning: event.reasoning_tokens,

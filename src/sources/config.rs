@@ -40,6 +40,13 @@ pub struct SourceConfig {
     /// `jsonl`: JSON pointers to each field.
     #[serde(default)]
     pub field_map: Option<FieldMap>,
+    /// The person this source's requests belong to (`report --by user`,
+    /// `creditwatch_user_spend_usd_total`), unless a record names one.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `otlp`: the record or resource attribute that names the account.
+    #[serde(default)]
+    pub account_from: Option<crate::sources::formats::otlp::AccountFrom>,
 }
 
 impl SourceConfig {
@@ -54,6 +61,13 @@ impl SourceConfig {
         only(s.streams.is_some(), "streams", Format::Anthropic)?;
         only(s.litellm.is_some(), "litellm", Format::Litellm)?;
         only(s.field_map.is_some(), "field_map", Format::Jsonl)?;
+        only(s.account_from.is_some(), "account_from", Format::Otlp)?;
+        if s.format == Format::Otlp && !s.paths.is_empty() {
+            return Err((
+                "paths".into(),
+                "an `otlp` source receives its events over OTLP (POST /v1/logs, otlp.grpc_listen): no paths".into(),
+            ));
+        }
         if s.format == Format::Jsonl && s.field_map.is_none() {
             return Err(("field_map".into(), "format `jsonl` needs a field_map (JSON pointers, at least `model`)".into()));
         }
@@ -73,7 +87,9 @@ impl SourceConfig {
             | Format::Codex
             | Format::GeminiCli
             | Format::QwenCode
-            | Format::Opencode => false,
+            | Format::Opencode
+            | Format::CopilotCli
+            | Format::Otlp => false,
         };
         if s.app_from == AppFrom::UserAgent && !has_user_agent {
             return Err(("app_from".into(), format!("format `{}` has no user agent here (jsonl: map `user_agent`)", s.format.as_str())));

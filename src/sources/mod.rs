@@ -10,7 +10,9 @@ pub mod follow;
 pub mod formats;
 
 use follow::{discover, reader};
-use formats::{anthropic, attribution, claude_code, claude_statusline, codex, gemini_cli, jsonl, litellm, openai, opencode, qwen_code};
+use formats::{
+    anthropic, attribution, claude_code, claude_statusline, codex, copilot_cli, gemini_cli, jsonl, litellm, openai, opencode, qwen_code,
+};
 
 use std::sync::Arc;
 
@@ -36,6 +38,10 @@ pub enum Format {
     QwenCode,
     /// OpenCode's database (`opencode.db`) and older message files.
     Opencode,
+    /// GitHub Copilot CLI's OpenTelemetry file export.
+    CopilotCli,
+    /// Events pushed over OTLP (`crate::http::otlp`); no files.
+    Otlp,
 }
 
 impl Format {
@@ -51,6 +57,8 @@ impl Format {
             Format::GeminiCli => "gemini_cli",
             Format::QwenCode => "qwen_code",
             Format::Opencode => "opencode",
+            Format::CopilotCli => "copilot_cli",
+            Format::Otlp => "otlp",
         }
     }
 
@@ -62,7 +70,8 @@ impl Format {
             Format::GeminiCli => Some("gemini-cli"),
             Format::QwenCode => Some("qwen-code"),
             Format::Opencode => Some("opencode"),
-            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl | Format::ClaudeStatusline => None,
+            Format::CopilotCli => Some("copilot-cli"),
+            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl | Format::ClaudeStatusline | Format::Otlp => None,
         }
     }
 
@@ -85,12 +94,14 @@ impl Format {
             }
             Format::QwenCode => vec![format!("{}/projects/*/chats/**/*.jsonl", home("QWEN_HOME", "~/.qwen"))],
             Format::Opencode => formats::opencode::default_paths(),
+            Format::CopilotCli => vec!["~/.copilot/otel/*.jsonl".to_string()],
             Format::ClaudeCode
             | Format::Anthropic
             | Format::Openai
             | Format::Litellm
             | Format::Jsonl
-            | Format::ClaudeStatusline => Vec::new(),
+            | Format::ClaudeStatusline
+            | Format::Otlp => Vec::new(),
         }
     }
 
@@ -112,7 +123,9 @@ impl Format {
             | Format::Jsonl
             | Format::ClaudeStatusline
             | Format::Codex
-            | Format::QwenCode => Reading::Lines,
+            | Format::QwenCode
+            | Format::CopilotCli
+            | Format::Otlp => Reading::Lines,
         }
     }
 }
@@ -250,6 +263,9 @@ pub struct SourceSpec {
     pub patterns: Vec<discover::PathPattern>,
     pub account: String,
     pub app: Option<String>,
+    /// The person this source's requests are booked to, when the lines do
+    /// not name one (a laptop's transcripts: its owner).
+    pub user: Option<String>,
     pub attribution: Arc<attribution::Attribution>,
     pub options: FormatOptions,
 }
@@ -260,6 +276,8 @@ pub struct FormatOptions {
     pub streams: anthropic::StreamOptions,
     pub litellm: litellm::LitellmOptions,
     pub field_map: Option<jsonl::FieldMap>,
+    /// `otlp`: the attribute that names each record's account.
+    pub account_from: Option<formats::otlp::AccountFrom>,
 }
 
 impl SourceSpec {
@@ -272,6 +290,7 @@ impl SourceSpec {
             patterns,
             account: account.into(),
             app: None,
+            user: None,
             attribution: Arc::default(),
             options: FormatOptions::default(),
         }
@@ -286,9 +305,11 @@ impl SourceSpec {
             streams: c.streams.clone().unwrap_or_default(),
             litellm: c.litellm.clone().unwrap_or_default(),
             field_map: c.field_map.clone(),
+            account_from: c.account_from.clone(),
         };
         let spec = SourceSpec {
             app: c.app.clone().or_else(|| c.format.agent_app().map(String::from)),
+            user: c.user.clone(),
             attribution: Arc::new(attribution),
             options,
             ..SourceSpec::new(&c.name, c.format, patterns, &c.account)
@@ -321,6 +342,9 @@ impl SourceSpec {
             // Read whole (`document_parser`); a line parser is never asked for.
             Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
             Format::Opencode => Box::new(opencode::OpencodeMessageParser),
+            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser),
+            // Never asked for: an otlp source follows no files.
+            Format::Otlp => Box::new(Misconfigured("an `otlp` source receives its events over OTLP, it reads no files".into())),
         })
     }
 
@@ -336,7 +360,9 @@ impl SourceSpec {
             | Format::Jsonl
             | Format::ClaudeStatusline
             | Format::Codex
-            | Format::QwenCode => None,
+            | Format::QwenCode
+            | Format::CopilotCli
+            | Format::Otlp => None,
             Format::Opencode => Some(Box::new(opencode::OpencodeMessageParser)),
         }
     }
@@ -362,6 +388,11 @@ impl SourceSpec {
 
     pub fn account_of(&self, event: &UsageEvent) -> String {
         event.account.clone().unwrap_or_else(|| self.account.clone())
+    }
+
+    /// The person the event names (OTLP `user.email`), else the source's `user`.
+    pub fn user_of(&self, event: &UsageEvent) -> Option<String> {
+        event.user.clone().or_else(|| self.user.clone())
     }
 }
 

@@ -70,7 +70,17 @@ impl<'a> Booking<'a> {
             tracing::warn!(file = %path.display(), source = %source.name, "line refused: {why}");
             return Outcome::Error;
         }
+        // Known only under the id an earlier release gave it: the copy adds
+        // nothing, but the request is written down under today's id, so the
+        // other source's copy (the OTLP event) finds it too.
+        let rekey = match self.state.seen.get(&event.id) {
+            None => event.earlier_id.and_then(|id| self.state.seen.get(&id).copied()),
+            Some(_) => None,
+        };
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
+            if let Some(seen) = rekey {
+                self.rekey(source, path, event, seen);
+            }
             return Outcome::Duplicate;
         };
         let account = source.account_of(event);
@@ -95,6 +105,7 @@ impl<'a> Booking<'a> {
             cost: added.cost,
             at: event.timestamp.timestamp().max(self.now),
         });
+        let user = source.user_of(event).map(|u| self.state.labels.bound_user(&u, self.limits.max_users));
         self.batch.usage.push(Booked {
             source: source.name.clone(),
             account,
@@ -107,6 +118,7 @@ impl<'a> Booking<'a> {
             new_request: added.new_request,
             unpriced: !added.priced,
             seen,
+            user,
         });
         Outcome::Booked
     }
@@ -132,6 +144,24 @@ impl<'a> Booking<'a> {
         };
         self.count(&source.name, outcome);
         outcome
+    }
+
+    fn rekey(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent, seen: crate::state::seen::Seen) {
+        let (app, model) = self.state.labels.bound(&source.app_of(event, path), &event.model, self.limits.max_apps, self.limits.max_models);
+        self.batch.usage.push(Booked {
+            source: source.name.clone(),
+            account: source.account_of(event),
+            app,
+            model,
+            id: event.id,
+            at: event.timestamp,
+            tokens: crate::usage::Tokens::default(),
+            cost: Decimal::ZERO,
+            new_request: false,
+            unpriced: false,
+            seen,
+            user: None,
+        });
     }
 
     pub fn batch_mut(&mut self) -> &mut Batch {

@@ -13,8 +13,13 @@ pub const OTHER: &str = "other";
 pub struct Labels {
     apps: BTreeSet<String>,
     models: BTreeSet<String>,
+    /// People with spend of their own (`limits.max_users`).
+    #[serde(default)]
+    users: BTreeSet<String>,
     #[serde(skip)]
     warned: (bool, bool),
+    #[serde(skip)]
+    warned_users: bool,
 }
 
 impl Labels {
@@ -23,6 +28,17 @@ impl Labels {
         let app = bound_one(&self.apps, app, max_apps, &mut self.warned.0, "app");
         let model = bound_one(&self.models, model, max_models, &mut self.warned.1, "model");
         (app, model)
+    }
+
+    /// The `user` label value to book under: past `max_users` people, `other`.
+    pub fn bound_user(&mut self, user: &str, max_users: usize) -> String {
+        bound_one(&self.users, user, max_users, &mut self.warned_users, "user")
+    }
+
+    pub fn note_user(&mut self, user: &str) {
+        if !self.users.contains(user) {
+            self.users.insert(user.to_string());
+        }
     }
 
     /// Records values that were booked.
@@ -62,11 +78,13 @@ pub struct Limits {
     pub max_models: usize,
     /// Longest line read; the rest of a longer one is skipped as an error.
     pub max_line_bytes: usize,
+    /// Distinct `user` label values of `creditwatch_user_spend_usd_total`; past this, `other`.
+    pub max_users: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { max_apps: 50, max_models: 50, max_line_bytes: 4 * 1024 * 1024 }
+        Limits { max_apps: 50, max_models: 50, max_line_bytes: 4 * 1024 * 1024, max_users: 100 }
     }
 }
 

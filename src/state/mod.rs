@@ -79,6 +79,16 @@ pub struct Booked {
     pub unpriced: bool,
     /// The request's booked view after this booking.
     pub seen: Seen,
+    /// The person it is booked to (bounded by `limits.max_users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// Spend of one person on one account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserKey {
+    pub account: String,
+    pub user: String,
 }
 
 /// Usage totals of one (account, app, model).
@@ -124,6 +134,9 @@ pub struct State {
     /// Database checkpoints by `RowCheckpoint::key` (absent in older states).
     #[serde(default)]
     pub row_checkpoints: BTreeMap<String, RowCheckpoint>,
+    /// Cost booked per person (`creditwatch_user_spend_usd_total`).
+    #[serde(default, with = "pairs")]
+    pub users: BTreeMap<UserKey, Decimal>,
 }
 
 impl State {
@@ -138,6 +151,7 @@ impl State {
             records: 0,
             unpriced_models: BTreeSet::new(),
             row_checkpoints: BTreeMap::new(),
+            users: BTreeMap::new(),
         }
     }
 
@@ -209,6 +223,10 @@ impl State {
         }
         let source = self.sources.entry(b.source.clone()).or_default();
         source.last_event = source.last_event.max(Some(b.at));
+        if let Some(user) = &b.user {
+            self.labels.note_user(user);
+            *self.users.entry(UserKey { account: b.account.clone(), user: user.clone() }).or_default() += b.cost;
+        }
     }
 
     pub fn checkpoint(&self, id: &FileId) -> Option<Checkpoint> {

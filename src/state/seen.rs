@@ -48,7 +48,9 @@ impl SeenIndex {
     /// nothing (a duplicate).
     pub fn admit(&mut self, event: &UsageEvent, prices: &PriceTable, now: i64) -> Option<Admitted> {
         let at = event.timestamp.timestamp().max(now);
-        match self.entries.get_mut(&event.id) {
+        // A request first booked under the id an earlier release gave it.
+        let seen = self.entries.get(&event.id).or_else(|| event.earlier_id.and_then(|id| self.entries.get(&id))).copied();
+        match seen {
             None => {
                 let priced = prices.price(event);
                 let seen = Seen { tokens: event.tokens, web_searches: event.web_searches, cost: priced.cost, at };
@@ -56,7 +58,7 @@ impl SeenIndex {
                 Some(Admitted { new_request: true, tokens: event.tokens, cost: priced.cost, priced: priced.priced })
             }
             Some(seen) => {
-                let tokens = seen.tokens.max(&event.tokens);
+                let tokens = seen.tokens.merged(&event.tokens);
                 let web_searches = seen.web_searches.max(event.web_searches);
                 if tokens == seen.tokens && web_searches == seen.web_searches && event.stated_cost.is_none_or(|c| c <= seen.cost) {
                     return None;
@@ -66,9 +68,11 @@ impl SeenIndex {
                     None => prices.price_tokens(&event.model, &tokens, web_searches, &event.modifiers, event.timestamp),
                 };
                 let cost = priced.cost.max(seen.cost);
+                // Counters only go up: when a later copy moves cache writes
+                // from 5m to 1h, the 5m count booked earlier stays.
                 let added =
                     Admitted { new_request: false, tokens: tokens.minus(&seen.tokens), cost: cost - seen.cost, priced: priced.priced };
-                *seen = Seen { tokens, web_searches, cost, at: seen.at.max(at) };
+                self.entries.insert(event.id, Seen { tokens, web_searches, cost, at: seen.at.max(at) });
                 Some(added)
             }
         }
@@ -148,5 +152,26 @@ mod tests {
         index.admit(&event("backfill", 1), &prices, today.timestamp());
         assert_eq!(index.forget_before(cutoff.timestamp()), 1, "only the old id booked at time 0 goes");
         assert_eq!(index.admit(&event("backfill", 1), &prices, today.timestamp()), None);
+    }
+
+    /// A state directory of the release before requestId ids holds the
+    /// (message.id, requestId) id; the same line read again today is a
+    /// duplicate, and a larger copy books only its growth.
+    #[test]
+    fn an_id_of_the_earlier_release_is_the_same_request() {
+        let prices = PriceTable::builtin();
+        let mut index = SeenIndex::default();
+        let mut old = event("a", 5);
+        old.id = EventId::from_parts("claude_code", &["msg_a", "req_a"]);
+        assert!(index.admit(&old, &prices, 0).unwrap().new_request);
+        let mut today = event("a", 5);
+        today.id = EventId::from_parts("claude_code", &["req_a"]);
+        today.earlier_id = Some(old.id);
+        assert_eq!(index.admit(&today, &prices, 0), None);
+        today.tokens.output = 105;
+        let grown = index.admit(&today, &prices, 0).unwrap();
+        assert!(!grown.new_request);
+        assert_eq!(grown.tokens, Tokens { output: 100, ..Tokens::default() });
+        assert_eq!(index.admit(&today, &prices, 0), None);
     }
 }

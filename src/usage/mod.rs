@@ -54,6 +54,23 @@ impl Tokens {
         }
     }
 
+    /// Two copies of one request merged into its booked view: input, output
+    /// and cache reads at the larger count; cache writes at the larger total,
+    /// the 1h part taken from the copy that splits it (a copy without the
+    /// split has all its writes as 5m), the rest as 5m writes. Commutative.
+    pub fn merged(&self, other: &Tokens) -> Tokens {
+        let writes =
+            (self.cache_write_5m.saturating_add(self.cache_write_1h)).max(other.cache_write_5m.saturating_add(other.cache_write_1h));
+        let one_hour = self.cache_write_1h.max(other.cache_write_1h).min(writes);
+        Tokens {
+            input: self.input.max(other.input),
+            output: self.output.max(other.output),
+            cache_write_5m: writes - one_hour,
+            cache_write_1h: one_hour,
+            cache_read: self.cache_read.max(other.cache_read),
+        }
+    }
+
     /// Kind-wise `self - earlier`, saturating at zero.
     pub fn minus(&self, earlier: &Tokens) -> Tokens {
         Tokens {
@@ -154,6 +171,10 @@ pub struct UsageEvent {
     /// A request that is billed nothing (synthetic or API-error lines); it is
     /// still an event so dedup and counts see it, but costs $0 and no tokens.
     pub free: bool,
+    /// The id an earlier release gave this request (Claude Code before its
+    /// id became the `requestId`): the seen-id index looks it up when `id`
+    /// is new, so a state directory of that release books nothing twice.
+    pub earlier_id: Option<EventId>,
 }
 
 impl UsageEvent {
@@ -172,6 +193,7 @@ impl UsageEvent {
             session: None,
             user: None,
             free: false,
+            earlier_id: None,
         }
     }
 }
@@ -192,5 +214,27 @@ mod tests {
         assert_eq!(sum, Tokens { input: u64::MAX, output: 14, cache_write_5m: 0, cache_write_1h: 0, cache_read: 2 });
         let small = Tokens { input: 1, output: 2, cache_write_5m: 3, cache_write_1h: 4, cache_read: 5 };
         assert_eq!((small.prompt_side(), small.total()), (13, 15));
+    }
+
+    /// Copies of one request: a streaming placeholder transcript line, the
+    /// OTLP event with the final counts (cache writes as one total), and the
+    /// transcript's final line (with the 5m/1h split).
+    #[test]
+    fn copies_merge_kind_wise_and_cache_writes_as_a_total() {
+        let t = |input, output, w5, w1, read| Tokens { input, output, cache_write_5m: w5, cache_write_1h: w1, cache_read: read };
+        let cases = [
+            // placeholder + event: the event's final counts, its writes as 5m
+            (t(1, 12, 0, 0, 0), t(3337, 3893, 6159, 0, 0), t(3337, 3893, 6159, 0, 0)),
+            // transcript split 1000/5000 + event total 6159: 1h kept, the rest 5m
+            (t(3337, 40, 1000, 5000, 10), t(3337, 3893, 6159, 0, 10), t(3337, 3893, 1159, 5000, 10)),
+            // the transcript's total is the larger: it wins whole
+            (t(5, 5, 100, 300, 0), t(5, 5, 350, 0, 0), t(5, 5, 100, 300, 0)),
+            // same copy twice
+            (t(1, 2, 3, 4, 5), t(1, 2, 3, 4, 5), t(1, 2, 3, 4, 5)),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(a.merged(&b), want, "{a:?} + {b:?}");
+            assert_eq!(b.merged(&a), want, "commutative: {b:?} + {a:?}");
+        }
     }
 }

@@ -85,8 +85,9 @@ impl LineParser for ClaudeCodeParser {
         }
         let timestamp = parse_timestamp(&parsed.timestamp.ok_or_else(|| LineError::new("line without timestamp"))?)?;
 
-        let id = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
+        let (id, earlier_id) = event_id(message.id.as_deref(), parsed.request_id.as_deref(), parsed.uuid.as_deref(), line);
         let mut event = UsageEvent::new(id, timestamp, model.into_owned(), usage.tokens());
+        event.earlier_id = earlier_id;
         event.web_searches = usage.web_searches().unwrap_or(0);
         event.modifiers = usage.modifiers(message.service_tier.as_deref());
         event.session = parsed.session_id.map(Cow::into_owned);
@@ -94,18 +95,24 @@ impl LineParser for ClaudeCodeParser {
     }
 }
 
-/// (`message.id`, `requestId`), keyed on what is there; a line with neither
-/// falls back to its own `uuid` (then its bytes), so unrelated lines are never
-/// merged.
-fn event_id(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&str>, line: &[u8]) -> EventId {
+/// The request's id: its `requestId` (the id the OTLP `api_request` event
+/// carries too, so both copies are one request), else `message.id`, else the
+/// line's `uuid` (then its bytes), so unrelated lines are never merged. The
+/// second value is the id releases before this one used, (`message.id`,
+/// `requestId`), which old state directories hold.
+fn event_id(message_id: Option<&str>, request_id: Option<&str>, uuid: Option<&str>, line: &[u8]) -> (EventId, Option<EventId>) {
     let message_id = message_id.unwrap_or("");
     let request_id = request_id.unwrap_or("");
-    if !message_id.is_empty() || !request_id.is_empty() {
-        return EventId::from_parts("claude_code", &[message_id, request_id]);
+    let earlier = (!message_id.is_empty() || !request_id.is_empty()).then(|| EventId::from_parts("claude_code", &[message_id, request_id]));
+    if !request_id.is_empty() {
+        return (EventId::from_parts("claude_code", &[request_id]), earlier);
+    }
+    if !message_id.is_empty() {
+        return (EventId::from_parts("claude_code/message", &[message_id]), earlier);
     }
     match uuid {
-        Some(uuid) if !uuid.is_empty() => EventId::from_parts("claude_code/uuid", &[uuid]),
-        _ => EventId::from_parts("claude_code/line", &[&String::from_utf8_lossy(line)]),
+        Some(uuid) if !uuid.is_empty() => (EventId::from_parts("claude_code/uuid", &[uuid]), None),
+        _ => (EventId::from_parts("claude_code/line", &[&String::from_utf8_lossy(line)]), None),
     }
 }
 
@@ -136,7 +143,8 @@ mod tests {
         assert_eq!(e.tokens, Tokens { input: 28, output: 648, cache_write_5m: 2470, cache_write_1h: 1235, cache_read: 85012 });
         assert_eq!(e.timestamp.to_rfc3339(), "2026-09-02T08:20:15+00:00");
         assert_eq!(e.session.as_deref(), Some("s-1"));
-        assert_eq!(e.id, EventId::from_parts("claude_code", &["msg_1", "req_1"]));
+        assert_eq!(e.id, EventId::from_parts("claude_code", &["req_1"]));
+        assert_eq!(e.earlier_id, Some(EventId::from_parts("claude_code", &["msg_1", "req_1"])));
     }
 
     #[test]
@@ -192,10 +200,12 @@ mod tests {
     fn ids_key_on_what_is_there() {
         let no_request = FULL.replace(r#""requestId":"req_1","#, r#""requestId":"","#);
         let a = parse(&no_request).unwrap().unwrap();
-        assert_eq!(a.id, EventId::from_parts("claude_code", &["msg_1", ""]));
+        assert_eq!(a.id, EventId::from_parts("claude_code/message", &["msg_1"]));
+        assert_eq!(a.earlier_id, Some(EventId::from_parts("claude_code", &["msg_1", ""])));
         let neither = no_request.replace(r#""id":"msg_1","#, "");
         let b = parse(&neither).unwrap().unwrap();
         assert_eq!(b.id, EventId::from_parts("claude_code/uuid", &["u-1"]));
+        assert_eq!(b.earlier_id, None);
     }
 
     #[test]

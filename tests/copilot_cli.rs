@@ -1,0 +1,83 @@
+//! The `copilot_cli` format (Copilot CLI's OpenTelemetry file export) end to
+//! end: `report` from the fixture (exact requests, tokens and cost, grouped
+//! by the source's `user`), and the daemon following a file written while
+//! it runs (the same span in another file is not booked again).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{metric, wait_for, Daemon};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/copilot-cli");
+
+fn config(dir: &Path) -> String {
+    format!(
+        r#"
+listen: "127.0.0.1:{{port}}"
+state_dir: "{d}/state"
+accounts: [{{ name: personal, opening_balance_usd: "10.00", opening_balance_as_of: "2020-01-01T00:00:00Z" }}]
+sources:
+  - {{ name: copilot, format: copilot_cli, paths: ["{d}/otel/*.jsonl"], account: personal, app: copilot-cli, user: "ana@example.com" }}
+follow: {{ poll_interval: "100ms" }}
+"#,
+        d = dir.display()
+    )
+}
+
+#[test]
+fn report_reads_the_fixture_exactly_and_groups_by_user() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("otel")).unwrap();
+    for f in ["session-1.jsonl", "session-2.jsonl"] {
+        std::fs::copy(Path::new(FIXTURE).join(f), dir.path().join("otel").join(f)).unwrap();
+    }
+    let cfg = dir.path().join("config.yaml");
+    std::fs::write(&cfg, config(dir.path()).replace("{port}", "19999")).unwrap();
+    let out = Command::new(common::BIN).args(["report", "--by", "user", "--json", "--config"]).arg(&cfg).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let group = &report["groups"][0];
+    assert_eq!(group["key"], "ana@example.com");
+    // chat spans only: sonnet 4.6 $0.093582 + $0.024855, gpt-5-mini $0.0021.
+    assert_eq!(group["cost_usd"], "0.120537");
+    assert_eq!(group["requests"], 3);
+    assert_eq!(
+        group["tokens"],
+        serde_json::json!({"input": 5494, "output": 1902, "cache_write_5m": 22900, "cache_write_1h": 0, "cache_read": 29000})
+    );
+    assert_eq!(report["totals"]["cost_usd"], "0.120537");
+}
+
+#[test]
+fn the_daemon_follows_an_export_written_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("otel")).unwrap();
+    let daemon = Daemon::start(dir.path(), &config(dir.path()));
+    let text = std::fs::read_to_string(Path::new(FIXTURE).join("session-1.jsonl")).unwrap();
+    let export = dir.path().join("otel/copilot.jsonl");
+    for line in text.lines().take(4) {
+        common::append(&export, &format!("{line}\n"));
+    }
+    let lines =
+        |outcome: &str| metric(&daemon.scrape(), &format!(r#"creditwatch_source_lines_total{{outcome="{outcome}",source="copilot"}}"#));
+    wait_for("the first spans", Duration::from_secs(20), || lines("booked").as_deref() == Some("2"));
+    for line in text.lines().skip(4) {
+        common::append(&export, &format!("{line}\n"));
+    }
+    common::append(&dir.path().join("otel/again.jsonl"), &std::fs::read_to_string(Path::new(FIXTURE).join("session-2.jsonl")).unwrap());
+    wait_for("the rest", Duration::from_secs(20), || lines("duplicate").as_deref() == Some("1") && lines("booked").as_deref() == Some("3"));
+    assert_eq!(lines("error").as_deref(), Some("2"));
+    assert_eq!(lines("skipped").as_deref(), Some("4"));
+    let scrape = daemon.scrape();
+    assert_eq!(
+        metric(&scrape, r#"creditwatch_spend_usd_total{account="personal",app="copilot-cli",model="claude-sonnet-4-6"}"#).as_deref(),
+        Some("0.118437")
+    );
+    assert_eq!(
+        metric(&scrape, r#"creditwatch_user_spend_usd_total{account="personal",user="ana@example.com"}"#).as_deref(),
+        Some("0.120537")
+    );
+}
