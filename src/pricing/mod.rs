@@ -8,6 +8,7 @@
 //! the long-context rates (not just the tokens past the threshold).
 
 pub mod remote;
+pub mod savings;
 
 use std::collections::BTreeMap;
 

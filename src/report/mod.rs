@@ -7,6 +7,7 @@
 //! file first; pricing and grouping happen once at the end. Nothing is written:
 //! not the ledger, not the checkpoints.
 
+pub mod advise;
 mod output;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -194,7 +195,7 @@ struct FileResult {
 
 /// Every distinct request of the sources, merged over its copies, with the
 /// names its numbers point to and the reading counts.
-pub(crate) struct Requests {
+pub struct Requests {
     pub(crate) requests: Vec<(EventId, Request)>,
     pub(crate) names: Vec<String>,
     pub(crate) files: usize,
