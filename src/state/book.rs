@@ -7,6 +7,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use super::{Batch, Booked, State};
+use crate::pricing::savings::cache_savings;
 use crate::pricing::PriceTable;
 use crate::sources::{Outcome, SourceSpec};
 use crate::state::labels::Limits;
@@ -69,6 +70,7 @@ impl<'a> Booking<'a> {
             tracing::warn!(file = %path.display(), source = %source.name, "line refused: {why}");
             return Outcome::Error;
         }
+        let before = self.state.seen.get(&event.id).map(|s| s.tokens);
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
             return Outcome::Duplicate;
         };
@@ -91,6 +93,8 @@ impl<'a> Booking<'a> {
             cost: added.cost,
             at: event.timestamp.timestamp().max(self.now),
         });
+        let savings = |t: &crate::usage::Tokens| cache_savings(self.prices, &event.model, t, event.modifiers.is_batch());
+        let cache_savings = (savings(&seen.tokens) - before.as_ref().map(savings).unwrap_or_default()).max(Decimal::ZERO);
         self.batch.usage.push(Booked {
             source: source.name.clone(),
             account,
@@ -103,6 +107,7 @@ impl<'a> Booking<'a> {
             new_request: added.new_request,
             unpriced: !added.priced,
             seen,
+            cache_savings,
         });
         Outcome::Booked
     }

@@ -11,6 +11,7 @@ mod book;
 pub mod history;
 pub mod labels;
 mod pairs;
+pub mod prompt_sizes;
 pub mod seen;
 pub mod store;
 
@@ -74,6 +75,10 @@ pub struct Booked {
     pub unpriced: bool,
     /// The request's booked view after this booking.
     pub seen: Seen,
+    /// What cache reads saved against the input price (growth of it, for a
+    /// later copy); absent in journals written before it was booked.
+    #[serde(default)]
+    pub cache_savings: Decimal,
 }
 
 /// Usage totals of one (account, app, model).
@@ -83,6 +88,10 @@ pub struct UsageTotals {
     pub tokens: Tokens,
     pub requests: u64,
     pub unpriced_requests: u64,
+    #[serde(default)]
+    pub cache_savings: Decimal,
+    #[serde(default)]
+    pub prompt_sizes: prompt_sizes::PromptSizes,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -176,7 +185,9 @@ impl State {
         let totals = self.usage.entry(key).or_default();
         totals.cost += b.cost;
         totals.tokens.add(&b.tokens);
+        totals.cache_savings += b.cache_savings;
         if b.new_request {
+            totals.prompt_sizes.observe(b.tokens.prompt_side());
             totals.requests += 1;
             if b.unpriced {
                 totals.unpriced_requests += 1;
