@@ -50,21 +50,41 @@ fn y_axis(out: &mut String, max: f64, plot_h: f64, label: impl Fn(f64) -> String
     }
 }
 
+/// Where each legend entry goes, wrapping at the chart's width: (x, row).
+fn legend_places(names: &[String]) -> Vec<(f64, usize)> {
+    let (mut x, mut row) = (LEFT, 0);
+    names
+        .iter()
+        .map(|name| {
+            let w = 24.0 + 7.0 * name.chars().count() as f64;
+            if x > LEFT && x + w > WIDTH {
+                (x, row) = (LEFT, row + 1);
+            }
+            let place = (x, row);
+            x += w;
+            place
+        })
+        .collect()
+}
+
+/// Extra height the legend needs below `HEIGHT`.
+fn legend_height(names: &[String]) -> f64 {
+    legend_places(names).last().map_or(0.0, |(_, row)| 18.0 * (*row as f64 + 1.0))
+}
+
 fn legend(out: &mut String, names: &[String], y: f64) {
-    let mut x = LEFT;
-    for (i, name) in names.iter().enumerate() {
+    for (i, (name, (x, row))) in names.iter().zip(legend_places(names)).enumerate() {
         let color = COLORS[i % COLORS.len()];
+        let y = y + 18.0 * row as f64;
         let _ = write!(out, r#"<rect x="{x:.1}" y="{y:.1}" width="10" height="10" fill="{color}"/>"#);
         let _ = write!(out, r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#333">{}</text>"##, x + 14.0, y + 9.0, esc(name));
-        x += 24.0 + 7.0 * name.len() as f64;
     }
 }
 
 /// Stacked bars: one per day, one colour per model.
 fn spend_chart(a: &Advice) -> String {
     let models: Vec<String> = a.models.by_model.iter().map(|s| s.key.clone()).collect();
-    let height = HEIGHT + 20.0 * (1.0 + models.len() as f64 / 5.0).floor();
-    let mut out = svg_open("Spend by model over time", height);
+    let mut out = svg_open("Spend by model over time", HEIGHT + legend_height(&models));
     let plot_h = HEIGHT - TOP - BOTTOM;
     let max = a.daily.iter().map(|(_, by)| by.values().map(|d| f(*d)).sum::<f64>()).fold(0.0, f64::max).max(0.01);
     y_axis(&mut out, max, plot_h, |v| format!("${v:.2}"));
@@ -94,7 +114,7 @@ fn spend_chart(a: &Advice) -> String {
             esc(day)
         );
     }
-    legend(&mut out, &models, HEIGHT - 10.0);
+    legend(&mut out, &models, HEIGHT - 8.0);
     out.push_str("</svg>");
     out
 }
@@ -102,7 +122,8 @@ fn spend_chart(a: &Advice) -> String {
 /// One line per top session: prompt tokens by request number.
 fn context_chart(a: &Advice) -> String {
     let sessions: Vec<_> = a.context.top.iter().take(COLORS.len()).collect();
-    let mut out = svg_open("Context growth of the top sessions", HEIGHT + 20.0);
+    let names: Vec<String> = sessions.iter().map(|s| format!("{} ${}", s.project, money::cents(s.avoidable))).collect();
+    let mut out = svg_open("Context growth of the top sessions", HEIGHT + legend_height(&names));
     let plot_h = HEIGHT - TOP - BOTTOM;
     let max = sessions.iter().map(|s| s.max_prompt_tokens).max().unwrap_or(0).max(1) as f64;
     let longest = sessions.iter().map(|s| s.points.len()).max().unwrap_or(1).max(2) as f64;
@@ -134,8 +155,7 @@ fn context_chart(a: &Advice) -> String {
             money::cents(s.avoidable)
         );
     }
-    let names: Vec<String> = sessions.iter().map(|s| format!("{} ${}", s.project, money::cents(s.avoidable))).collect();
-    legend(&mut out, &names, HEIGHT);
+    legend(&mut out, &names, HEIGHT - 4.0);
     out.push_str("</svg>");
     out
 }
@@ -177,7 +197,7 @@ fn cache_chart(a: &Advice) -> String {
 pub fn write_html(a: &Advice) -> String {
     let mut page = String::with_capacity(64 * 1024);
     page.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>creditwatch advise</title>");
-    page.push_str("<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:900px}h2{margin-top:1.6em}table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right}td:first-child,th:first-child{text-align:left}.big{font-size:1.3em}</style></head><body>");
+    page.push_str("<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:900px}h2{margin-top:1.6em}table{border-collapse:collapse}td,th{padding:2px 10px;text-align:left}td.n,th.n{text-align:right}.big{font-size:1.3em}</style></head><body>");
     let _ = write!(page, "<h1>Where the money goes</h1><p class=\"big\">{} requests, ${} spent", a.requests, money::cents(a.cost));
     if let (Some(first), Some(last)) = (a.first, a.last) {
         let _ = write!(page, ", {} to {}", first.format("%Y-%m-%d"), last.format("%Y-%m-%d"));
@@ -207,11 +227,11 @@ pub fn write_html(a: &Advice) -> String {
         money::cents(c.cost),
         context_chart(a)
     );
-    page.push_str("<table><tr><th>session</th><th>project</th><th>requests</th><th>avoidable</th></tr>");
+    page.push_str("<table><tr><th>session</th><th>project</th><th class=\"n\">requests</th><th class=\"n\">avoidable</th></tr>");
     for s in &c.top {
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>${}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">${}</td></tr>",
             esc(&s.session),
             esc(&s.project),
             s.points.len(),
