@@ -138,7 +138,7 @@ pub fn analyze(window: &[&Record], names: &Names, prices: &PriceTable, top: usiz
         .filter(|(_, s)| s.unread_tokens > 0)
         .map(|(n, mut s)| {
             s.never_read = reads.get(&n).copied().unwrap_or(0) == 0;
-            s.requests.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+            s.requests.sort_by_key(|a| (a.at, a.id));
             s
         })
         .collect();

@@ -119,7 +119,7 @@ pub fn analyze(window: &[&Record], names: &Names, prices: &PriceTable, top: usiz
     }
     let mut all: Vec<SessionGrowth> = sessions.into_values().collect();
     for s in &mut all {
-        s.points.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+        s.points.sort_by_key(|a| (a.at, a.id));
     }
     let findings = ContextFindings {
         sessions: all.len() as u64,

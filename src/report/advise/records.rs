@@ -55,7 +55,7 @@ pub fn from_requests(read: Requests, prices: &PriceTable) -> (Vec<Record>, Names
             priced: priced.priced,
         });
     }
-    records.sort_by(|a, b| (a.at, a.id).cmp(&(b.at, b.id)));
+    records.sort_by_key(|a| (a.at, a.id));
     (records, names)
 }
 
