@@ -41,6 +41,8 @@ pub enum Command {
     CheckConfig(ConfigArg),
     /// Read the sources from the start (read-only) and print cost and tokens.
     Report(ReportArgs),
+    /// The cost levers (read-only): context growth, model mix, caching, idle apps, limits.
+    Advise(AdviseArgs),
     /// Inspect and change the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -85,6 +87,36 @@ pub struct ReportArgs {
     /// Print JSON (money as decimal strings).
     #[arg(long)]
     pub json: bool,
+    /// Read these files instead of the config's sources (repeatable).
+    #[arg(long = "paths", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Format of the --paths files.
+    #[arg(long, default_value = "claude_code")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// First day of the window (YYYY-MM-DD, in --tz) [default: everything read].
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Also price every request on this model (any priced model).
+    #[arg(long = "what-if", value_name = "MODEL")]
+    pub what_if: Option<String>,
+    /// Print JSON (money as decimal strings, the requests behind each finding).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a self-contained HTML page with charts to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// IANA time zone for days, months and working hours [default: the config's, else local].
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// How many sessions each finding lists.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
     /// Read these files instead of the config's sources (repeatable).
     #[arg(long = "paths", value_name = "GLOB")]
     pub paths: Vec<String>,

@@ -43,6 +43,8 @@ pub struct Metrics {
     runway: GaugeVec,
     alert_firing: GaugeVec,
     plan_windows: plan_windows::PlanWindowMetrics,
+    cache_savings: CounterVec,
+    prompt_sizes: std::sync::Arc<PromptSizesCollector>,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
@@ -133,6 +135,13 @@ impl Metrics {
             runway: gauge(&r, "creditwatch_runway_seconds", "Time until the balance reaches zero at the 1h burn rate, counting the auto-reloads the cap still allows (+Inf when not burning).", &["account"]),
             alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             plan_windows: plan_windows::PlanWindowMetrics::new(&r),
+            cache_savings: counter(
+                &r,
+                "creditwatch_cache_savings_usd_total",
+                "What cache reads saved against the input price, in US dollars.",
+                &["account", "app", "model"],
+            ),
+            prompt_sizes: PromptSizesCollector::register(&r),
             registry: r,
         };
         m.build_info.with_label_values(&[crate::common::build_info::VERSION, crate::common::build_info::REVISION]).set(1.0);
@@ -152,7 +161,9 @@ impl Metrics {
 
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
-        for v in [&self.spend, &self.user_spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups] {
+        for v in
+            [&self.spend, &self.user_spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups, &self.cache_savings]
+        {
             v.reset();
         }
         for v in [
@@ -186,6 +197,7 @@ impl Metrics {
             self.spend.with_label_values(&labels).inc_by(to_f64(t.cost).max(0.0));
             self.requests.with_label_values(&labels).inc_by(t.requests as f64);
             self.unpriced.with_label_values(&labels).inc_by(t.unpriced_requests as f64);
+            self.cache_savings.with_label_values(&labels).inc_by(to_f64(t.cache_savings).max(0.0));
             for (kind, n) in TOKEN_KINDS.iter().zip(t.tokens.by_kind()) {
                 self.tokens.with_label_values(&[labels[0], labels[1], labels[2], kind]).inc_by(n as f64);
             }
@@ -203,6 +215,7 @@ impl Metrics {
                 }
             }
         }
+        self.prompt_sizes.fill(state);
         self.burn(live.burn);
         self.plan_windows.refresh(&state.ledger, now);
         for (alert, account) in live.firing {
@@ -260,6 +273,82 @@ impl Metrics {
             tracing::warn!("cannot encode metrics: {e}");
         }
         out
+    }
+}
+
+/// `creditwatch_request_prompt_tokens`: a histogram filled from the state's
+/// bucket counts at each scrape (the prometheus crate's `Histogram` only
+/// observes values one by one, and these are a durable fold of the journal).
+struct PromptSizesCollector {
+    desc: prometheus::core::Desc,
+    family: std::sync::Mutex<prometheus::proto::MetricFamily>,
+}
+
+impl PromptSizesCollector {
+    const NAME: &'static str = "creditwatch_request_prompt_tokens";
+    const HELP: &'static str = "Prompt size per billed request (input + cache writes + cache reads), in tokens.";
+
+    fn register(registry: &Registry) -> std::sync::Arc<PromptSizesCollector> {
+        let labels = ["account", "app", "model"].map(String::from).to_vec();
+        let desc = prometheus::core::Desc::new(Self::NAME.into(), Self::HELP.into(), labels, Default::default())
+            .expect("metric definitions are static and valid");
+        let c = std::sync::Arc::new(PromptSizesCollector { desc, family: std::sync::Mutex::new(Self::empty()) });
+        registry.register(Box::new(SharedCollector(c.clone()))).expect("each metric is registered once");
+        c
+    }
+
+    fn empty() -> prometheus::proto::MetricFamily {
+        let mut family = prometheus::proto::MetricFamily::new();
+        family.set_name(Self::NAME.into());
+        family.set_help(Self::HELP.into());
+        family.set_field_type(prometheus::proto::MetricType::HISTOGRAM);
+        family
+    }
+
+    fn fill(&self, state: &State) {
+        use prometheus::proto::{Bucket, Histogram, LabelPair, Metric};
+        let mut family = Self::empty();
+        for (key, t) in &state.usage {
+            if t.prompt_sizes.count() == 0 {
+                continue;
+            }
+            let mut h = Histogram::new();
+            h.set_sample_count(t.prompt_sizes.count());
+            h.set_sample_sum(t.prompt_sizes.sum as f64);
+            for (bound, n) in t.prompt_sizes.cumulative() {
+                let mut b = Bucket::new();
+                b.set_upper_bound(bound as f64);
+                b.set_cumulative_count(n);
+                h.bucket.push(b);
+            }
+            let labels = [("account", &key.account), ("app", &key.app), ("model", &key.model)].map(|(name, value)| {
+                let mut l = LabelPair::new();
+                l.set_name(name.into());
+                l.set_value(value.clone());
+                l
+            });
+            let mut m = Metric::from_label(labels.to_vec());
+            m.set_histogram(h);
+            family.mut_metric().push(m);
+        }
+        *self.family.lock().unwrap_or_else(|e| e.into_inner()) = family;
+    }
+}
+
+struct SharedCollector(std::sync::Arc<PromptSizesCollector>);
+
+impl prometheus::core::Collector for SharedCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        vec![&self.0.desc]
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let family = self.0.family.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if family.get_metric().is_empty() {
+            Vec::new()
+        } else {
+            vec![family]
+        }
     }
 }
 

@@ -27,6 +27,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(c) => crate::daemon::run(&load_config(&c)),
         Command::CheckConfig(c) => check_config(&c),
         Command::Report(args) => run_report(args),
+        Command::Advise(args) => super::advise::run(args),
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
         Command::Statusline(_) => Ok(()), // answered above
@@ -113,19 +114,21 @@ pub fn default_claude_globs() -> Vec<String> {
     dirs.iter().map(|d| format!("{}/projects/**/*.jsonl", d.trim_end_matches('/'))).collect()
 }
 
-fn parse_format(text: &str) -> Result<Format> {
+pub(super) fn parse_format(text: &str) -> Result<Format> {
     serde_yaml_ng::from_str(text).map_err(|_| {
-        anyhow!("unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, codex, gemini_cli, qwen_code, opencode, copilot_cli)")
+        anyhow!(
+            "unknown format `{text}` (claude_code, anthropic, openai, litellm, jsonl, codex, gemini_cli, qwen_code, opencode, copilot_cli)"
+        )
     })
 }
 
-fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
+pub(super) fn parse_day(text: &str, flag: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(text, "%Y%m%d"))
         .with_context(|| format!("{flag} `{text}`: want a date like 2026-09-01"))
 }
 
-fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
+pub(super) fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSpec> {
     let patterns = globs.iter().map(|g| PathPattern::new(g).map_err(|e| anyhow!("--paths: {e}"))).collect::<Result<_>>()?;
     if format == Format::Jsonl {
         bail!("--format jsonl needs a field map: configure a source with `field_map:` instead");
@@ -177,7 +180,7 @@ fn run_report(args: ReportArgs) -> Result<()> {
 }
 
 /// A progress bar on stderr when it is a terminal and there is real work.
-fn progress_bar(sources: &[SourceSpec]) -> indicatif::ProgressBar {
+pub(super) fn progress_bar(sources: &[SourceSpec]) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
@@ -193,7 +196,7 @@ fn progress_bar(sources: &[SourceSpec]) -> indicatif::ProgressBar {
     bar
 }
 
-fn local_tz() -> chrono_tz::Tz {
+pub(super) fn local_tz() -> chrono_tz::Tz {
     iana_time_zone::get_timezone().ok().and_then(|n| n.parse().ok()).unwrap_or(chrono_tz::UTC)
 }
 

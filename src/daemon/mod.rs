@@ -5,6 +5,7 @@
 //! (its last round commits its checkpoints and a snapshot is written), drain
 //! HTTP connections for a bounded time, and exit 0 well within 5 seconds.
 
+mod advise;
 mod alerts;
 pub mod commands;
 pub mod ingest;

@@ -12,6 +12,7 @@ pub mod listing;
 pub mod litellm;
 pub mod model_id;
 pub mod remote;
+pub mod savings;
 pub mod spec;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@
 //! file first; pricing and grouping happen once at the end. Nothing is written:
 //! not the ledger, not the checkpoints.
 
+pub mod advise;
 mod output;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -88,21 +89,25 @@ pub struct Report {
 /// One request's booked view, merged over its copies. Kept small (names are
 /// numbers into `Names`, time is whole seconds): a large tree holds one of
 /// these per distinct request.
-#[derive(Debug, Clone)]
-struct Request {
-    at: i64,
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Request {
+    pub(crate) at: i64,
     /// Breaks ties between copies with the same time without depending on
     /// reading order: a hash of the copy's names.
     tie: u64,
-    model: u32,
-    app: u32,
-    session: u32,
-    user: u32,
-    web_searches: u32,
-    modifiers: Modifiers,
-    reasoning: u64,
-    tokens: Tokens,
-    stated_cost: Option<Decimal>,
+    pub(crate) model: u32,
+    pub(crate) app: u32,
+    pub(crate) session: u32,
+    pub(crate) user: u32,
+    pub(crate) web_searches: u32,
+    pub(crate) modifiers: Modifiers,
+    pub(crate) reasoning: u64,
+    pub(crate) tokens: Tokens,
+    pub(crate) stated_cost: Option<Decimal>,
+    // For `advise`: where from, and whether the line named its session.
+    pub(crate) account: u32,
+    pub(crate) file: u32,
+    pub(crate) has_session: bool,
 }
 
 impl Request {
@@ -128,7 +133,10 @@ impl Request {
             self.model = other.model;
             self.app = other.app;
             self.session = other.session;
+            self.account = other.account;
             self.user = other.user;
+            self.file = other.file;
+            self.has_session = other.has_session;
         }
     }
 }
@@ -198,16 +206,37 @@ struct FileResult {
     error_lines: u64,
 }
 
-/// Reads every file once and builds the report. Workers (one per core) read
-/// files and send each file's requests to this thread, which alone holds the
-/// merged map: memory is one entry per distinct request, whatever the tree.
+/// Every distinct request of the sources, merged over its copies, with the
+/// names its numbers point to and the reading counts.
+pub struct Requests {
+    pub(crate) requests: Vec<(EventId, Request)>,
+    pub(crate) names: Vec<String>,
+    pub(crate) files: usize,
+    pub(crate) bytes: u64,
+    pub(crate) lines: u64,
+    pub(crate) error_lines: u64,
+}
+
+/// Reads every file once and builds the report.
 pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, progress: &indicatif::ProgressBar) -> Report {
+    let read = read(sources, opts.max_line_bytes, progress);
+    let mut report = Report { files: read.files, bytes: read.bytes, lines: read.lines, error_lines: read.error_lines, ..Report::default() };
+    for (_, request) in read.requests {
+        add_request(&mut report, request, prices, opts, &read.names);
+    }
+    report
+}
+
+/// Reads every file once. Workers (one per core) read files and send each
+/// file's requests to this thread, which alone holds the merged list: memory
+/// is one entry per distinct request, whatever the tree.
+pub(crate) fn read(sources: &[SourceSpec], max_line_bytes: usize, progress: &indicatif::ProgressBar) -> Requests {
     let files = files_of(sources);
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
     let names = std::sync::Mutex::new(Names::default());
     let mut all: Vec<(EventId, Request)> = Vec::new();
-    let mut report = Report { files: files.len(), ..Report::default() };
+    let (mut bytes, mut lines, mut error_lines) = (0, 0, 0);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<FileResult>(workers * 2);
         for _ in 0..workers {
@@ -216,7 +245,7 @@ pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, 
             scope.spawn(move || {
                 let mut interner = Interner { shared: names, local: HashMap::new() };
                 while let Some((path, source)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = read_file(path, &sources[*source], opts.max_line_bytes, &mut interner);
+                    let result = read_file(path, &sources[*source], max_line_bytes, &mut interner);
                     if tx.send(result).is_err() {
                         break;
                     }
@@ -225,31 +254,24 @@ pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, 
         }
         drop(tx);
         for result in rx {
-            report.bytes += result.bytes;
-            report.lines += result.lines;
-            report.error_lines += result.error_lines;
+            bytes += result.bytes;
+            lines += result.lines;
+            error_lines += result.error_lines;
             all.extend(result.requests);
             progress.inc(1);
         }
     });
     // Copies of one request in several files (resumed sessions) meet here.
     all.sort_unstable_by_key(|(id, _)| *id);
-    let names = names.into_inner().unwrap_or_else(|e| e.into_inner()).names;
-    let mut merged: Option<(EventId, Request)> = None;
-    for (id, request) in all {
-        match &mut merged {
-            Some((current, r)) if *current == id => r.merge(request),
-            _ => {
-                if let Some((_, done)) = merged.replace((id, request)) {
-                    add_request(&mut report, done, prices, opts, &names);
-                }
-            }
+    all.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1.merge(later.1);
         }
-    }
-    if let Some((_, done)) = merged {
-        add_request(&mut report, done, prices, opts, &names);
-    }
-    report
+        same
+    });
+    let names = names.into_inner().unwrap_or_else(|e| e.into_inner()).names;
+    Requests { requests: all, names, files: files.len(), bytes, lines, error_lines }
 }
 
 fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &ReportOptions, names: &[String]) {
@@ -300,6 +322,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
     let mut parser = source.parser();
     let mut errors = ErrorLog::default();
     let file_session = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let file = interner.get(&path.to_string_lossy());
     let book = |event: UsageEvent, out: &mut FileResult, interner: &mut Interner| {
         let app = source.app_of(&event, path);
         let session = event.session.as_deref().unwrap_or(&file_session);
@@ -317,6 +340,9 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             reasoning: event.reasoning_tokens,
             stated_cost: event.stated_cost,
             modifiers: event.modifiers,
+            account: interner.get(&source.account_of(&event)),
+            file,
+            has_session: event.session.is_some(),
         };
         match out.requests.entry(event.id) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(request),

@@ -71,7 +71,13 @@ impl Format {
             Format::QwenCode => Some("qwen-code"),
             Format::Opencode => Some("opencode"),
             Format::CopilotCli => Some("copilot-cli"),
-            Format::ClaudeCode | Format::Anthropic | Format::Openai | Format::Litellm | Format::Jsonl | Format::ClaudeStatusline | Format::Otlp => None,
+            Format::ClaudeCode
+            | Format::Anthropic
+            | Format::Openai
+            | Format::Litellm
+            | Format::Jsonl
+            | Format::ClaudeStatusline
+            | Format::Otlp => None,
         }
     }
 
@@ -193,7 +199,6 @@ pub trait LineParser: Send {
     }
 }
 
-
 /// What one line holds.
 pub enum Parsed {
     Usage(UsageEvent),
@@ -201,7 +206,6 @@ pub enum Parsed {
     PlanWindows(PlanObservation),
     Nothing,
 }
-
 
 /// One log format's reader of whole files: formats whose files are
 /// rewritten in place (Gemini CLI's chat JSON) or hold one record each

@@ -7,6 +7,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use super::{Batch, Booked, State};
+use crate::pricing::savings::cache_savings;
 use crate::pricing::PriceTable;
 use crate::sources::{Outcome, SourceSpec};
 use crate::state::labels::Limits;
@@ -77,6 +78,7 @@ impl<'a> Booking<'a> {
             None => event.earlier_id.and_then(|id| self.state.seen.get(&id).copied()),
             Some(_) => None,
         };
+        let before = self.state.seen.get(&event.id).map(|s| s.tokens);
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
             if let Some(seen) = rekey {
                 self.rekey(source, path, event, seen);
@@ -106,6 +108,8 @@ impl<'a> Booking<'a> {
             at: event.timestamp.timestamp().max(self.now),
         });
         let user = source.user_of(event).map(|u| self.state.labels.bound_user(&u, self.limits.max_users));
+        let savings = |t: &crate::usage::Tokens| cache_savings(self.prices, &event.model, t, &event.modifiers, event.timestamp);
+        let cache_savings = (savings(&seen.tokens) - before.as_ref().map(savings).unwrap_or_default()).max(Decimal::ZERO);
         self.batch.usage.push(Booked {
             source: source.name.clone(),
             account,
@@ -119,6 +123,7 @@ impl<'a> Booking<'a> {
             unpriced: !added.priced,
             seen,
             user,
+            cache_savings,
         });
         Outcome::Booked
     }
@@ -161,6 +166,7 @@ impl<'a> Booking<'a> {
             unpriced: false,
             seen,
             user: None,
+            cache_savings: Decimal::ZERO,
         });
     }
 

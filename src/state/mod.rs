@@ -11,6 +11,7 @@ mod book;
 pub mod history;
 pub mod labels;
 mod pairs;
+pub mod prompt_sizes;
 pub mod seen;
 pub mod store;
 
@@ -82,6 +83,10 @@ pub struct Booked {
     /// The person it is booked to (bounded by `limits.max_users`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// What cache reads saved against the input price (growth of it, for a
+    /// later copy); absent in journals written before it was booked.
+    #[serde(default)]
+    pub cache_savings: Decimal,
 }
 
 /// Spend of one person on one account.
@@ -98,6 +103,10 @@ pub struct UsageTotals {
     pub tokens: Tokens,
     pub requests: u64,
     pub unpriced_requests: u64,
+    #[serde(default)]
+    pub cache_savings: Decimal,
+    #[serde(default)]
+    pub prompt_sizes: prompt_sizes::PromptSizes,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -215,7 +224,9 @@ impl State {
         let totals = self.usage.entry(key).or_default();
         totals.cost += b.cost;
         totals.tokens.add(&b.tokens);
+        totals.cache_savings += b.cache_savings;
         if b.new_request {
+            totals.prompt_sizes.observe(b.tokens.prompt_side());
             totals.requests += 1;
             if b.unpriced {
                 totals.unpriced_requests += 1;
