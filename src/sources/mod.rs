@@ -200,6 +200,8 @@ pub trait LineParser: Send {
 }
 
 /// What one line holds.
+// Moved, not boxed, like `LineResult`: nearly every line is usage.
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     Usage(UsageEvent),
     /// Plan windows seen at one moment (`claude_statusline`): not billed.
