@@ -5,43 +5,23 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code-lineup")
-}
+use common::fixture::{costs, dec, Fixture};
+
+const FIXTURE: Fixture = Fixture("claude-code-lineup");
 
 fn report(args: &[&str]) -> Value {
-    let glob = format!("{}/projects/**/*.jsonl", fixtures().display());
-    let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--json"]).args(args).output().expect("run report");
-    assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("report --json is JSON")
-}
-
-fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(v.as_str().expect("money is a decimal string")).expect("a decimal")
-}
-
-fn costs(report: &Value) -> Vec<(String, Decimal)> {
-    report["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .map(|g| (g["key"].as_str().unwrap_or_default().to_string(), dec(&g["cost_usd"])))
-        .collect()
+    FIXTURE.report(args)
 }
 
 fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixtures().join("expected.json")).expect("expected.json")).expect("JSON")
+    FIXTURE.expected()
 }
 
 fn expected_map(key: &str) -> Vec<(String, Decimal)> {
-    expected()[key].as_object().expect(key).iter().map(|(k, v)| (k.clone(), dec(v))).collect()
+    FIXTURE.expected_map(key)
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! directory, talk to it over a real socket, write log lines like an agent.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
