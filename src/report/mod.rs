@@ -161,19 +161,54 @@ impl Names {
     }
 }
 
-/// A worker's cache in front of the shared `Names`.
+/// A worker's cache in front of the shared `Names`, and in front of that
+/// the last name of each field (a file's requests mostly repeat them).
 struct Interner<'a> {
     shared: &'a std::sync::Mutex<Names>,
     local: HashMap<String, u32>,
+    last: [Option<(String, u32)>; Field::COUNT],
 }
 
-impl Interner<'_> {
-    fn get(&mut self, name: &str) -> u32 {
-        if let Some(n) = self.local.get(name) {
+#[derive(Clone, Copy)]
+enum Field {
+    File,
+    Model,
+    App,
+    Session,
+    User,
+    Account,
+}
+
+impl Field {
+    const COUNT: usize = 6;
+}
+
+impl<'a> Interner<'a> {
+    fn new(shared: &'a std::sync::Mutex<Names>) -> Interner<'a> {
+        Interner { shared, local: HashMap::new(), last: Default::default() }
+    }
+
+    fn get(&mut self, field: Field, name: &str) -> u32 {
+        let last = &mut self.last[field as usize];
+        if let Some((_, n)) = last.as_ref().filter(|(text, _)| text == name) {
             return *n;
         }
-        let n = self.shared.lock().unwrap_or_else(|e| e.into_inner()).number(name);
-        self.local.insert(name.to_string(), n);
+        let n = match self.local.get(name) {
+            Some(n) => *n,
+            None => {
+                let n = self.shared.lock().unwrap_or_else(|e| e.into_inner()).number(name);
+                self.local.insert(name.to_string(), n);
+                n
+            }
+        };
+        match last {
+            Some((text, number)) => {
+                text.clear();
+                text.push_str(name);
+                *number = n;
+            }
+            None => *last = Some((name.to_string(), n)),
+        }
         n
     }
 }
@@ -221,10 +256,32 @@ pub struct Requests {
 pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, progress: &indicatif::ProgressBar) -> Report {
     let read = read(sources, opts.max_line_bytes, progress);
     let mut report = Report { files: read.files, bytes: read.bytes, lines: read.lines, error_lines: read.error_lines, ..Report::default() };
+    let mut memo = PriceMemo::new(prices, read.names.len());
     for (_, request) in read.requests {
-        add_request(&mut report, request, prices, opts, &read.names);
+        add_request(&mut report, request, &mut memo, opts, &read.names);
     }
     report
+}
+
+/// Each model's card, looked up once (a lookup may try several id forms).
+struct PriceMemo<'a> {
+    prices: &'a PriceTable,
+    cards: Vec<Option<Option<&'a crate::pricing::ModelPrice>>>,
+}
+
+impl<'a> PriceMemo<'a> {
+    fn new(prices: &'a PriceTable, names: usize) -> PriceMemo<'a> {
+        PriceMemo { prices, cards: vec![None; names] }
+    }
+
+    fn card(&mut self, number: u32, model: &str) -> Option<&'a crate::pricing::ModelPrice> {
+        let prices = self.prices;
+        let lookup = || prices.lookup(model).map(|(_, card, _)| card);
+        match self.cards.get_mut(number as usize) {
+            Some(slot) => *slot.get_or_insert_with(lookup),
+            None => lookup(),
+        }
+    }
 }
 
 /// Reads every file once. Workers (one per core) read files and send each
@@ -243,7 +300,7 @@ pub(crate) fn read(sources: &[SourceSpec], max_line_bytes: usize, progress: &ind
             let tx = tx.clone();
             let (next, files, names) = (&next, &files, &names);
             scope.spawn(move || {
-                let mut interner = Interner { shared: names, local: HashMap::new() };
+                let mut interner = Interner::new(names);
                 while let Some((path, source)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let result = read_file(path, &sources[*source], max_line_bytes, &mut interner);
                     if tx.send(result).is_err() {
@@ -274,7 +331,7 @@ pub(crate) fn read(sources: &[SourceSpec], max_line_bytes: usize, progress: &ind
     Requests { requests: all, names, files: files.len(), bytes, lines, error_lines }
 }
 
-fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &ReportOptions, names: &[String]) {
+fn add_request(report: &mut Report, r: Request, prices: &mut PriceMemo, opts: &ReportOptions, names: &[String]) {
     let name = |n: u32| names.get(n as usize).map(String::as_str).unwrap_or("");
     let (model, app, session, user) = (name(r.model), name(r.app), name(r.session), name(r.user));
     let Some(at) = DateTime::<Utc>::from_timestamp(r.at, 0) else { return };
@@ -285,7 +342,10 @@ fn add_request(report: &mut Report, r: Request, prices: &PriceTable, opts: &Repo
     }
     let priced = match r.stated_cost {
         Some(cost) => crate::pricing::Priced { cost, priced: true },
-        None => prices.price_tokens(model, &r.tokens, u64::from(r.web_searches), &r.modifiers, at),
+        None => match prices.card(r.model, model) {
+            Some(card) => crate::pricing::Priced { cost: card.cost(&r.tokens, u64::from(r.web_searches), &r.modifiers, at), priced: true },
+            None => crate::pricing::Priced { cost: Decimal::ZERO, priced: false },
+        },
     };
     if !priced.priced {
         report.unpriced_models.insert(model.to_string());
@@ -322,25 +382,25 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
     let mut parser = source.parser();
     let mut errors = ErrorLog::default();
     let file_session = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let file = interner.get(&path.to_string_lossy());
+    let file = interner.get(Field::File, &path.to_string_lossy());
     let book = |event: UsageEvent, out: &mut FileResult, interner: &mut Interner| {
-        let app = source.app_of(&event, path);
+        let app = source.app_name(&event, path);
         let session = event.session.as_deref().unwrap_or(&file_session);
         let mut tie = std::hash::DefaultHasher::new();
         (session, &app, &event.model).hash(&mut tie);
         let request = Request {
             at: event.timestamp.timestamp(),
             tie: tie.finish(),
-            model: interner.get(&event.model),
-            app: interner.get(&app),
-            session: interner.get(session),
-            user: interner.get(source.user_of(&event).as_deref().unwrap_or("")),
+            model: interner.get(Field::Model, &event.model),
+            app: interner.get(Field::App, &app),
+            session: interner.get(Field::Session, session),
+            user: interner.get(Field::User, source.user_name(&event).unwrap_or("")),
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             reasoning: event.reasoning_tokens,
             stated_cost: event.stated_cost,
             modifiers: event.modifiers,
-            account: interner.get(&source.account_of(&event)),
+            account: interner.get(Field::Account, source.account_name(&event)),
             file,
             has_session: event.session.is_some(),
         };

@@ -285,6 +285,9 @@ pub fn timestamp_in(raw: Option<&RawValue>, name: &str, zone: Option<Tz>) -> Res
             Err(e) => naive_time(&text, zone).map(Some).ok_or_else(|| LineError::new(format!("{name}: {e}"))),
         };
     }
+    if let Some(t) = epoch_seconds(text.as_bytes()) {
+        return Ok(Some(t));
+    }
     let epoch =
         crate::usage::money::parse(&text).map_err(|_| LineError::new(format!("{name}: `{text}` is neither RFC 3339 nor epoch seconds")))?;
     epoch_time(epoch).map(Some).ok_or_else(|| LineError::new(format!("{name}: `{text}` is out of range")))
@@ -307,6 +310,27 @@ pub fn time_zone<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error
     let name: Option<String> = serde::Deserialize::deserialize(d)?;
     name.map(|n| n.parse::<Tz>().map_err(|_| de::Error::custom(format!("unknown time zone `{n}` (want an IANA name like Europe/Berlin)"))))
         .transpose()
+}
+
+/// Plain epoch seconds (`1790000000.25`: digits, then at most 9 fraction
+/// digits) without a `Decimal`; anything else, or a number large enough to
+/// be milliseconds, is `None` and takes `epoch_time`, which gives the same
+/// answer for these.
+fn epoch_seconds(b: &[u8]) -> Option<DateTime<Utc>> {
+    let (whole, fraction) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (&b[..dot], &b[dot + 1..]),
+        None => (b, &b[..0]),
+    };
+    if whole.is_empty() || whole.len() > 11 || fraction.len() > 9 {
+        return None;
+    }
+    let number = |digits: &[u8]| digits.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')));
+    let seconds = number(whole)?;
+    if seconds >= MILLIS_FROM {
+        return None;
+    }
+    let nanos = number(fraction)? * 10i64.pow(9 - u32::try_from(fraction.len()).ok()?);
+    DateTime::from_timestamp(seconds, u32::try_from(nanos).ok()?)
 }
 
 fn epoch_time(epoch: Decimal) -> Option<DateTime<Utc>> {
@@ -392,6 +416,19 @@ mod tests {
         assert_eq!(at(r#""2026-10-01T00:00:00Z""#).as_deref(), Some("2026-10-01T00:00:00+00:00"));
         assert!(timestamp(Some(raw(r#""yesterday""#)), "ts").is_err());
         assert!(timestamp(Some(raw("1e30")), "ts").is_err());
+    }
+
+    /// The fast path for plain epoch seconds gives `epoch_time`'s answer or
+    /// none at all.
+    #[test]
+    fn epoch_seconds_agree_with_the_decimal_path() {
+        for text in ["1790000000.25", "1790000000", "0", "0.5", "1790000000.123456789", "99999999999", "1790000000."] {
+            let slow = epoch_time(crate::usage::money::parse(text).unwrap());
+            assert_eq!(epoch_seconds(text.as_bytes()), slow, "{text}");
+        }
+        for text in ["100000000000", "1790000000250", "-5", "1.2e9", "1790000000.1234567891", ".5", "1_0", ""] {
+            assert_eq!(epoch_seconds(text.as_bytes()), None, "{text}");
+        }
     }
 
     /// LiteLLM spend-log rows and many gateways write local times without an

@@ -99,7 +99,7 @@ struct Metadata<'a> {
     #[serde(borrow)]
     user_api_key_end_user_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    usage_object: Option<Usage<'a>>,
+    usage_object: Option<Box<Usage<'a>>>,
 }
 
 /// A value logged as itself or as a JSON string of itself (spend-log rows
@@ -180,7 +180,7 @@ impl LitellmParser {
             (None, Some(raw)) => response_usage(raw),
             _ => None,
         };
-        let usage = metadata.usage_object.as_ref().or(response_usage.as_ref().and_then(|r| r.usage.as_ref())).filter(|u| has_counts(u));
+        let usage = metadata.usage_object.as_deref().or(response_usage.as_ref().and_then(|r| r.usage.as_deref())).filter(|u| has_counts(u));
         let tokens = match usage {
             Some(u) => u.tokens(),
             None => Tokens { input: p.prompt_tokens.unwrap_or(0), output: p.completion_tokens.unwrap_or(0), ..Tokens::default() },
@@ -231,13 +231,13 @@ fn name_of<'m>(key: &MetadataKey, p: &'m Payload, m: &'m Metadata, tags: &'m [St
 
 /// A usage object that states counts (LiteLLM logs `{}` or zeros for some calls).
 fn has_counts(u: &Usage) -> bool {
-    [u.prompt_tokens, u.completion_tokens, u.input_tokens, u.output_tokens].iter().any(|c| c.is_some_and(|n| n > 0))
+    [u.prompt_tokens, u.completion_tokens, u.input_tokens, u.output_tokens].iter().any(|c| c.get().is_some_and(|n| n > 0))
 }
 
 #[derive(Deserialize)]
 struct ResponseUsage<'a> {
     #[serde(borrow)]
-    usage: Option<Usage<'a>>,
+    usage: Option<Box<Usage<'a>>>,
 }
 
 /// `response.usage`, when the response is an object that has one (it may be

@@ -94,21 +94,57 @@ fn lenient_text<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option
 }
 
 #[derive(Deserialize, Clone, Copy, Default)]
+#[serde(default)]
 pub struct CacheCreation {
-    pub ephemeral_5m_input_tokens: Option<u64>,
-    pub ephemeral_1h_input_tokens: Option<u64>,
+    pub ephemeral_5m_input_tokens: Count,
+    pub ephemeral_1h_input_tokens: Count,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(default)]
 pub struct ServerToolUse {
-    pub web_search_requests: Option<u64>,
+    pub web_search_requests: Count,
+}
+
+/// A token count that may be absent (or `null`), in 8 bytes where an
+/// `Option<u64>` takes 16: usage objects are moved while they are read, so
+/// their size shows in the parsers' speed. `u64::MAX` itself reads as
+/// `u64::MAX - 1`, which is refused as implausible like any huge count.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Count(u64);
+
+impl Count {
+    const ABSENT: u64 = u64::MAX;
+
+    pub fn get(self) -> Option<u64> {
+        (self.0 != Count::ABSENT).then_some(self.0)
+    }
+}
+
+impl Default for Count {
+    fn default() -> Count {
+        Count(Count::ABSENT)
+    }
+}
+
+impl From<Option<u64>> for Count {
+    fn from(n: Option<u64>) -> Count {
+        Count(n.map_or(Count::ABSENT, |n| n.min(Count::ABSENT - 1)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        Option::<u64>::deserialize(d).map(Count::from)
+    }
 }
 
 /// Cache writes as (5m, 1h) from a total and an optional split: the total
 /// (or the split's sum, if larger) is what was written; the split's 1h part
 /// is 1h writes, the rest 5m.
 pub fn split_writes(total: Option<u64>, split: Option<CacheCreation>) -> (u64, u64) {
-    let (w5, w1) = split.map_or((0, 0), |s| (s.ephemeral_5m_input_tokens.unwrap_or(0), s.ephemeral_1h_input_tokens.unwrap_or(0)));
+    let (w5, w1) =
+        split.map_or((0, 0), |s| (s.ephemeral_5m_input_tokens.get().unwrap_or(0), s.ephemeral_1h_input_tokens.get().unwrap_or(0)));
     let total = total.unwrap_or(0).max(w5.saturating_add(w1));
     (total - w1.min(total), w1.min(total))
 }
@@ -127,7 +163,7 @@ impl Usage<'_> {
     }
 
     pub fn web_searches(&self) -> Option<u64> {
-        self.server_tool_use.as_ref().and_then(|s| s.web_search_requests)
+        self.server_tool_use.and_then(|s| s.web_search_requests.get())
     }
 
     /// `service_tier: "batch"` is billed at half price.
@@ -163,7 +199,9 @@ mod tests {
 
     #[test]
     fn cache_writes_split_with_the_rest_as_5m() {
-        let split = |w5, w1| Some(CacheCreation { ephemeral_5m_input_tokens: w5, ephemeral_1h_input_tokens: w1 });
+        let split = |w5: Option<u64>, w1: Option<u64>| {
+            Some(CacheCreation { ephemeral_5m_input_tokens: w5.into(), ephemeral_1h_input_tokens: w1.into() })
+        };
         // Table: total, split, (5m, 1h).
         let cases = [
             (Some(300), split(Some(100), Some(200)), (100, 200)),
@@ -176,7 +214,8 @@ mod tests {
             (Some(100), split(Some(50), Some(200)), (50, 200)),
             (None, split(Some(7), Some(3)), (7, 3)),
             (None, None, (0, 0)),
-            (Some(u64::MAX), split(Some(u64::MAX), Some(u64::MAX)), (0, u64::MAX)),
+            // No overflow; a split count reads at most u64::MAX - 1 (`Count`).
+            (Some(u64::MAX), split(Some(u64::MAX), Some(u64::MAX)), (1, u64::MAX - 1)),
         ];
         for (total, split, want) in cases {
             assert_eq!(split_writes(total, split), want, "{total:?}");

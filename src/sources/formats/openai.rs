@@ -37,8 +37,10 @@ struct Response<'a> {
     created: Option<&'a RawValue>,
     #[serde(borrow)]
     created_at: Option<&'a RawValue>,
+    /// Boxed: the usage object is large and the line's structs are moved
+    /// several times while deserializing.
     #[serde(borrow)]
-    usage: Option<Usage<'a>>,
+    usage: Option<Box<Usage<'a>>>,
     #[serde(borrow)]
     service_tier: Option<Cow<'a, str>>,
     /// Batch output: the HTTP status and body of one request.
@@ -62,7 +64,7 @@ struct Line<'a> {
     #[serde(borrow)]
     user_agent: Option<&'a RawValue>,
     #[serde(borrow)]
-    response: Option<Response<'a>>,
+    response: Option<Box<Response<'a>>>,
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -72,7 +74,7 @@ struct Line<'a> {
     #[serde(borrow)]
     created_at: Option<&'a RawValue>,
     #[serde(borrow)]
-    usage: Option<Usage<'a>>,
+    usage: Option<Box<Usage<'a>>>,
     #[serde(borrow)]
     service_tier: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -113,10 +115,10 @@ impl LineParser for OpenAiParser {
         if let Ok(l) = serde_json::from_slice::<Line>(line) {
             let wrapper = [l.timestamp, l.app, l.user_agent];
             if l.custom_id.is_some() {
-                return self.batch(l.response.as_ref(), (l.custom_id, l.error), wrapper, line);
+                return self.batch(l.response.as_deref(), (l.custom_id, l.error), wrapper, line);
             }
             let response = match l.response {
-                Some(response) => response,
+                Some(response) => *response,
                 None => Response {
                     id: l.id,
                     model: l.model,

@@ -32,24 +32,25 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::messages_usage::{self, split_writes, CacheCreation, ServerToolUse};
+use super::messages_usage::{self, split_writes, CacheCreation, Count, ServerToolUse};
 use crate::usage::{Modifiers, Tokens};
 
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct Usage<'a> {
-    pub prompt_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-    pub total_tokens: Option<u64>,
+    pub prompt_tokens: Count,
+    pub completion_tokens: Count,
+    pub total_tokens: Count,
     pub prompt_tokens_details: Option<PromptDetails>,
     pub completion_tokens_details: Option<CompletionDetails>,
     /// Responses API names.
-    pub input_tokens: Option<u64>,
-    pub output_tokens: Option<u64>,
+    pub input_tokens: Count,
+    pub output_tokens: Count,
     pub input_tokens_details: Option<PromptDetails>,
     pub output_tokens_details: Option<CompletionDetails>,
     /// Anthropic names, as LiteLLM passes them through.
-    pub cache_read_input_tokens: Option<u64>,
-    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_read_input_tokens: Count,
+    pub cache_creation_input_tokens: Count,
     pub cache_creation: Option<CacheCreation>,
     pub server_tool_use: Option<ServerToolUse>,
     /// OpenRouter: what it charged.
@@ -64,17 +65,19 @@ pub struct Usage<'a> {
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 pub struct PromptDetails {
-    pub cached_tokens: Option<u64>,
-    pub text_tokens: Option<u64>,
-    pub cache_creation_tokens: Option<u64>,
-    pub cache_write_tokens: Option<u64>,
+    pub cached_tokens: Count,
+    pub text_tokens: Count,
+    pub cache_creation_tokens: Count,
+    pub cache_write_tokens: Count,
     pub cache_creation_token_details: Option<CacheCreation>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
+#[serde(default)]
 pub struct CompletionDetails {
-    pub reasoning_tokens: Option<u64>,
+    pub reasoning_tokens: Count,
 }
 
 /// The prompt side as counted: total prompt tokens, the uncached text part
@@ -112,27 +115,28 @@ pub fn split_prompt(p: Prompt) -> u64 {
 impl Usage<'_> {
     /// Token counts by the rules in the module doc.
     pub fn tokens(&self) -> Tokens {
-        let chat = self.prompt_tokens.is_some() || self.completion_tokens.is_some();
+        let chat = self.prompt_tokens.get().is_some() || self.completion_tokens.get().is_some();
         let (prompt, completion, details, out_details) = match chat {
             true => (self.prompt_tokens, self.completion_tokens, self.prompt_tokens_details, self.completion_tokens_details),
             false => (self.input_tokens, self.output_tokens, self.input_tokens_details, self.output_tokens_details),
         };
         let d = details.unwrap_or_default();
-        let (prompt, completion) = (prompt.unwrap_or(0), completion.unwrap_or(0));
-        let reads = d.cached_tokens.unwrap_or(0).max(self.cache_read_input_tokens.unwrap_or(0));
-        let written = [d.cache_creation_tokens, d.cache_write_tokens, self.cache_creation_input_tokens].into_iter().flatten().max();
+        let (prompt, completion) = (prompt.get().unwrap_or(0), completion.get().unwrap_or(0));
+        let reads = d.cached_tokens.get().unwrap_or(0).max(self.cache_read_input_tokens.get().unwrap_or(0));
+        let written =
+            [d.cache_creation_tokens, d.cache_write_tokens, self.cache_creation_input_tokens].into_iter().filter_map(Count::get).max();
         let (w5, w1) = split_writes(written, d.cache_creation_token_details.or(self.cache_creation));
         let input = split_prompt(Prompt {
             prompt,
-            text: d.text_tokens,
+            text: d.text_tokens.get(),
             reads,
             writes: w5.saturating_add(w1),
             completion,
-            total: self.total_tokens,
+            total: self.total_tokens.get(),
         });
-        let reasoning = out_details.and_then(|o| o.reasoning_tokens).unwrap_or(0);
+        let reasoning = out_details.and_then(|o| o.reasoning_tokens.get()).unwrap_or(0);
         let reasoning_outside =
-            completion == 0 && reasoning > 0 && self.total_tokens.is_some_and(|t| t >= prompt.saturating_add(reasoning));
+            completion == 0 && reasoning > 0 && self.total_tokens.get().is_some_and(|t| t >= prompt.saturating_add(reasoning));
         Tokens {
             input,
             output: if reasoning_outside { reasoning } else { completion },
@@ -143,7 +147,7 @@ impl Usage<'_> {
     }
 
     pub fn web_searches(&self) -> u64 {
-        self.server_tool_use.as_ref().and_then(|s| s.web_search_requests).unwrap_or(0)
+        self.server_tool_use.and_then(|s| s.web_search_requests.get()).unwrap_or(0)
     }
 
     /// The modifiers the usage states; `response_tier` is the response's own
