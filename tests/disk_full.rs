@@ -1,9 +1,12 @@
 //! A disk that is full when a checkpoint is written: the daemon logs it,
 //! keeps running, retries, and once there is room books every line exactly
-//! once. The state directory is a real 96 KiB tmpfs (the test runs as root,
-//! as CI does), grown with a remount.
+//! once. An OTLP export that cannot be committed is answered 503 /
+//! `UNAVAILABLE` (so the exporter sends it again) and booked once when it
+//! is. The state directory is a real small tmpfs (the test runs as root, as
+//! CI does), grown with a remount or filled by a file.
 
 mod common;
+mod otlp_support;
 
 use std::process::Command;
 use std::time::Duration;
@@ -58,4 +61,71 @@ fn a_full_disk_is_retried_and_loses_nothing() {
     d.wait_metric(SERIES_REQUESTS, "600");
     d.wait_metric(r#"creditwatch_balance_usd{account="personal"}"#, "48.8");
     drop(d);
+}
+
+/// Writes until the file system refuses: nothing is left for the journal.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 4096];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.flush();
+}
+
+#[test]
+fn an_otlp_export_that_cannot_be_committed_is_refused_as_unavailable_and_booked_once_when_it_can() {
+    use otlp_support::{send, series, start, FIXTURE_JSON, TOKEN};
+    let dir = tempfile::tempdir().unwrap();
+    let _mount = Mount::tmpfs(&dir.path().join("state"), "1m");
+    let team = start(dir.path(), "");
+    let filler = dir.path().join("state/filler");
+    fill(&filler);
+    let (requests, spend) = series("team", "claude-sonnet-4-6");
+    // 60 copies of the fixture's 7 records, each with its own request id:
+    // a journal record far larger than the slack of the last page a full
+    // tmpfs may still have.
+    let mut request: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE_JSON).unwrap()).unwrap();
+    let records = request["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array().unwrap().clone();
+    let copies: Vec<serde_json::Value> = (0..60)
+        .flat_map(|copy| {
+            records.iter().map(move |record| {
+                let text = record.to_string().replace("\"req_", &format!("\"req_c{copy}_"));
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()
+            })
+        })
+        .collect();
+    request["resourceLogs"][0]["scopeLogs"][0]["logRecords"] = serde_json::Value::Array(copies);
+    let fixture = dir.path().join("export.json");
+    std::fs::write(&fixture, request.to_string()).unwrap();
+    let fixture = fixture.as_path();
+
+    let answer = send("grpc", &team.grpc, Some(TOKEN), fixture, &[]);
+    assert_eq!(answer["status"].as_str(), Some("UNAVAILABLE"), "{answer}");
+    assert!(answer["message"].as_str().unwrap_or("").contains("cannot write the journal"), "{answer}");
+    let answer = send("http-protobuf", &team.http, Some(TOKEN), fixture, &[]);
+    assert_eq!(answer["status"].as_i64(), Some(503), "{answer}");
+    let (status, _) = common::http(team.daemon.port, "GET", "/healthz", &[], "").unwrap();
+    assert_eq!(status, 200, "the daemon keeps running");
+    let scrape = team.daemon.scrape();
+    assert_eq!(metric(&scrape, &requests), None, "nothing of a refused export is booked");
+    assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="booked",source="telemetry"}"#).as_deref(), Some("0"));
+
+    // Room again: the exporter's next try is booked once, and the one after
+    // that is a duplicate.
+    std::fs::remove_file(&filler).unwrap();
+    let answer = send("grpc", &team.grpc, Some(TOKEN), fixture, &[]);
+    assert_eq!(answer["status"].as_str(), Some("OK"), "{answer}");
+    let answer = send("http-protobuf", &team.http, Some(TOKEN), fixture, &[]);
+    assert_eq!(answer["status"].as_i64(), Some(200), "{answer}");
+    let scrape = team.daemon.scrape();
+    assert_eq!(metric(&scrape, &requests).as_deref(), Some("300"));
+    assert_eq!(metric(&scrape, &spend).as_deref(), Some("26.494263"));
+    assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="booked",source="telemetry"}"#).as_deref(), Some("420"));
+    assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="duplicate",source="telemetry"}"#).as_deref(), Some("420"));
+    let config = team.daemon.config.clone();
+    let port = team.daemon.port;
+    let (code, _) = team.daemon.stop();
+    assert_eq!(code, Some(0));
+    let daemon = Daemon::start_with(dir.path(), &config, port);
+    daemon.wait_metric(&spend, "26.494263");
 }

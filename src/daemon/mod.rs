@@ -80,7 +80,7 @@ fn otlp_receiver(
         tracing::warn!("no otlp.token_file: OTLP exports are accepted from anyone who can reach the listeners");
     }
     let receiver =
-        crate::http::otlp::Receiver::new(token, source.clone(), store.clone(), prices.clone(), config.limits.clone(), Some(live.clone()));
+        crate::http::otlp::Receiver::new(token, source.clone(), store.clone(), prices.clone(), config.limits.clone(), Some(live.clone()))?;
     Ok(Some(Arc::new(receiver)))
 }
 

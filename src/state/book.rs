@@ -50,7 +50,10 @@ impl<'a> Booking<'a> {
 
     /// Counts a line that booked nothing.
     pub fn count(&mut self, source: &str, outcome: Outcome) {
-        self.lines.entry(source.to_string()).or_default()[outcome.index()] += 1;
+        match self.lines.get_mut(source) {
+            Some(counts) => counts[outcome.index()] += 1,
+            None => self.lines.entry(source.to_string()).or_default()[outcome.index()] += 1,
+        }
     }
 
     /// Books one usage event of `source`; returns what became of its line.

@@ -27,11 +27,8 @@ struct Logs(Arc<Receiver>);
 #[tonic::async_trait]
 impl LogsService for Logs {
     async fn export(&self, request: Request<ExportLogsServiceRequest>) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let receiver = self.0.clone();
-        let message = request.into_inner();
-        let outcome = tokio::task::spawn_blocking(move || receiver.ingest(&message)).await;
-        match outcome {
-            Ok(Ok(accepted)) => {
+        match self.0.ingest(request.get_ref()).await {
+            Ok(accepted) => {
                 let partial_success = (accepted.rejected > 0).then(|| ExportLogsPartialSuccess {
                     rejected_log_records: i64::try_from(accepted.rejected).unwrap_or(i64::MAX),
                     error_message: format!(
@@ -43,8 +40,7 @@ impl LogsService for Logs {
                 });
                 Ok(Response::new(ExportLogsServiceResponse { partial_success }))
             }
-            Ok(Err(Refused::Unavailable(msg))) => Err(Status::unavailable(msg)),
-            Err(e) => Err(Status::unavailable(format!("export interrupted: {e}"))),
+            Err(Refused::Unavailable(msg)) => Err(Status::unavailable(msg)),
         }
     }
 }

@@ -149,16 +149,13 @@ pub async fn export(receiver: &Arc<Receiver>, headers: &HeaderMap, body: Incomin
         Ok(r) => r,
         Err(msg) => return (failure(encoding, StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument, &msg), None),
     };
-    let receiver = receiver.clone();
-    let outcome = tokio::task::spawn_blocking(move || receiver.ingest(&request)).await;
-    let resp = match outcome {
-        Ok(Ok(accepted)) => success(encoding, &accepted),
-        Ok(Err(Refused::Unavailable(msg))) => {
+    let resp = match receiver.ingest(&request).await {
+        Ok(accepted) => success(encoding, &accepted),
+        Err(Refused::Unavailable(msg)) => {
             let mut resp = failure(encoding, StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable, &msg);
             resp.headers_mut().insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
             resp
         }
-        Err(e) => failure(encoding, StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable, &format!("export interrupted: {e}")),
     };
     (resp, None)
 }

@@ -10,21 +10,24 @@
 //! the batch again; and a batch sent again books nothing twice, because its
 //! records have the same ids and the seen-id index already holds them.
 
+mod committer;
 mod failpoint;
 pub mod grpc;
 pub mod http;
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 
-use crate::sources::formats::otlp::{self as mapping, Record};
-use crate::sources::{Outcome, SourceSpec};
+use tokio::sync::oneshot;
+
+use crate::sources::formats::otlp as mapping;
+use crate::sources::SourceSpec;
 use crate::state::store::Store;
-use crate::state::Booking;
+use committer::{Committer, Job};
 
 /// Largest request body accepted, compressed or not (a Claude Code batch of
 /// 512 events is about 250 KiB of protobuf).
@@ -52,13 +55,10 @@ pub struct Accepted {
 
 pub struct Receiver {
     token: Option<String>,
-    source: SourceSpec,
-    store: Arc<Mutex<Store>>,
-    prices: arc_swap::ArcSwap<crate::pricing::PriceTable>,
-    limits: crate::state::labels::Limits,
-    live: Option<crate::live::Shared>,
-    unpriced_warned: Mutex<HashSet<String>>,
-    errors_logged: std::sync::atomic::AtomicU64,
+    account_from: Option<mapping::AccountFrom>,
+    prices: Arc<arc_swap::ArcSwap<crate::pricing::PriceTable>>,
+    /// The committer thread's queue (`committer`).
+    jobs: mpsc::Sender<Job>,
 }
 
 /// Reads `otlp.token_file` (at least 16 characters, like the admin token).
@@ -79,6 +79,7 @@ fn same_token(given: &[u8], expected: &[u8]) -> bool {
 }
 
 impl Receiver {
+    /// Starts the committer thread (an error only when no thread can be made).
     pub fn new(
         token: Option<String>,
         source: SourceSpec,
@@ -86,17 +87,13 @@ impl Receiver {
         prices: Arc<crate::pricing::PriceTable>,
         limits: crate::state::labels::Limits,
         live: Option<crate::live::Shared>,
-    ) -> Receiver {
-        Receiver {
-            token,
-            source,
-            store,
-            prices: arc_swap::ArcSwap::new(prices),
-            limits,
-            live,
-            unpriced_warned: Mutex::new(HashSet::new()),
-            errors_logged: Default::default(),
-        }
+    ) -> Result<Receiver> {
+        let prices = Arc::new(arc_swap::ArcSwap::new(prices));
+        let account_from = source.options.account_from.clone();
+        let committer =
+            Committer { source, store, prices: prices.clone(), limits, live, unpriced_warned: HashSet::new(), errors_logged: 0 };
+        let jobs = committer.spawn().context("starting the OTLP committer thread")?;
+        Ok(Receiver { token, account_from, prices, jobs })
     }
 
     /// A downloaded price list or a reloaded config.
@@ -111,66 +108,14 @@ impl Receiver {
         given.is_some_and(|t| same_token(t.as_bytes(), expected.as_bytes()))
     }
 
-    /// Books a request and commits it before returning (blocking: fsync).
-    pub fn ingest(&self, request: &ExportLogsServiceRequest) -> Result<Accepted, Refused> {
-        let records = mapping::read_request(request, self.source.options.account_from.as_ref());
-        let mut accepted = Accepted { records: records.len(), ..Accepted::default() };
-        let prices = self.prices.load_full();
-        let mut warned = self.unpriced_warned.lock().unwrap_or_else(|e| e.into_inner());
-        let mut guard = crate::common::lock(&self.store);
-        let store = &mut *guard;
-        let mut booking = Booking::new(&mut store.state, &prices, &self.limits, &mut warned);
-        let path = Path::new("otlp");
-        for record in &records {
-            match record {
-                Record::Event(event) => match booking.event(&self.source, path, event) {
-                    Outcome::Booked => accepted.booked += 1,
-                    Outcome::Duplicate => accepted.duplicates += 1,
-                    Outcome::Skipped => accepted.skipped += 1,
-                    Outcome::Error => {
-                        accepted.rejected += 1;
-                        accepted.first_error.get_or_insert_with(|| "a record was refused (see the daemon log)".into());
-                    }
-                },
-                Record::Skipped => {
-                    booking.count(&self.source.name, Outcome::Skipped);
-                    accepted.skipped += 1;
-                }
-                Record::Error(e) => {
-                    booking.count(&self.source.name, Outcome::Error);
-                    accepted.rejected += 1;
-                    self.log_error(&e.0);
-                    accepted.first_error.get_or_insert_with(|| e.0.clone());
-                }
-            }
+    /// Reads a request into records here, then books and commits it with
+    /// the other exports waiting (group commit); returns once it is on disk.
+    pub async fn ingest(&self, request: &ExportLogsServiceRequest) -> Result<Accepted, Refused> {
+        let records = mapping::read_request(request, self.account_from.as_ref());
+        let (reply, answer) = oneshot::channel();
+        if self.jobs.send(Job { records, reply }).is_err() {
+            return Err(Refused::Unavailable("the committer has stopped".into()));
         }
-        let batch = booking.finish();
-        if batch.usage.is_empty() && batch.lines.is_empty() && batch.ledger.is_empty() {
-            return Ok(accepted);
-        }
-        let record = crate::state::Record::Batch(batch);
-        failpoint::hold("before-commit");
-        if let Err(e) = store.commit(&record) {
-            tracing::error!("OTLP export not booked, cannot commit ({e:#}); the sender will retry");
-            if let Err(e) = store.reload() {
-                tracing::error!("cannot read the state back: {e:#}");
-            }
-            return Err(Refused::Unavailable(format!("cannot write the journal: {e}")));
-        }
-        store.maybe_snapshot();
-        drop(guard);
-        failpoint::hold("after-commit");
-        if let (Some(live), crate::state::Record::Batch(batch)) = (&self.live, &record) {
-            crate::live::lock_live(live).record(chrono::Utc::now(), &batch.usage);
-        }
-        Ok(accepted)
-    }
-
-    /// The first few bad records in full, then one in a thousand.
-    fn log_error(&self, message: &str) {
-        let n = self.errors_logged.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if n <= 10 || n.is_multiple_of(1000) {
-            tracing::warn!(source = %self.source.name, errors = n, "bad OTLP record: {message}");
-        }
+        answer.await.unwrap_or_else(|_| Err(Refused::Unavailable("the committer has stopped".into())))
     }
 }
