@@ -109,6 +109,8 @@ fn config_errors_name_the_pricing_field() {
         ("{ url: \"not a url\" }", "pricing.url: `not a url` is not a URL"),
         ("{ url: \"https://x/p.json\", refresh_every: 10s }", "pricing.refresh_every: must be at least 1m"),
         ("{ urls: \"https://x\" }", "pricing.urls: unknown field"),
+        ("{ url: [\"https://x/a.json\", \"ftp://y\"] }", "pricing.url: `ftp://y`: scheme `ftp`"),
+        ("{ url: 5 }", "pricing.url: invalid type: integer `5`, expected a URL, a list of URLs, or null"),
     ] {
         let err = Config::parse(&format!("pricing: {section}\n"), Path::new("/c.yaml")).unwrap_err().to_string();
         assert!(err.starts_with(&format!("/c.yaml:1: {want}")), "{err}\nwant: {want}");

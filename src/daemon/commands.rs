@@ -287,5 +287,6 @@ fn downloaded_origin(config: &Config) -> String {
         .and_then(|m| m.modified())
         .map(|t| chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|_| "?".into());
-    format!("downloaded from {}, cached in {} at {at}", config.pricing.url.as_deref().unwrap_or("?"), cache.display())
+    let urls = if config.pricing.url.is_empty() { "?".to_string() } else { config.pricing.url.join(", ") };
+    format!("downloaded from {urls}, cached in {} at {at}", cache.display())
 }

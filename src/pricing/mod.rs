@@ -11,6 +11,7 @@ pub mod card;
 pub mod listing;
 pub mod litellm;
 pub mod model_id;
+pub mod models_dev;
 pub mod remote;
 pub mod savings;
 pub mod spec;

@@ -1,14 +1,18 @@
 //! A downloaded price list for the models the built-in table lacks.
 //!
-//! Proxies see models no release of ours knows yet. With `pricing.url` set,
-//! a list in LiteLLM's `model_prices_and_context_window.json` format
-//! (per-token prices) is downloaded at start and every `refresh_every`,
-//! converted to per-million prices exactly in `Decimal` from each number's
-//! text, and kept in `STATE_DIR/prices-cache.json` (written atomically), so
-//! a restart without network still has it. It only fills gaps: the built-in
-//! table and config `prices:` always win (`PriceTable::with_fallbacks`). A
-//! failed download (network, HTTP status, bad JSON, no usable model) changes
-//! nothing and is logged with its reason; the cached or built-in prices stay.
+//! Proxies see models no release of ours knows yet. With `pricing.url` set
+//! (one URL or a list), each list is downloaded at start and every
+//! `refresh_every`, converted to per-million prices exactly in `Decimal`
+//! from each number's text, and kept in the state folder (written
+//! atomically: `prices-cache.json` for the first list, `prices-cache-2.json`
+//! and on for the others), so a restart without network still has it. A
+//! list is LiteLLM's `model_prices_and_context_window.json` (per-token
+//! prices, `litellm`) or models.dev's `api.json` (per-million, by provider,
+//! `models_dev`), told apart by its shape. It only fills gaps: the built-in
+//! table and config `prices:` always win (`PriceTable::with_fallbacks`), and
+//! an earlier list wins over a later one. A failed download (network, HTTP
+//! status, bad JSON, no usable model) changes nothing for that list and is
+//! logged with its reason; the cached or built-in prices stay.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,7 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::litellm::entry_price;
-use super::{ModelPrice, PriceSpec, PriceTable};
+use super::{models_dev, ModelPrice, PriceSpec, PriceTable};
 
 /// What a price table is built from: the config's `prices:` overrides, its
 /// `pricing:` list and the state folder that caches the list.
@@ -35,8 +39,10 @@ pub struct PriceSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PricingConfig {
-    /// A LiteLLM-format price list; nothing is downloaded without it.
-    pub url: Option<String>,
+    /// Price lists (LiteLLM's or models.dev's format), earlier ones first;
+    /// nothing is downloaded without one. One URL or a list in the config.
+    #[serde(deserialize_with = "one_or_many")]
+    pub url: Vec<String>,
     #[serde(deserialize_with = "crate::common::duration")]
     pub refresh_every: Duration,
     /// Limit on one download, connect to last byte.
@@ -46,14 +52,45 @@ pub struct PricingConfig {
 
 impl Default for PricingConfig {
     fn default() -> PricingConfig {
-        PricingConfig { url: None, refresh_every: Duration::from_secs(86400), timeout: Duration::from_secs(30) }
+        PricingConfig { url: Vec::new(), refresh_every: Duration::from_secs(86400), timeout: Duration::from_secs(30) }
     }
+}
+
+/// `url: "https://..."`, `url: [a, b]` or `url: null`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Urls;
+    impl<'de> serde::de::Visitor<'de> for Urls {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a URL, a list of URLs, or null")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok(vec![v.to_string()])
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Vec<String>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Vec<String>, D::Error> {
+            d.deserialize_any(Urls)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut urls = Vec::new();
+            while let Some(url) = seq.next_element::<String>()? {
+                urls.push(url);
+            }
+            Ok(urls)
+        }
+    }
+    d.deserialize_any(Urls)
 }
 
 impl PricingConfig {
     /// For `Config::validate`: (field below `pricing`, message).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if let Some(url) = &self.url {
+        for url in &self.url {
             match reqwest::Url::parse(url) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
                 Ok(u) => return Err(("url", format!("`{url}`: scheme `{}` is not http or https", u.scheme()))),
@@ -85,11 +122,18 @@ pub enum PriceListError {
 /// The models of one list, per-million prices, keyed as the list names them.
 pub type PriceList = Vec<(String, ModelPrice)>;
 
-/// Parses a LiteLLM-format list. Entries without both token prices (image,
-/// audio, per-second models, the `sample_spec` entry) or with a malformed
-/// price are left out; a list with no usable entry is an error.
+/// Parses a models.dev list (`models_dev`) or a LiteLLM-format list.
+/// Entries without both token prices (image, audio, per-second models, the
+/// `sample_spec` entry) or with a malformed price are left out; a list with
+/// no usable entry is an error.
 pub fn parse_price_list(bytes: &[u8], what: &str) -> Result<PriceList, PriceListError> {
     let invalid = |message: String| PriceListError::Invalid { what: what.to_string(), message };
+    if let Some(list) = models_dev::parse(bytes) {
+        if list.is_empty() {
+            return Err(invalid("a models.dev list with no model that has input and output prices".into()));
+        }
+        return Ok(list);
+    }
     let entries: BTreeMap<String, &RawValue> = serde_json::from_slice(bytes).map_err(|e| invalid(format!("{e}")))?;
     // `sample_spec` documents the format (with zero prices); it is no model.
     let list: PriceList = entries
@@ -103,15 +147,28 @@ pub fn parse_price_list(bytes: &[u8], what: &str) -> Result<PriceList, PriceList
     Ok(list)
 }
 
-/// `STATE_DIR/prices-cache.json`.
+/// `STATE_DIR/prices-cache.json`, the first list's cache.
 pub fn cache_path(state_dir: &Path) -> PathBuf {
-    state_dir.join("prices-cache.json")
+    list_cache_path(state_dir, 0)
 }
 
-/// The cached list, if there is a readable one. Sync: for `report` and
-/// `prices`, which never download.
+/// The cache of the list at `index` in `pricing.url`: `prices-cache.json`,
+/// then `prices-cache-2.json`, ...
+pub fn list_cache_path(state_dir: &Path, index: usize) -> PathBuf {
+    match index {
+        0 => state_dir.join("prices-cache.json"),
+        n => state_dir.join(format!("prices-cache-{}.json", n + 1)),
+    }
+}
+
+/// The first list's cache, if there is a readable one. Sync: for `report`
+/// and `prices`, which never download.
 pub fn load_cached(state_dir: &Path) -> Result<Option<PriceList>, PriceListError> {
-    let path = cache_path(state_dir);
+    load_cached_list(state_dir, 0)
+}
+
+fn load_cached_list(state_dir: &Path, index: usize) -> Result<Option<PriceList>, PriceListError> {
+    let path = list_cache_path(state_dir, index);
     match std::fs::read(&path) {
         Ok(bytes) => parse_price_list(&bytes, &path.display().to_string()).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -120,32 +177,49 @@ pub fn load_cached(state_dir: &Path) -> Result<Option<PriceList>, PriceListError
 }
 
 /// Built-in prices, then config `prices:`, then (with `pricing.url` set) the
-/// cached list for the models still missing. A bad cache is logged and left
-/// out.
+/// cached lists, in order, for the models still missing. A bad cache is
+/// logged and left out.
 pub fn table(config: &PriceSettings) -> PriceTable {
-    let table = PriceTable::builtin().with_overrides(&config.prices);
-    if config.pricing.url.is_none() {
-        return table;
-    }
-    match load_cached(&config.state_dir) {
-        Ok(Some(list)) => table.with_fallbacks(list),
-        Ok(None) => table,
-        Err(e) => {
-            tracing::warn!("price list cache not used: {e}");
-            table
+    let mut table = PriceTable::builtin().with_overrides(&config.prices);
+    for index in 0..config.pricing.url.len() {
+        match load_cached_list(&config.state_dir, index) {
+            Ok(Some(list)) => table = table.with_fallbacks(list),
+            Ok(None) => {}
+            Err(e) => tracing::warn!("price list cache not used: {e}"),
         }
+    }
+    table
+}
+
+/// Downloads every list, checks each, and replaces its cache. Returns the
+/// number of models in them; with an error, the first one (the caches of
+/// the lists that failed are untouched, the others are replaced).
+pub async fn refresh(pricing: &PricingConfig, state_dir: &Path) -> Result<usize, PriceListError> {
+    let (models, mut errors) = refresh_lists(pricing, state_dir).await;
+    match errors.is_empty() {
+        true => Ok(models),
+        false => Err(errors.remove(0)),
     }
 }
 
-/// Downloads the list, checks it, and replaces the cache. Returns the number
-/// of models in it. On any error the cache is untouched.
-pub async fn refresh(pricing: &PricingConfig, state_dir: &Path) -> Result<usize, PriceListError> {
-    let Some(url) = &pricing.url else {
-        return Ok(0);
-    };
+/// Each list in turn: the models of those downloaded, and the errors.
+async fn refresh_lists(pricing: &PricingConfig, state_dir: &Path) -> (usize, Vec<PriceListError>) {
+    let (mut models, mut errors) = (0, Vec::new());
+    for (index, url) in pricing.url.iter().enumerate() {
+        match refresh_list(url, pricing.timeout, &list_cache_path(state_dir, index)).await {
+            Ok(n) => models += n,
+            Err(e) => errors.push(e),
+        }
+    }
+    (models, errors)
+}
+
+/// Downloads one list, checks it, and replaces its cache.
+async fn refresh_list(url: &str, timeout: Duration, cache: &Path) -> Result<usize, PriceListError> {
+    let url = &url.to_string();
     let download = |source| PriceListError::Download { url: url.clone(), source };
     let client = reqwest::Client::builder()
-        .timeout(pricing.timeout)
+        .timeout(timeout)
         .user_agent(concat!("creditwatch/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(download)?;
@@ -155,8 +229,8 @@ pub async fn refresh(pricing: &PricingConfig, state_dir: &Path) -> Result<usize,
     }
     let bytes = response.bytes().await.map_err(download)?;
     let count = parse_price_list(&bytes, url)?.len();
-    let state_dir = state_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || write_atomically(&cache_path(&state_dir), &bytes))
+    let cache = cache.to_path_buf();
+    tokio::task::spawn_blocking(move || write_atomically(&cache, &bytes))
         .await
         .map_err(|e| PriceListError::Io { path: PathBuf::from("prices-cache.json"), source: std::io::Error::other(e) })??;
     Ok(count)
@@ -184,12 +258,16 @@ pub async fn load_at_start(config: &PriceSettings) -> PriceTable {
     table(config)
 }
 
-async fn refresh_and_log(config: &PriceSettings) {
-    match refresh(&config.pricing, &config.state_dir).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(models = n, url = config.pricing.url.as_deref().unwrap_or(""), "price list downloaded"),
-        Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
+async fn refresh_and_log(config: &PriceSettings) -> bool {
+    let (models, errors) = refresh_lists(&config.pricing, &config.state_dir).await;
+    for e in &errors {
+        tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}");
     }
+    if errors.len() < config.pricing.url.len() {
+        tracing::info!(models, lists = config.pricing.url.len() - errors.len(), "price list refreshed");
+        return true;
+    }
+    false
 }
 
 /// For the daemon, spawned at start beside the cached table
@@ -200,21 +278,17 @@ async fn refresh_and_log(config: &PriceSettings) {
 /// `table(&its_current_config)`, so overrides from a reloaded config still
 /// win. A failed download bumps nothing.
 pub async fn refresh_loop(config: PriceSettings, refreshed: tokio::sync::watch::Sender<u64>, shutdown: impl Future<Output = ()>) {
-    if config.pricing.url.is_none() {
+    if config.pricing.url.is_empty() {
         return;
     }
     tokio::pin!(shutdown);
     loop {
-        let result = tokio::select! {
+        let downloaded = tokio::select! {
             _ = &mut shutdown => return,
-            r = refresh(&config.pricing, &config.state_dir) => r,
+            d = refresh_and_log(&config) => d,
         };
-        match result {
-            Ok(n) => {
-                refreshed.send_modify(|count| *count += 1);
-                tracing::info!(models = n, "price list refreshed");
-            }
-            Err(e) => tracing::warn!("price list not refreshed, keeping the cached or built-in prices: {e}"),
+        if downloaded {
+            refreshed.send_modify(|count| *count += 1);
         }
         tokio::select! {
             _ = &mut shutdown => return,

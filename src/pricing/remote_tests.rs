@@ -185,7 +185,7 @@ async fn downloads_caches_and_keeps_the_cache_when_a_download_fails() {
     // Nothing listening: the cache still serves.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let offline =
-        PriceSettings { pricing: PricingConfig { url: Some(format!("http://127.0.0.1:{closed}/")), ..config.pricing.clone() }, ..config };
+        PriceSettings { pricing: PricingConfig { url: vec![format!("http://127.0.0.1:{closed}/")], ..config.pricing.clone() }, ..config };
     assert!(matches!(refresh(&offline.pricing, &offline.state_dir).await, Err(PriceListError::Download { .. })));
     check(&load_at_start(&offline).await);
 }
@@ -195,7 +195,7 @@ async fn without_a_url_nothing_is_downloaded_or_used() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(cache_path(dir.path()), LIST).unwrap();
     let mut config = config(dir.path(), 9);
-    config.pricing.url = None;
+    config.pricing.url = Vec::new();
     assert_eq!(refresh(&config.pricing, &config.state_dir).await.unwrap(), 0);
     assert!(table(&config).lookup("acme-new-model").is_none());
 }
@@ -226,4 +226,45 @@ async fn the_refresh_loop_signals_each_successful_download() {
     assert!(table(&config).lookup("acme-new-model").is_some());
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
+}
+
+/// LiteLLM's list first, models.dev's second: each cached in its own file,
+/// the first list winning where both price a model, the second filling the
+/// models only it has; a failed second list keeps its cache and the first.
+#[tokio::test]
+async fn a_second_list_in_models_dev_format_fills_what_the_first_lacks() {
+    const MODELS_DEV: &str = r#"{
+      "opencode": {"id": "opencode", "models": {
+        "glm-4.6": {"id": "glm-4.6", "cost": {"input": 0.6, "output": 2.2, "cache_read": 0.11}},
+        "acme-new-model": {"id": "acme-new-model", "cost": {"input": 9, "output": 9}}
+      }}
+    }"#;
+    let dir = tempfile::tempdir().unwrap();
+    let litellm = Server::start(200, LIST).await;
+    let models_dev = Server::start(200, MODELS_DEV).await;
+    let pricing = format!(
+        "{{ url: [\"http://127.0.0.1:{}/prices.json\", \"http://127.0.0.1:{}/api.json\"], refresh_every: 1h, timeout: 5s }}",
+        litellm.port, models_dev.port
+    );
+    let config = PriceSettings { pricing: serde_yaml_ng::from_str(&pricing).unwrap(), ..config(dir.path(), litellm.port) };
+    assert_eq!(config.pricing.url.len(), 2);
+    // 4 LiteLLM models; 2 models.dev models, each under `provider/model` and its bare id.
+    assert_eq!(refresh(&config.pricing, &config.state_dir).await.unwrap(), 8);
+    assert_eq!(std::fs::read(list_cache_path(dir.path(), 0)).unwrap(), LIST.as_bytes());
+    assert_eq!(std::fs::read(dir.path().join("prices-cache-2.json")).unwrap(), MODELS_DEV.as_bytes());
+
+    let check = |table: &PriceTable| {
+        let (_, p, origin) = table.lookup("glm-4.6").unwrap();
+        assert_eq!((card(p), origin), (["0.6", "2.2", "0.6", "0.6", "0.11"].map(String::from), PriceOrigin::Downloaded));
+        assert_eq!(table.lookup("opencode/glm-4.6").map(|(k, _, _)| k), Some("opencode/glm-4.6"));
+        // The first list's price wins.
+        assert_eq!(card(table.lookup("acme-new-model").unwrap().1)[0], "1.5");
+    };
+    check(&load_at_start(&config).await);
+
+    models_dev.set(500, "down");
+    let err = refresh(&config.pricing, &config.state_dir).await.unwrap_err().to_string();
+    assert!(err.contains("HTTP status 500"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("prices-cache-2.json")).unwrap(), MODELS_DEV.as_bytes());
+    check(&table(&config));
 }
