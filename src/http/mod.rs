@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::http::web_config::WebConfig;
 use crate::live::Progress;
 use crate::metrics::Metrics;
 use crate::state::store::Store;
@@ -59,49 +60,77 @@ pub async fn bind(addr: &str) -> Result<TcpListener> {
 /// Serves until `shutdown` turns true, then drains open connections for at
 /// most `drain`. TLS and HTTP/2 follow the web config current when a
 /// connection opens; a slow TLS handshake is cut off.
-pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: watch::Receiver<bool>, drain: Duration) {
+    let serving = app.clone();
+    let connection = move |web: &WebConfig| {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
+        if !web.http2() {
+            builder = builder.http1_only();
+        }
+        let app = serving.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, req).await) }
+        });
+        (builder, service)
+    };
+    accept_loop(listener, &app, shutdown, drain, "HTTP", connection).await;
+}
+
+/// The loop both listeners run (HTTP here, OTLP/gRPC in `otlp::grpc`):
+/// accepts until `shutdown` turns true; each connection gets the builder and
+/// service `connection` makes for the web config current when it opens, and
+/// TLS when that config has a certificate (a handshake slower than 10 s is
+/// cut off). Then open connections drain for at most `drain`.
+pub(crate) async fn accept_loop<S, B>(
+    listener: TcpListener,
+    app: &App,
+    mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
+    what: &'static str,
+    connection: impl Fn(&WebConfig) -> (auto::Builder<TokioExecutor>, S),
+) where
+    S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
-                    tracing::warn!("accept failed: {e}");
+                    tracing::warn!("{what} accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             _ = shutdown.changed() => break,
         };
-        let app = app.clone();
+        let web = app.web.current();
+        let (builder, service) = connection(&web);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let web = app.web.current();
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(10));
-            if !web.http2() {
-                builder = builder.http1_only();
-            }
-            let service = service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(routes::handle(&app, req).await) }
-            });
             let result = match web.tls_acceptor() {
                 Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
                     Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service).into_owned()).await,
-                    Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                    Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+                    Ok(Err(e)) => return tracing::debug!(%peer, "{what} TLS handshake failed: {e}"),
+                    Err(_) => return tracing::debug!(%peer, "{what} TLS handshake timed out"),
                 },
                 None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await,
             };
             if let Err(e) = result {
-                tracing::debug!(%peer, "connection ended: {e}");
+                tracing::debug!(%peer, "{what} connection ended: {e}");
             }
         });
     }
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(drain) => tracing::warn!("connections still open after {drain:?}; closing them"),
+        _ = tokio::time::sleep(drain) => tracing::warn!("{what} connections still open after {drain:?}; closing them"),
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
@@ -51,7 +51,7 @@ pub async fn bind(addr: &str) -> Result<TcpListener> {
 }
 
 /// Serves until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, receiver: Arc<Receiver>, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, receiver: Arc<Receiver>, app: Arc<App>, shutdown: watch::Receiver<bool>) {
     let auth = receiver.clone();
     let interceptor = move |req: Request<()>| -> Result<Request<()>, Status> {
         let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
@@ -66,40 +66,8 @@ pub async fn serve(listener: TcpListener, receiver: Arc<Receiver>, app: Arc<App>
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_BODY);
     let service = tonic::service::interceptor::InterceptedService::new(service, interceptor);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    tracing::warn!("OTLP/gRPC accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let service = TowerToHyperService::new(service.clone());
-        let web = app.web.current();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new()).http2_only();
-            let result = match web.tls_acceptor() {
-                Some(acceptor) => match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service).into_owned()).await,
-                    Ok(Err(e)) => return tracing::debug!(%peer, "OTLP/gRPC TLS handshake failed: {e}"),
-                    Err(_) => return tracing::debug!(%peer, "OTLP/gRPC TLS handshake timed out"),
-                },
-                None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await,
-            };
-            if let Err(e) = result {
-                tracing::debug!(%peer, "OTLP/gRPC connection ended: {e}");
-            }
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-    }
+    let connection = move |_: &crate::http::web_config::WebConfig| {
+        (auto::Builder::new(TokioExecutor::new()).http2_only(), TowerToHyperService::new(service.clone()))
+    };
+    crate::http::accept_loop(listener, &app, shutdown, Duration::from_secs(2), "OTLP/gRPC", connection).await;
 }
