@@ -1,7 +1,8 @@
 //! The OTLP receiver against the real binary, with a real OTLP client (the
 //! `opentelemetry-proto` + `grpcio` Python packages): the shared Claude Code
 //! export request over gRPC, HTTP protobuf with gzip and HTTP JSON (the same
-//! batch three times: booked once), partial success, and the refusals — no
+//! batch three times: booked once; eight exporters at once: booked once),
+//! partial success, and the refusals — no
 //! token, a wrong token, a malformed body, an oversized body, an unknown
 //! content type — which book nothing.
 
@@ -143,4 +144,30 @@ fn refusals_book_nothing() {
     let scrape = team.daemon.scrape();
     assert_eq!(metric(&scrape, &series("team", "claude-sonnet-4-6").0), None, "nothing booked:\n{scrape}");
     assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="booked",source="telemetry"}"#).as_deref(), Some("0"));
+}
+
+/// Exports that arrive together are committed together (group commit): the
+/// same batch from eight exporters at once is booked once, every exporter
+/// is answered OK, and the other seven copies are duplicates.
+#[test]
+fn the_same_batch_from_eight_exporters_at_once_is_booked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let team = start(dir.path(), "");
+    let senders: Vec<_> = (0..8)
+        .map(|i| {
+            let (transport, endpoint) = if i % 2 == 0 { ("grpc", team.grpc.clone()) } else { ("http-protobuf", team.http.clone()) };
+            std::thread::spawn(move || send(transport, &endpoint, Some(TOKEN), Path::new(FIXTURE_JSON), &[]))
+        })
+        .collect();
+    for answer in senders.into_iter().map(|s| s.join().unwrap()) {
+        assert!(answer["status"].as_str() == Some("OK") || answer["status"].as_i64() == Some(200), "{answer}");
+        assert_eq!(answer["rejected"].as_i64(), Some(0), "{answer}");
+    }
+    let scrape = team.daemon.scrape();
+    assert_eq!(metric(&scrape, &series("team", "claude-sonnet-4-6").0).as_deref(), Some("5"));
+    assert_eq!(metric(&scrape, &series("team", "claude-opus-4-6").1).as_deref(), Some(OPUS_USD));
+    assert_eq!(metric(&scrape, &series("team", "claude-sonnet-4-6").1).as_deref(), Some(SONNET_USD));
+    assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="booked",source="telemetry"}"#).as_deref(), Some("7"));
+    assert_eq!(metric(&scrape, r#"creditwatch_source_lines_total{outcome="duplicate",source="telemetry"}"#).as_deref(), Some("49"));
+    assert_eq!(metric(&scrape, r#"creditwatch_balance_usd{account="team"}"#).as_deref(), Some("99.2151557"));
 }
