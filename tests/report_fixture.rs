@@ -3,36 +3,18 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use rust_decimal::Decimal;
-use serde_json::Value;
 
 use common::fixture::{costs, dec, Fixture};
 
 const FIXTURE: Fixture = Fixture("claude-code");
 
-fn fixtures() -> PathBuf {
-    FIXTURE.dir()
-}
-
-fn report(args: &[&str]) -> Value {
-    FIXTURE.report(args)
-}
-
-fn expected() -> Value {
-    FIXTURE.expected()
-}
-
-fn expected_map(key: &str) -> Vec<(String, Decimal)> {
-    FIXTURE.expected_map(key)
-}
-
 #[test]
 fn totals_tokens_and_requests() {
-    let want = expected();
-    let got = report(&["--by", "model"]);
+    let want = FIXTURE.expected();
+    let got = FIXTURE.report(&["--by", "model"]);
     let totals = &got["totals"];
     assert_eq!(dec(&totals["cost_usd"]), dec(&want["total_usd"]));
     assert_eq!(totals["requests"], want["requests"]);
@@ -46,31 +28,31 @@ fn totals_tokens_and_requests() {
 
 #[test]
 fn by_model() {
-    assert_eq!(costs(&report(&["--by", "model"])), expected_map("by_model_usd"));
+    assert_eq!(costs(&FIXTURE.report(&["--by", "model"])), FIXTURE.expected_map("by_model_usd"));
 }
 
 #[test]
 fn by_utc_day() {
-    assert_eq!(costs(&report(&["--by", "day", "--tz", "UTC"])), expected_map("by_day_utc_usd"));
+    assert_eq!(costs(&FIXTURE.report(&["--by", "day", "--tz", "UTC"])), FIXTURE.expected_map("by_day_utc_usd"));
 }
 
 #[test]
 fn since_until_and_sessions() {
-    let got = report(&["--by", "day", "--tz", "UTC", "--since", "2026-09-03", "--until", "2026-09-04"]);
+    let got = FIXTURE.report(&["--by", "day", "--tz", "UTC", "--since", "2026-09-03", "--until", "2026-09-04"]);
     let days: Vec<String> = costs(&got).into_iter().map(|(k, _)| k).collect();
     assert_eq!(days, ["2026-09-03", "2026-09-04"]);
     let want: Decimal =
-        expected_map("by_day_utc_usd").into_iter().filter(|(k, _)| k == "2026-09-03" || k == "2026-09-04").map(|(_, v)| v).sum();
+        FIXTURE.expected_map("by_day_utc_usd").into_iter().filter(|(k, _)| k == "2026-09-03" || k == "2026-09-04").map(|(_, v)| v).sum();
     assert_eq!(dec(&got["totals"]["cost_usd"]), want);
     // Sessions: the fixture's 6 sessions (the subagent file belongs to its session).
-    let sessions = report(&["--by", "session"]);
+    let sessions = FIXTURE.report(&["--by", "session"]);
     assert_eq!(sessions["groups"].as_array().map(Vec::len), Some(6));
-    assert_eq!(dec(&sessions["totals"]["cost_usd"]), dec(&expected()["total_usd"]));
+    assert_eq!(dec(&sessions["totals"]["cost_usd"]), dec(&FIXTURE.expected()["total_usd"]));
 }
 
 #[test]
 fn table_output_and_bad_arguments() {
-    let glob = format!("{}/projects/**/*.jsonl", fixtures().display());
+    let glob = format!("{}/projects/**/*.jsonl", FIXTURE.dir().display());
     let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--by", "month", "--tz", "UTC"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.starts_with("2026-09") && l.trim_end().ends_with("12.3595")), "{text}");

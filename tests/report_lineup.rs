@@ -5,29 +5,14 @@
 
 mod common;
 
-use rust_decimal::Decimal;
-use serde_json::Value;
-
 use common::fixture::{costs, dec, Fixture};
 
 const FIXTURE: Fixture = Fixture("claude-code-lineup");
 
-fn report(args: &[&str]) -> Value {
-    FIXTURE.report(args)
-}
-
-fn expected() -> Value {
-    FIXTURE.expected()
-}
-
-fn expected_map(key: &str) -> Vec<(String, Decimal)> {
-    FIXTURE.expected_map(key)
-}
-
 #[test]
 fn requests_and_total() {
-    let want = expected();
-    let got = report(&["--by", "model"]);
+    let want = FIXTURE.expected();
+    let got = FIXTURE.report(&["--by", "model"]);
     assert_eq!(got["totals"]["requests"], want["requests"]);
     assert_eq!(dec(&got["totals"]["cost_usd"]), dec(&want["total_usd"]));
     assert_eq!(got["totals"]["unpriced_requests"], 0);
@@ -35,16 +20,16 @@ fn requests_and_total() {
 
 #[test]
 fn by_model() {
-    assert_eq!(costs(&report(&["--by", "model"])), expected_map("by_model_usd"));
+    assert_eq!(costs(&FIXTURE.report(&["--by", "model"])), FIXTURE.expected_map("by_model_usd"));
 }
 
 #[test]
 fn by_utc_day() {
-    assert_eq!(costs(&report(&["--by", "day", "--tz", "UTC"])), expected_map("by_day_utc_usd"));
+    assert_eq!(costs(&FIXTURE.report(&["--by", "day", "--tz", "UTC"])), FIXTURE.expected_map("by_day_utc_usd"));
 }
 
 #[test]
 fn sessions() {
-    let got = report(&["--by", "session"]);
-    assert_eq!(got["groups"].as_array().map(Vec::len), expected()["sessions"].as_u64().map(|n| n as usize));
+    let got = FIXTURE.report(&["--by", "session"]);
+    assert_eq!(got["groups"].as_array().map(Vec::len), FIXTURE.expected()["sessions"].as_u64().map(|n| n as usize));
 }

@@ -157,6 +157,12 @@ mod tests {
     use crate::usage::{Modifiers, Tokens};
     use chrono::Utc;
 
+    /// A models.dev list shaped as `packages/core/src/schema.ts` of
+    /// github.com/anomalyco/models.dev describes it (prices per million).
+    /// Anthropic's entry is Claude Opus 4.5's list price (5 / 25 / 6.25 /
+    /// 0.50, as `builtin.yaml` cites from anthropic.com/pricing); GLM-4.6 is
+    /// Z.ai's published 0.60 / 2.20 with 0.11 cache reads; OpenCode's prices
+    /// for Opus are made up, a reseller's markup to show the maker wins.
     const LIST: &str = r#"{
       "opencode": {"id": "opencode", "name": "OpenCode Zen", "models": {
         "glm-4.6": {"id": "glm-4.6", "cost": {"input": 0.6, "output": 2.2, "cache_read": 0.11}},

@@ -216,8 +216,7 @@ async fn refresh_lists(pricing: &PricingConfig, state_dir: &Path) -> (usize, Vec
 
 /// Downloads one list, checks it, and replaces its cache.
 async fn refresh_list(url: &str, timeout: Duration, cache: &Path) -> Result<usize, PriceListError> {
-    let url = &url.to_string();
-    let download = |source| PriceListError::Download { url: url.clone(), source };
+    let download = |source| PriceListError::Download { url: url.to_string(), source };
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("creditwatch/", env!("CARGO_PKG_VERSION")))
@@ -225,7 +224,7 @@ async fn refresh_list(url: &str, timeout: Duration, cache: &Path) -> Result<usiz
         .map_err(download)?;
     let response = client.get(url).send().await.map_err(download)?;
     if !response.status().is_success() {
-        return Err(PriceListError::Status { url: url.clone(), status: response.status().as_u16() });
+        return Err(PriceListError::Status { url: url.to_string(), status: response.status().as_u16() });
     }
     let bytes = response.bytes().await.map_err(download)?;
     let count = parse_price_list(&bytes, url)?.len();

@@ -18,13 +18,11 @@ pub fn cache_savings(table: &PriceTable, model: &str, tokens: &Tokens, modifiers
     if tokens.cache_read == 0 {
         return Decimal::ZERO;
     }
-    let uncached = Tokens { input: tokens.input.saturating_add(tokens.cache_read), cache_read: 0, ..*tokens };
-    let cached = table.price_tokens(model, tokens, 0, modifiers, at);
-    if !cached.priced {
+    let Some((_, card, _)) = table.lookup(model) else {
         return Decimal::ZERO;
-    }
-    let fresh = table.price_tokens(model, &uncached, 0, modifiers, at);
-    (fresh.cost - cached.cost).max(Decimal::ZERO)
+    };
+    let uncached = Tokens { input: tokens.input.saturating_add(tokens.cache_read), cache_read: 0, ..*tokens };
+    (card.cost(&uncached, 0, modifiers, at) - card.cost(tokens, 0, modifiers, at)).max(Decimal::ZERO)
 }
 
 #[cfg(test)]

@@ -263,15 +263,28 @@ pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, 
     report
 }
 
-/// Each model's card, looked up once (a lookup may try several id forms).
-struct PriceMemo<'a> {
+/// Each model's card, looked up once (a lookup may try several id forms),
+/// by the model's name number; for `report` and `advise`.
+pub(crate) struct PriceMemo<'a> {
     prices: &'a PriceTable,
     cards: Vec<Option<Option<&'a crate::pricing::ModelPrice>>>,
 }
 
 impl<'a> PriceMemo<'a> {
-    fn new(prices: &'a PriceTable, names: usize) -> PriceMemo<'a> {
+    pub(crate) fn new(prices: &'a PriceTable, names: usize) -> PriceMemo<'a> {
         PriceMemo { prices, cards: vec![None; names] }
+    }
+
+    /// A request's cost: its stated cost when the log gives one, else its
+    /// model's card at `at`; $0 and unpriced for a model with no price.
+    pub(crate) fn price(&mut self, r: &Request, model: &str, at: DateTime<Utc>) -> crate::pricing::Priced {
+        if let Some(cost) = r.stated_cost {
+            return crate::pricing::Priced { cost, priced: true };
+        }
+        match self.card(r.model, model) {
+            Some(card) => crate::pricing::Priced { cost: card.cost(&r.tokens, u64::from(r.web_searches), &r.modifiers, at), priced: true },
+            None => crate::pricing::Priced { cost: Decimal::ZERO, priced: false },
+        }
     }
 
     fn card(&mut self, number: u32, model: &str) -> Option<&'a crate::pricing::ModelPrice> {
@@ -340,13 +353,7 @@ fn add_request(report: &mut Report, r: Request, prices: &mut PriceMemo, opts: &R
     if opts.since.is_some_and(|s| day < s) || opts.until.is_some_and(|u| day > u) {
         return;
     }
-    let priced = match r.stated_cost {
-        Some(cost) => crate::pricing::Priced { cost, priced: true },
-        None => match prices.card(r.model, model) {
-            Some(card) => crate::pricing::Priced { cost: card.cost(&r.tokens, u64::from(r.web_searches), &r.modifiers, at), priced: true },
-            None => crate::pricing::Priced { cost: Decimal::ZERO, priced: false },
-        },
-    };
+    let priced = prices.price(&r, model, at);
     if !priced.priced {
         report.unpriced_models.insert(model.to_string());
     }

@@ -77,11 +77,11 @@ impl<'a> Booking<'a> {
         // Known only under the id an earlier release gave it: the copy adds
         // nothing, but the request is written down under today's id, so the
         // other source's copy (the OTLP event) finds it too.
-        let rekey = match self.state.seen.get(&event.id) {
+        let before = self.state.seen.get(&event.id).map(|s| s.tokens);
+        let rekey = match before {
             None => event.earlier_id.and_then(|id| self.state.seen.get(&id).copied()),
             Some(_) => None,
         };
-        let before = self.state.seen.get(&event.id).map(|s| s.tokens);
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
             if let Some(seen) = rekey {
                 self.rekey(source, path, event, seen);
@@ -104,13 +104,8 @@ impl<'a> Booking<'a> {
                 return Outcome::Error;
             }
         }
-        let seen = self.state.seen.get(&event.id).copied().unwrap_or(crate::state::seen::Seen {
-            tokens: event.tokens,
-            web_searches: event.web_searches,
-            cost: added.cost,
-            at: event.timestamp.timestamp().max(self.now),
-        });
-        let user = source.user_of(event).map(|u| self.state.labels.bound_user(&u, self.limits.max_users));
+        let seen = added.seen;
+        let user = source.user_name(event).map(|u| self.state.labels.bound_user(u, self.limits.max_users));
         let savings = |t: &crate::usage::Tokens| cache_savings(self.prices, &event.model, t, &event.modifiers, event.timestamp);
         let cache_savings = (savings(&seen.tokens) - before.as_ref().map(savings).unwrap_or_default()).max(Decimal::ZERO);
         self.batch.usage.push(Booked {

@@ -36,6 +36,8 @@ pub struct Admitted {
     pub cost: Decimal,
     /// False when the model has no price (booked at $0).
     pub priced: bool,
+    /// What the index holds for the request now.
+    pub seen: Seen,
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -55,7 +57,7 @@ impl SeenIndex {
                 let priced = prices.price(event);
                 let seen = Seen { tokens: event.tokens, web_searches: event.web_searches, cost: priced.cost, at };
                 self.entries.insert(event.id, seen);
-                Some(Admitted { new_request: true, tokens: event.tokens, cost: priced.cost, priced: priced.priced })
+                Some(Admitted { new_request: true, tokens: event.tokens, cost: priced.cost, priced: priced.priced, seen })
             }
             Some(seen) => {
                 let tokens = seen.tokens.merged(&event.tokens);
@@ -70,10 +72,15 @@ impl SeenIndex {
                 let cost = priced.cost.max(seen.cost);
                 // Counters only go up: when a later copy moves cache writes
                 // from 5m to 1h, the 5m count booked earlier stays.
-                let added =
-                    Admitted { new_request: false, tokens: tokens.minus(&seen.tokens), cost: cost - seen.cost, priced: priced.priced };
-                self.entries.insert(event.id, Seen { tokens, web_searches, cost, at: seen.at.max(at) });
-                Some(added)
+                let now_seen = Seen { tokens, web_searches, cost, at: seen.at.max(at) };
+                self.entries.insert(event.id, now_seen);
+                Some(Admitted {
+                    new_request: false,
+                    tokens: tokens.minus(&seen.tokens),
+                    cost: cost - seen.cost,
+                    priced: priced.priced,
+                    seen: now_seen,
+                })
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::report::Requests;
 
 /// The records of every request read, and the names they point to.
 pub fn from_requests(read: Requests, prices: &PriceTable) -> (Vec<Record>, Names) {
+    let mut memo = crate::report::PriceMemo::new(prices, read.names.len());
     let mut names = Names(read.names);
     let mut derived: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
     let mut numbers: HashMap<String, u32> = HashMap::new();
@@ -32,10 +33,7 @@ pub fn from_requests(read: Requests, prices: &PriceTable) -> (Vec<Record>, Names
             (number(project), number(conversation))
         });
         let model = names.get(r.model);
-        let priced = match r.stated_cost {
-            Some(cost) => crate::pricing::Priced { cost, priced: true },
-            None => prices.price_tokens(model, &r.tokens, u64::from(r.web_searches), &r.modifiers, at),
-        };
+        let priced = memo.price(&r, model, at);
         records.push(Record {
             id,
             at,

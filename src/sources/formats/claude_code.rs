@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
+use super::fields;
 use super::messages_usage::Message;
 use crate::sources::{parse_timestamp, LineError, LineParser};
 use crate::usage::{EventId, UsageEvent};
@@ -47,19 +48,9 @@ const USAGE_KEY: &[u8] = b"\"usage\"";
 
 impl LineParser for ClaudeCodeParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
-        if let Err(e) = std::str::from_utf8(line) {
-            return Err(LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
-        }
+        fields::utf8(line)?;
         if memmem::find(line, USAGE_KEY).is_none() {
-            // Not a billed request; still refuse what is not JSON at all, so
-            // a torn or corrupted line is counted as an error, not ignored.
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
-            }
-            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                Ok(_) => Ok(None),
-                Err(e) => Err(e.into()),
-            };
+            return fields::without_usage(line); // not a billed request
         }
         let parsed: Line = match serde_json::from_slice(line) {
             Ok(parsed) => parsed,

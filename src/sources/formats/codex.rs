@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
+use super::fields;
 use crate::sources::{parse_timestamp, LineError, LineParser};
 use crate::usage::{EventId, Tokens, UsageEvent};
 
@@ -175,19 +176,10 @@ impl CodexParser {
 
 impl LineParser for CodexParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
-        if let Err(e) = std::str::from_utf8(line) {
-            return Err(LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
-        }
+        fields::utf8(line)?;
         let relevant = [TOKEN_COUNT, TURN_CONTEXT, SESSION_META].iter().any(|key| memmem::find(line, key).is_some());
         if !relevant {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
-            }
-            // Refuse what is not JSON at all: a torn line is an error.
-            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                Ok(_) => Ok(None),
-                Err(e) => Err(e.into()),
-            };
+            return fields::without_usage(line);
         }
         let parsed: Line = match serde_json::from_slice(line) {
             Ok(parsed) => parsed,

@@ -273,6 +273,21 @@ pub fn timestamp(raw: Option<&RawValue>, name: &str) -> Result<Option<DateTime<U
     timestamp_in(raw, name, None)
 }
 
+/// A line must be UTF-8 to be read at all; the error says where it is not.
+pub fn utf8(line: &[u8]) -> Result<&str, LineError> {
+    std::str::from_utf8(line).map_err(|e| LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
+}
+
+/// What a line that cannot hold usage (its format's key is not in it) books:
+/// nothing when it is blank or JSON; an error when it is not JSON at all, so
+/// a torn or corrupted line is counted, not ignored.
+pub fn without_usage<T>(line: &[u8]) -> Result<Option<T>, LineError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<IgnoredAny>(line).map(|_| None).map_err(LineError::from)
+}
+
 /// As `timestamp`, with naive date-times read in `zone` (UTC when `None`).
 pub fn timestamp_in(raw: Option<&RawValue>, name: &str, zone: Option<Tz>) -> Result<Option<DateTime<Utc>>, LineError> {
     let Some(text) = string(raw, name)? else {

@@ -112,7 +112,7 @@ fn loose_id(json: &str) -> Option<String> {
 
 impl DocumentParser for GeminiCliParser {
     fn parse_document(&mut self, bytes: &[u8]) -> Result<Vec<Result<UsageEvent, LineError>>, LineError> {
-        let text = std::str::from_utf8(bytes).map_err(|e| LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let text = super::fields::utf8(bytes)?;
         if text.trim().is_empty() {
             return Ok(Vec::new());
         }

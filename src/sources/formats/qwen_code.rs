@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use memchr::memmem;
 use serde::Deserialize;
 
+use super::fields;
 use super::google_usage::GoogleUsage;
 use crate::sources::{parse_timestamp, LineError, LineParser};
 use crate::usage::{EventId, UsageEvent};
@@ -59,18 +60,9 @@ const USAGE_KEY: &[u8] = b"\"usageMetadata\"";
 
 impl LineParser for QwenCodeParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
-        if let Err(e) = std::str::from_utf8(line) {
-            return Err(LineError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
-        }
+        fields::utf8(line)?;
         if memmem::find(line, USAGE_KEY).is_none() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                return Ok(None);
-            }
-            // Not a request; still refuse what is not JSON (a torn line).
-            return match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-                Ok(_) => Ok(None),
-                Err(e) => Err(e.into()),
-            };
+            return fields::without_usage(line); // not a request
         }
         let record: Record = match serde_json::from_slice(line) {
             Ok(record) => record,
