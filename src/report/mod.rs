@@ -9,6 +9,9 @@
 
 pub mod advise;
 mod output;
+mod price_memo;
+
+pub(crate) use price_memo::PriceMemo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
@@ -261,40 +264,6 @@ pub fn build(sources: &[SourceSpec], prices: &PriceTable, opts: &ReportOptions, 
         add_request(&mut report, request, &mut memo, opts, &read.names);
     }
     report
-}
-
-/// Each model's card, looked up once (a lookup may try several id forms),
-/// by the model's name number; for `report` and `advise`.
-pub(crate) struct PriceMemo<'a> {
-    prices: &'a PriceTable,
-    cards: Vec<Option<Option<&'a crate::pricing::ModelPrice>>>,
-}
-
-impl<'a> PriceMemo<'a> {
-    pub(crate) fn new(prices: &'a PriceTable, names: usize) -> PriceMemo<'a> {
-        PriceMemo { prices, cards: vec![None; names] }
-    }
-
-    /// A request's cost: its stated cost when the log gives one, else its
-    /// model's card at `at`; $0 and unpriced for a model with no price.
-    pub(crate) fn price(&mut self, r: &Request, model: &str, at: DateTime<Utc>) -> crate::pricing::Priced {
-        if let Some(cost) = r.stated_cost {
-            return crate::pricing::Priced { cost, priced: true };
-        }
-        match self.card(r.model, model) {
-            Some(card) => crate::pricing::Priced { cost: card.cost(&r.tokens, u64::from(r.web_searches), &r.modifiers, at), priced: true },
-            None => crate::pricing::Priced { cost: Decimal::ZERO, priced: false },
-        }
-    }
-
-    fn card(&mut self, number: u32, model: &str) -> Option<&'a crate::pricing::ModelPrice> {
-        let prices = self.prices;
-        let lookup = || prices.lookup(model).map(|(_, card, _)| card);
-        match self.cards.get_mut(number as usize) {
-            Some(slot) => *slot.get_or_insert_with(lookup),
-            None => lookup(),
-        }
-    }
 }
 
 /// Reads every file once. Workers (one per core) read files and send each
