@@ -1,16 +1,17 @@
 //! The ingestion loop: poll the follower, book what it read, commit the
 //! bookings and the checkpoints past them in one journal record.
 //!
-//! It runs on its own thread (file I/O and fsync block). inotify (`notify`)
-//! only wakes it early; the globs are polled every `poll_interval` anyway,
-//! because inotify misses NFS and some editors' writes and its watches run
+//! It runs on its own thread (file I/O and fsync block). inotify tells the
+//! follower which files changed and wakes this loop
+//! (`sources::follow::watch`); a round runs at least every `poll_interval`,
+//! and the globs are re-listed every `rescan_interval` anyway, because
+//! inotify misses NFS and writes through hard links and its watches run
 //! out. A failed commit (disk full) throws the unsaved round away — the state
 //! is read back from disk and the follower restarts from the committed
 //! checkpoints — and is retried after a pause: nothing booked is lost, and
 //! nothing is booked twice.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,11 @@ pub struct Ingest {
     /// The price table changed (or the daemon started): recompute which
     /// booked models are still unpriced.
     recheck_unpriced: bool,
+    /// Where file-change notifications wake the loop (kept for the
+    /// follower a reload makes).
+    wake: Option<std::sync::mpsc::Sender<()>>,
+    /// Lines read since memory was last given back (`give_back_memory`).
+    lines_since_trim: usize,
 }
 
 impl Ingest {
@@ -60,7 +66,17 @@ impl Ingest {
             live: None,
             price_refreshes: None,
             recheck_unpriced: true,
+            wake: None,
+            lines_since_trim: 0,
         }
+    }
+
+    /// The follower reads what inotify says changed, and wakes the loop
+    /// through `wake`.
+    pub fn with_notifications(mut self, wake: std::sync::mpsc::Sender<()>) -> Ingest {
+        self.follower.follow_changes(wake.clone(), self.config.follow.rescan_interval);
+        self.wake = Some(wake);
+        self
     }
 
     /// A downloaded price list takes effect between rounds, rebuilt with the
@@ -112,6 +128,9 @@ impl Ingest {
         self.recheck_unpriced = true;
         self.databases = DatabaseFollower::new(sources.clone());
         self.follower = Follower::new(sources, config.limits.max_line_bytes);
+        if let Some(wake) = &self.wake {
+            self.follower.follow_changes(wake.clone(), config.follow.rescan_interval);
+        }
         self.config = config;
         tracing::info!("configuration reloaded");
     }
@@ -121,6 +140,7 @@ impl Ingest {
     pub fn round(&mut self, store: &Mutex<Store>, progress: &Progress) -> bool {
         self.take_price_refresh();
         let poll = self.follower.poll(&|id| lock(store).state.checkpoint(id));
+        self.lines_since_trim += poll.batches.iter().map(|b| b.lines.len()).sum::<usize>();
         for p in &poll.problems {
             let key = format!("{}:{}", p.path.display(), p.message);
             if self.problems_logged.insert(key) {
@@ -267,6 +287,10 @@ impl Ingest {
             if !progress.ready.swap(true, Ordering::Relaxed) {
                 tracing::info!("first scan done; following");
             }
+            if self.lines_since_trim >= TRIM_AFTER_LINES {
+                self.lines_since_trim = 0;
+                give_back_memory();
+            }
             match wake.recv_timeout(interval) {
                 Ok(()) => while wake.try_recv().is_ok() {},
                 Err(RecvTimeoutError::Timeout) => {}
@@ -286,33 +310,18 @@ impl Ingest {
     }
 }
 
-/// Watches the sources' base folders; every event becomes a wake-up. A
-/// watcher that cannot be set up is logged and polling carries on alone.
-pub fn watch(bases: &[&Path], wake: std::sync::mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
-    let mut watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        // Opens, reads and closes (our own listing and reading among them)
-        // change nothing; waking on them would make the follower wake itself.
-        if let Ok(event) = res {
-            if !matches!(event.kind, notify::EventKind::Access(_)) {
-                let _ = wake.send(());
-            }
-        }
-    }) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!("no file-change notifications ({e}); polling only");
-            return None;
-        }
-    };
-    for base in bases {
-        let dir = if base.is_dir() { base.to_path_buf() } else { base.parent().map(Path::to_path_buf).unwrap_or_default() };
-        if !dir.is_dir() {
-            continue;
-        }
-        if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
-            tracing::warn!(dir = %dir.display(), "cannot watch ({e}); polling it");
-        }
+/// After this many lines read (a catch-up), freed memory is given back.
+const TRIM_AFTER_LINES: usize = 5_000;
+
+/// Returns the heap's free pages to the system. A catch-up books its lines
+/// in rounds of up to 20,000, and glibc keeps what those rounds freed: ten
+/// thousand files read at start left 30 MiB resident for 9 MiB in use.
+/// `malloc_trim` is glibc's; elsewhere this does nothing.
+fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator; it
+    // takes the allocator's locks itself and touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
     }
-    Some(watcher)
 }

@@ -111,8 +111,6 @@ pub fn run(config: &Config) -> Result<()> {
         let progress = Arc::new(Progress::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (wake_tx, wake_rx) = std::sync::mpsc::channel();
-        let bases: Vec<std::path::PathBuf> = sources.iter().flat_map(|s| s.patterns.iter().map(|p| p.base().to_path_buf())).collect();
-        let _watcher = ingest::watch(&bases.iter().map(|p| p.as_path()).collect::<Vec<_>>(), wake_tx.clone());
 
         let live = Arc::new(Mutex::new(LiveView::new(&config.burn_rate)));
         crate::live::lock_live(&live).seed(&config.state_dir);
@@ -123,6 +121,7 @@ pub fn run(config: &Config) -> Result<()> {
             follow_price_refreshes(receiver.clone(), config.clone(), price_refreshes.clone());
         }
         let ingest = Ingest::new(config.clone(), prices.clone(), Follower::new(sources, config.limits.max_line_bytes))
+            .with_notifications(wake_tx.clone())
             .with_reloads(reload_rx)
             .with_live(live.clone())
             .with_price_refreshes(price_refreshes);

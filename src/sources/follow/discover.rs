@@ -44,6 +44,11 @@ impl PathPattern {
     pub fn base(&self) -> &Path {
         &self.base
     }
+
+    /// A path without glob characters: one file.
+    pub fn is_literal(&self) -> bool {
+        self.matcher.is_none()
+    }
 }
 
 /// `~/x` -> `$HOME/x`.
@@ -77,9 +82,26 @@ pub struct DiscoverError {
 
 /// The regular files matching any of the patterns, sorted, without repeats.
 pub fn find_files(patterns: &[PathPattern]) -> (Vec<PathBuf>, Vec<DiscoverError>) {
+    list(patterns, None)
+}
+
+/// The files matching the patterns inside `dir`, a folder that just
+/// appeared (made, or moved in): nothing in it was ever notified.
+pub fn find_files_under(patterns: &[PathPattern], dir: &Path) -> (Vec<PathBuf>, Vec<DiscoverError>) {
+    list(patterns, Some(dir))
+}
+
+fn list(patterns: &[PathPattern], within: Option<&Path>) -> (Vec<PathBuf>, Vec<DiscoverError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for pattern in patterns {
+        // Walk the pattern's base, or only the part of it inside `within`.
+        let root = match within {
+            None => &pattern.base,
+            Some(dir) if dir.starts_with(&pattern.base) => dir,
+            Some(dir) if pattern.base.starts_with(dir) => &pattern.base,
+            Some(_) => continue,
+        };
         if pattern.matcher.is_none() {
             match std::fs::metadata(&pattern.base) {
                 Ok(m) if m.is_file() => files.push(pattern.base.clone()),
@@ -89,10 +111,10 @@ pub fn find_files(patterns: &[PathPattern]) -> (Vec<PathBuf>, Vec<DiscoverError>
             }
             continue;
         }
-        if !pattern.base.exists() {
+        if !root.exists() {
             continue;
         }
-        for entry in WalkDir::new(&pattern.base).follow_links(true) {
+        for entry in WalkDir::new(root).follow_links(true) {
             match entry {
                 Ok(entry) => {
                     if entry.file_type().is_file() && pattern.matches(entry.path()) {
@@ -104,7 +126,7 @@ pub fn find_files(patterns: &[PathPattern]) -> (Vec<PathBuf>, Vec<DiscoverError>
                     if e.io_error().map(|io| io.kind()) == Some(std::io::ErrorKind::NotFound) {
                         continue;
                     }
-                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| pattern.base.clone());
+                    let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
                     errors.push(DiscoverError { path, message: e.to_string() });
                 }
             }
@@ -152,6 +174,25 @@ mod tests {
         let (files, errors) = find_files(&[p]);
         assert_eq!(files, [dir.path().join("d/x.jsonl")]);
         assert_eq!(errors.len(), 1, "{errors:?}");
+    }
+
+    #[test]
+    fn a_new_folder_is_listed_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for rel in ["old/a.jsonl", "new/deep/b.jsonl", "new/deep/c.txt"] {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, "").unwrap();
+        }
+        let patterns = [PathPattern::new(&format!("{}/**/*.jsonl", root.display())).unwrap()];
+        let (files, errors) = find_files_under(&patterns, &root.join("new"));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(files, [root.join("new/deep/b.jsonl")]);
+        // A folder above the pattern's base: the base is walked.
+        let deeper = [PathPattern::new(&format!("{}/new/deep/*.jsonl", root.display())).unwrap()];
+        assert_eq!(find_files_under(&deeper, root).0, [root.join("new/deep/b.jsonl")]);
+        assert!(find_files_under(&deeper, &root.join("old")).0.is_empty());
     }
 
     #[test]

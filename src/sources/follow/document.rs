@@ -95,7 +95,20 @@ impl Documents {
             }
             keep
         });
-        for (source, path) in listed {
+        self.refresh(listed, names, new_parser, poll);
+    }
+
+    /// Reads the given documents if they changed, and starts following
+    /// the new ones; documents not given are kept as they are (a round
+    /// after notifications names only what changed).
+    pub fn refresh(
+        &mut self,
+        changed: &[(usize, PathBuf)],
+        names: &[String],
+        new_parser: &dyn Fn(usize) -> Option<Box<dyn DocumentParser>>,
+        poll: &mut Poll,
+    ) {
+        for (source, path) in changed {
             let doc = match self.files.entry(path.clone()) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -115,6 +128,12 @@ impl Documents {
                 poll.problems.push(FileProblem { source: *source, path: path.clone(), message });
             }
         }
+    }
+
+    /// Documents caught half-written last time: looked at again next round
+    /// whether or not a notification came.
+    pub fn retrying(&self) -> Vec<(usize, PathBuf)> {
+        self.files.iter().filter(|(_, d)| d.failed_once.is_some()).map(|(p, d)| (d.source, p.clone())).collect()
     }
 
     /// (source, bytes read) of every document, for the source statistics.

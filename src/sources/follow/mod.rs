@@ -1,7 +1,8 @@
 //! Files to lines: find the files a source's globs match (`discover`), know
 //! a file again after a rename by its identity (`fingerprint`), read whole
 //! lines from an offset (`reader`) and follow many files at once with
-//! checkpoints at committed line boundaries (`tail`); files rewritten in
+//! checkpoints at committed line boundaries (`tail`), told what changed by
+//! inotify with a slow safety scan behind it (`watch`); files rewritten in
 //! place are read again whole when they change (`document`).
 
 pub mod database;
@@ -10,6 +11,7 @@ pub mod document;
 pub mod fingerprint;
 pub mod reader;
 pub mod tail;
+pub mod watch;
 
 use std::time::Duration;
 
@@ -19,9 +21,15 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FollowConfig {
-    /// Globs are re-listed and files re-checked this often, inotify or not.
+    /// A round runs at least this often (files holding events back,
+    /// databases); without inotify it also re-lists the globs and stats
+    /// every file.
     #[serde(deserialize_with = "crate::common::duration")]
     pub poll_interval: Duration,
+    /// With inotify, the globs are re-listed and every file stat-ed this
+    /// often anyway: the safety net for changes no notification reported.
+    #[serde(deserialize_with = "crate::common::duration")]
+    pub rescan_interval: Duration,
     /// Event time after which a seen request id is forgotten.
     #[serde(deserialize_with = "crate::common::duration")]
     pub dedup_retention: Duration,
@@ -29,6 +37,10 @@ pub struct FollowConfig {
 
 impl Default for FollowConfig {
     fn default() -> FollowConfig {
-        FollowConfig { poll_interval: Duration::from_secs(1), dedup_retention: Duration::from_secs(45 * 86400) }
+        FollowConfig {
+            poll_interval: Duration::from_secs(1),
+            rescan_interval: Duration::from_secs(30),
+            dedup_retention: Duration::from_secs(45 * 86400),
+        }
     }
 }

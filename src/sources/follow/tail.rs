@@ -1,11 +1,19 @@
 //! The follower: keeps reading every file of every source as it grows.
 //!
-//! Each `poll` re-lists the globs (new sessions, new dated logs), recognises
-//! files by identity (`fingerprint`), reads the complete lines added since
-//! the last poll, and hands them on with the offset just past them: the
-//! checkpoint that the caller commits *together with* what it booked from
-//! those lines. The follower itself never persists anything; after a failed
-//! commit the caller rebuilds it from the committed checkpoints (`reset`).
+//! Each `poll` is one round: find what changed (`listing`), recognise files
+//! by identity (`fingerprint`), read the complete lines added since the last
+//! round, and hand them on with the offset just past them: the checkpoint
+//! that the caller commits *together with* what it booked from those lines.
+//! The follower itself never persists anything; after a failed commit the
+//! caller rebuilds it from the committed checkpoints (`reset`).
+//!
+//! What changed comes from inotify once `follow_changes` is on (`watch`): a
+//! round then looks only at the paths notifications named, plus the files
+//! it owes a read (a backlog larger than one round, a parser holding events
+//! back); a full scan — re-list the globs, stat every file — runs at the
+//! start, every `rescan_interval` as a safety net, and every round when
+//! notifications cannot be trusted. Without `follow_changes`, every round
+//! is a full scan.
 //!
 //! Rotation: a path that now names another inode (rename-and-create,
 //! delete-and-recreate) makes a new file; the old one, no longer listed, is
@@ -16,20 +24,23 @@
 //! Only recently active files keep a descriptor open, so following ten
 //! thousand idle files does not take ten thousand descriptors.
 
+mod listing;
+mod reopen;
+
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::discover::find_files;
 use super::document::Documents;
 use super::fingerprint::{identify, FileId};
 use super::reader::{Item, LineReader};
-use crate::sources::{parse_item, LineParser, LineResult, Reading, SourceSpec};
+use super::watch::{ChangeFeed, Plan, Why};
+use crate::sources::{parse_item, LineParser, LineResult, SourceSpec};
+use reopen::{find_renamed, reopen, Reopened};
 
 /// Where reading of one file stands: committed with what it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,10 +90,16 @@ pub struct Poll {
     pub more: bool,
 }
 
+/// Device and inode: the key of a followed file (one entry per inode; a
+/// new first line on the same inode is found when the file is read).
+type Inode = (u64, u64);
+
 struct Tracked {
+    id: FileId,
     source: usize,
     path: PathBuf,
-    reader: Option<LineReader<File>>,
+    /// Boxed: most of ten thousand followed files have none.
+    reader: Option<Box<LineReader<File>>>,
     offset: u64,
     next_line: u64,
     size: u64,
@@ -91,6 +108,8 @@ struct Tracked {
     /// Where the parser began holding events back (offset, line number):
     /// the checkpoint stays there until it holds nothing.
     hold_from: Option<(u64, u64)>,
+    /// No longer listed: read to its end (renamed or deleted), then dropped.
+    gone: bool,
 }
 
 /// How long the checkpoint of a file that is no longer listed is kept.
@@ -98,7 +117,7 @@ const FORGET_MISSING_AFTER: Duration = Duration::from_secs(600);
 
 pub struct Follower {
     sources: Vec<SourceSpec>,
-    files: HashMap<FileId, Tracked>,
+    files: HashMap<Inode, Tracked>,
     max_line: usize,
     /// Lines taken from one file per poll, so batches stay bounded.
     max_lines_per_poll: usize,
@@ -113,6 +132,14 @@ pub struct Follower {
     documents: Documents,
     /// Sources whose paths matched nothing, said once.
     said_empty: HashSet<usize>,
+    /// inotify, once `follow_changes` is on.
+    feed: Option<ChangeFeed>,
+    /// Files read next round whatever was notified: more lines than one
+    /// round takes, a parser holding events, a file gone but not finished.
+    due: HashSet<Inode>,
+    /// Paths looked at again next round: a truncated file started afresh,
+    /// a file that could not be opened.
+    recheck: HashSet<PathBuf>,
 }
 
 impl Follower {
@@ -128,7 +155,22 @@ impl Follower {
             missing: HashMap::new(),
             documents: Documents::default(),
             said_empty: HashSet::new(),
+            feed: None,
+            due: HashSet::new(),
+            recheck: HashSet::new(),
         }
+    }
+
+    /// From now on, rounds look at what inotify reports (each report also
+    /// sends on `wake`), with a full scan every `rescan_every`.
+    pub fn follow_changes(&mut self, wake: Sender<()>, rescan_every: Duration) {
+        let patterns: Vec<_> = self.sources.iter().flat_map(|s| s.patterns.iter()).collect();
+        self.feed = Some(ChangeFeed::start(&patterns, wake, rescan_every));
+    }
+
+    /// False once notifications were given up (or never asked for).
+    pub fn notifying(&self) -> bool {
+        self.feed.as_ref().is_some_and(ChangeFeed::notifying)
     }
 
     pub fn sources(&self) -> &[SourceSpec] {
@@ -142,31 +184,56 @@ impl Follower {
     /// Forgets every open file; the next poll starts from the checkpoints.
     pub fn reset(&mut self) {
         self.files.clear();
+        self.due.clear();
         self.documents.reset();
+        if let Some(feed) = &mut self.feed {
+            feed.rescan();
+        }
     }
 
     /// One round: list, recognise, read. `committed` gives the checkpoint of
     /// a file identity, if any.
     pub fn poll(&mut self, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Poll {
+        let now = Instant::now();
+        let plan = match &mut self.feed {
+            Some(feed) => feed.plan(now),
+            None => Plan { full: Some(Why::Polling), changed: HashSet::new() },
+        };
         let mut poll = Poll::default();
         let mut documents = Vec::new();
-        let listed = self.scan(committed, &mut documents, &mut poll);
-        let now = Instant::now();
-        let ids: Vec<FileId> = self.files.keys().copied().collect();
+        let full = plan.full.is_some();
+        let to_read = match plan.full {
+            Some(why) => {
+                self.scan(&plan.changed, why, committed, &mut documents, &mut poll);
+                self.due.clear();
+                self.files.keys().copied().collect()
+            }
+            None => self.look_at(plan.changed, committed, &mut documents, &mut poll),
+        };
         // Lines read this round, across files: one round is one journal
         // record, so a large backlog is booked in bounded pieces.
         let mut budget = self.max_lines_per_poll;
-        for id in ids {
+        let mut left = Vec::new();
+        for ino in to_read {
             if budget == 0 {
-                poll.more = true;
-                break;
+                left.push(ino);
+                continue;
             }
-            let gone = !listed.contains(&id);
-            budget = budget.saturating_sub(self.read_file(id, gone, budget, now, &mut poll));
+            budget = budget.saturating_sub(self.read_file(ino, budget, now, &mut poll));
+        }
+        if !left.is_empty() {
+            poll.more = true;
+            self.due.extend(left);
         }
         let sources = &self.sources;
         let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
-        self.documents.poll(&documents, &names, &|i| sources.get(i).and_then(SourceSpec::document_parser), &mut poll);
+        let parser = |i: usize| sources.get(i).and_then(SourceSpec::document_parser);
+        if full {
+            self.documents.poll(&documents, &names, &parser, &mut poll);
+        } else {
+            documents.extend(self.documents.retrying());
+            self.documents.refresh(&documents, &names, &parser, &mut poll);
+        }
         // Files missing for long enough are gone for good.
         let forget_after = FORGET_MISSING_AFTER;
         self.missing.retain(|id, since| {
@@ -180,109 +247,28 @@ impl Follower {
         poll
     }
 
-    /// Lists every source's files; starts tracking new identities. The files
-    /// of document sources go to `documents` instead.
-    fn scan(
-        &mut self,
-        committed: &dyn Fn(&FileId) -> Option<Checkpoint>,
-        documents: &mut Vec<(usize, PathBuf)>,
-        poll: &mut Poll,
-    ) -> HashSet<FileId> {
-        let mut listed = HashSet::new();
-        let by_inode: HashMap<(u64, u64), FileId> = self.files.keys().map(|id| ((id.dev, id.ino), *id)).collect();
-        for source_index in 0..self.sources.len() {
-            let (paths, errors) = find_files(&self.sources[source_index].patterns);
-            for e in errors {
-                poll.problems.push(FileProblem { source: source_index, path: e.path, message: e.message });
-            }
-            let source = &self.sources[source_index];
-            if paths.is_empty() && self.said_empty.insert(source_index) {
-                let globs: Vec<&str> = source.patterns.iter().map(|p| p.pattern.as_str()).collect();
-                tracing::info!(source = %source.name, "no files match {} (yet): following them when they appear", globs.join(", "));
-            }
-            if source.format.reading() == Reading::Documents {
-                documents.extend(paths.into_iter().filter(|p| !source.reads_database(p)).map(|p| (source_index, p)));
-                continue;
-            }
-            for path in paths {
-                if self.sources[source_index].reads_database(&path) {
-                    continue; // followed by `database::DatabaseFollower`
+    /// Forgets a file; a file that went missing keeps its checkpoint a while.
+    fn forget(&mut self, ino: Inode, missing_since: Option<Instant>, poll: &mut Poll) {
+        if let Some(t) = self.files.remove(&ino) {
+            match missing_since {
+                Some(now) => {
+                    self.missing.insert(t.id, now);
                 }
-                let meta = match std::fs::metadata(&path) {
-                    Ok(m) => m,
-                    Err(_) => continue, // vanished since listing
-                };
-                if let Some(id) = by_inode.get(&(meta.dev(), meta.ino())) {
-                    if let Some(t) = self.files.get_mut(id) {
-                        if listed.insert(*id) {
-                            t.path = path;
-                            t.size = meta.len();
-                        }
-                        continue;
-                    }
-                }
-                match self.start(source_index, &path, committed) {
-                    Ok(Some(id)) => {
-                        listed.insert(id);
-                    }
-                    Ok(None) => {}
-                    Err(message) => poll.problems.push(FileProblem { source: source_index, path, message }),
+                None => {
+                    // Truncated and written anew: start it afresh soon.
+                    poll.dropped.push(t.id);
+                    self.recheck.insert(t.path);
                 }
             }
         }
-        listed
-    }
-
-    /// Opens a newly listed file at its committed offset (or 0).
-    fn start(&mut self, source: usize, path: &Path, committed: &dyn Fn(&FileId) -> Option<Checkpoint>) -> Result<Option<FileId>, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-        let Some(id) = identify(&file).map_err(|e| format!("cannot read: {e}"))? else {
-            return Ok(None); // first line not complete yet
-        };
-        self.missing.remove(&id);
-        if self.files.contains_key(&id) {
-            // Same identity listed under a second path (a hard link or a
-            // second matching glob): read it once.
-            return Ok(Some(id));
-        }
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let (offset, next_line) = match committed(&id) {
-            Some(cp) if cp.offset <= size => (cp.offset, cp.next_line),
-            _ => (0, 1),
-        };
-        let mut parser = self.sources[source].parser();
-        if offset > 0 && parser.needs_earlier_lines() {
-            // Resumed mid-way: the parser reads the lines before the
-            // checkpoint for their context; what they yield was booked.
-            use std::io::Read;
-            let before = (&file).take(offset);
-            super::reader::each_line(before, self.max_line, |line| drop(parser.parse(line))).map_err(|e| format!("cannot read: {e}"))?;
-            parser.drain_pending(None);
-        }
-        // Not kept open: reading reopens it by path (a first scan of
-        // thousands of files must not hold thousands of descriptors).
-        drop(file);
-        let tracked = Tracked {
-            source,
-            path: path.to_path_buf(),
-            reader: None,
-            offset,
-            next_line,
-            size,
-            parser,
-            last_growth: Instant::now().checked_sub(Duration::from_secs(3600)).unwrap_or_else(Instant::now),
-            hold_from: None,
-        };
-        self.files.insert(id, tracked);
-        Ok(Some(id))
     }
 
     /// Reads what a file gained; a file no longer listed is read to its end
-    /// and dropped.
-    /// Returns how many lines it read.
-    fn read_file(&mut self, id: FileId, gone: bool, max_lines: usize, now: Instant, poll: &mut Poll) -> usize {
+    /// and dropped. Returns how many lines it read.
+    fn read_file(&mut self, ino: Inode, max_lines: usize, now: Instant, poll: &mut Poll) -> usize {
         let max_line = self.max_line;
-        let Some(t) = self.files.get_mut(&id) else { return 0 };
+        let Some(t) = self.files.get_mut(&ino) else { return 0 };
+        let (id, gone) = (t.id, t.gone);
         if t.reader.is_none() {
             // No longer listed and not open: renamed (logrotate renames in
             // place, to a name the glob may not match) or deleted. A rename
@@ -290,8 +276,7 @@ impl Follower {
             let renamed = if gone { find_renamed(&t.path, id) } else { None };
             if (gone && renamed.is_none()) || (!gone && t.size == t.offset) {
                 if gone {
-                    self.files.remove(&id);
-                    self.missing.insert(id, now);
+                    self.forget(ino, Some(now), poll);
                 }
                 return 0;
             }
@@ -305,22 +290,21 @@ impl Follower {
                 other => other,
             };
             match reopened {
-                Ok(Reopened::Reader(reader)) => t.reader = Some(reader),
+                Ok(Reopened::Reader(reader)) => t.reader = Some(Box::new(reader)),
                 Ok(Reopened::Rewritten) => {
                     // Same inode, another first line: truncated and written
-                    // anew (copytruncate). Start it afresh at the next scan.
+                    // anew (copytruncate).
                     tracing::info!(file = %t.path.display(), "file truncated: reading it again from the start");
-                    self.files.remove(&id);
-                    poll.dropped.push(id);
+                    self.forget(ino, None, poll);
                     return 0;
                 }
                 Ok(Reopened::Elsewhere) => {
-                    self.files.remove(&id);
-                    self.missing.insert(id, now);
+                    self.forget(ino, Some(now), poll);
                     return 0;
                 }
                 Err(message) => {
                     poll.problems.push(FileProblem { source: t.source, path: t.path.clone(), message });
+                    self.recheck.insert(t.path.clone());
                     return 0;
                 }
             }
@@ -329,13 +313,12 @@ impl Follower {
         let size = reader.get_ref().metadata().map(|m| m.len()).unwrap_or(t.offset);
         // Truncated (copytruncate): the file shrank, or — when the writer
         // refilled it past our offset before we looked — its first line is
-        // another one. Forget this identity; the next scan starts the file
-        // afresh from 0 under its new head.
+        // another one. Forget this identity; the file starts afresh from 0
+        // under its new head.
         let rewritten = size > reader.offset() && reader.offset() > 0 && identify(reader.get_ref()).ok().flatten() != Some(id);
         if size < reader.offset() || rewritten {
             tracing::info!(file = %t.path.display(), size, offset = reader.offset(), "file truncated: reading it again from the start");
-            self.files.remove(&id);
-            poll.dropped.push(id);
+            self.forget(ino, None, poll);
             return 0;
         }
         let mut lines = Vec::new();
@@ -386,6 +369,9 @@ impl Follower {
         let finished = gone && !more;
         let read = lines.len();
         if !lines.is_empty() || grew {
+            if lines.capacity() > 2 * lines.len() {
+                lines.shrink_to_fit(); // ten thousand one-line files must not hold four slots each
+            }
             poll.batches.push(FileBatch {
                 source: t.source,
                 path: t.path.clone(),
@@ -399,9 +385,11 @@ impl Follower {
                 },
             });
         }
+        if more || t.parser.holding() {
+            self.due.insert(ino);
+        }
         if finished || (gone && !grew) {
-            self.files.remove(&id);
-            self.missing.insert(id, now);
+            self.forget(ino, Some(now), poll);
         } else if !more && !was_hot {
             // Offsets are at line boundaries: a partial line held in the
             // buffer is read again after the reopen.
@@ -438,42 +426,4 @@ impl Follower {
         }
         out
     }
-}
-
-/// The path a file now has in its folder, by device and inode, with its
-/// first line unchanged; `None` when it left the folder or is gone.
-fn find_renamed(old: &Path, id: FileId) -> Option<PathBuf> {
-    let dir = old.parent()?;
-    std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-        std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file() && m.dev() == id.dev && m.ino() == id.ino)
-            && File::open(p).ok().and_then(|f| identify(&f).ok().flatten()) == Some(id)
-    })
-}
-
-enum Reopened {
-    Reader(LineReader<File>),
-    /// The same inode with another first line: truncated and written anew.
-    Rewritten,
-    /// The path names another file now, or none.
-    Elsewhere,
-}
-
-/// Opens a file again by path for a closed entry, if the path still names
-/// the same identity.
-fn reopen(path: &Path, id: FileId, offset: u64, next_line: u64, max_line: usize) -> Result<Reopened, String> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Reopened::Elsewhere),
-        Err(e) => return Err(format!("cannot open: {e}")),
-    };
-    match identify(&file).map_err(|e| format!("cannot read: {e}"))? {
-        Some(found) if found == id => {}
-        _ => {
-            let meta = file.metadata().map_err(|e| format!("cannot stat: {e}"))?;
-            let same_inode = meta.dev() == id.dev && meta.ino() == id.ino;
-            return Ok(if same_inode { Reopened::Rewritten } else { Reopened::Elsewhere });
-        }
-    }
-    file.seek(SeekFrom::Start(offset)).map_err(|e| format!("cannot seek: {e}"))?;
-    Ok(Reopened::Reader(LineReader::new(file, offset, next_line, max_line)))
 }
