@@ -49,6 +49,24 @@ impl PathPattern {
     pub fn is_literal(&self) -> bool {
         self.matcher.is_none()
     }
+
+    /// How many folders deep below the base a match can be (`None`: any,
+    /// with `**`). `base/*.jsonl` is 1: its base's subfolders are not walked.
+    pub fn depth(&self) -> Option<usize> {
+        if self.pattern.contains("**") {
+            return None;
+        }
+        Some(Path::new(&self.pattern).strip_prefix(&self.base).map_or(0, |rest| rest.components().count()))
+    }
+
+    /// False when no name this pattern matches can end with `suffix`: its
+    /// last part ends with a literal tail that rules it out (`*.json` and
+    /// `.db`). The database follower lists only what may be a database.
+    pub fn may_end_with(&self, suffix: &str) -> bool {
+        let last = self.pattern.rsplit('/').next().unwrap_or("");
+        let tail = last.rsplit(['*', '?', '[', ']', '{', '}']).next().unwrap_or("");
+        tail.ends_with(suffix) || suffix.ends_with(tail)
+    }
 }
 
 /// `~/x` -> `$HOME/x`.
@@ -114,7 +132,13 @@ fn list(patterns: &[PathPattern], within: Option<&Path>) -> (Vec<PathBuf>, Vec<D
         if !root.exists() {
             continue;
         }
-        for entry in WalkDir::new(root).follow_links(true) {
+        let mut walk = WalkDir::new(root).follow_links(true);
+        if let Some(depth) = pattern.depth() {
+            // Measured from the base; `root` may be a folder below it.
+            let below = root.strip_prefix(&pattern.base).map_or(0, |r| r.components().count());
+            walk = walk.max_depth(depth.saturating_sub(below));
+        }
+        for entry in walk {
             match entry {
                 Ok(entry) => {
                     if entry.file_type().is_file() && pattern.matches(entry.path()) {
@@ -193,6 +217,19 @@ mod tests {
         let deeper = [PathPattern::new(&format!("{}/new/deep/*.jsonl", root.display())).unwrap()];
         assert_eq!(find_files_under(&deeper, root).0, [root.join("new/deep/b.jsonl")]);
         assert!(find_files_under(&deeper, &root.join("old")).0.is_empty());
+    }
+
+    #[test]
+    fn depth_and_suffix_say_what_a_pattern_can_match() {
+        let p = |s: &str| PathPattern::new(s).unwrap();
+        assert_eq!(p("/a/*.db").depth(), Some(1));
+        assert_eq!(p("/a/*/x/*.jsonl").depth(), Some(3));
+        assert_eq!(p("/a/**/*.jsonl").depth(), None);
+        assert!(p("/a/opencode.db").may_end_with(".db"));
+        assert!(p("/a/opencode-*.db").may_end_with(".db"));
+        assert!(p("/a/**").may_end_with(".db"));
+        assert!(p("/a/*.{db,json}").may_end_with(".db"));
+        assert!(!p("/a/storage/message/**/*.json").may_end_with(".db"));
     }
 
     #[test]

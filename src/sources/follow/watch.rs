@@ -232,8 +232,7 @@ fn roots(patterns: &[&PathPattern]) -> Vec<Root> {
         let (dir, recursive) = if p.is_literal() {
             (base.parent().map(Path::to_path_buf).unwrap_or_else(|| base.to_path_buf()), false)
         } else {
-            let below = Path::new(&p.pattern).strip_prefix(base).map(|r| r.components().count()).unwrap_or(2);
-            (base.to_path_buf(), below > 1 || p.pattern.contains("**"))
+            (base.to_path_buf(), p.depth().is_none_or(|d| d > 1))
         };
         match wanted.iter_mut().find(|(d, _)| *d == dir) {
             Some(w) => w.1 |= recursive,

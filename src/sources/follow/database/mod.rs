@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 pub use reader::{Database, Problem, RowRead};
 
-use super::discover::find_files;
+use super::discover::{find_files, PathPattern};
 use super::tail::{FileProblem, SourceStats};
 use crate::sources::SourceSpec;
 
@@ -111,7 +111,10 @@ impl DatabaseFollower {
             if !source.format.reads_databases() {
                 continue;
             }
-            let (paths, errors) = find_files(&source.patterns);
+            // Every round: so only what may name a database is listed, not
+            // the thousands of message files beside it.
+            let patterns: Vec<PathPattern> = source.patterns.iter().filter(|p| p.may_end_with(".db")).cloned().collect();
+            let (paths, errors) = find_files(&patterns);
             for e in errors {
                 poll.problems.push(FileProblem { source: i, path: e.path, message: e.message });
             }
