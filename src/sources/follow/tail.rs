@@ -168,11 +168,6 @@ impl Follower {
         self.feed = Some(ChangeFeed::start(&patterns, wake, rescan_every));
     }
 
-    /// False once notifications were given up (or never asked for).
-    pub fn notifying(&self) -> bool {
-        self.feed.as_ref().is_some_and(ChangeFeed::notifying)
-    }
-
     pub fn sources(&self) -> &[SourceSpec] {
         &self.sources
     }
