@@ -98,3 +98,18 @@ fn a_write_no_notification_reports_is_caught_by_the_safety_scan() {
     });
     d.wait_metric(DUPLICATES, "0");
 }
+
+#[test]
+fn a_backlog_larger_than_one_round_is_read_to_its_end_on_one_notification() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("projects/-home-dev-api/s.jsonl");
+    std::fs::create_dir_all(session.parent().unwrap()).unwrap();
+    append(&session, &lines("a", 0..1));
+    let d = Daemon::start(dir.path(), &config("1h", "1h"));
+    d.wait_metric(SERIES_REQUESTS, "1");
+    // One write of 25,000 lines: a round takes 20,000; the rest is owed,
+    // and read without waiting for another notification.
+    append(&session, &lines("b", 0..25_000));
+    d.wait_metric(SERIES_REQUESTS, "25001");
+    d.wait_metric(SERIES_SPEND, "50.002");
+}
