@@ -324,7 +324,7 @@ impl SourceSpec {
             // Read whole (`document_parser`); a line parser is never asked for.
             Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
             Format::Opencode => Box::new(opencode::OpencodeMessageParser),
-            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser),
+            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser::new()),
             // Never asked for: an otlp source follows no files.
             Format::Otlp => Box::new(Misconfigured("an `otlp` source receives its events over OTLP, it reads no files".into())),
         })
