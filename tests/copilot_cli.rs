@@ -81,3 +81,43 @@ fn the_daemon_follows_an_export_written_while_it_runs() {
         Some("0.120537")
     );
 }
+
+/// Copilot CLI's own session logs (real files from `shared/real/agents`,
+/// read where they are): premium requests counted per account, app and
+/// model; with `premium_requests` the month's allowance covers the first
+/// ones and the rest are drawn from the balance at the overage price.
+#[test]
+fn premium_requests_past_the_allowance_are_drawn_from_the_balance() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real/agents/copilot/XEFF09__dotfiles/.copilot/session-state");
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+listen: "127.0.0.1:{{port}}"
+state_dir: "{d}/state"
+accounts:
+  - {{ name: dev, opening_balance_usd: "10.00", opening_balance_as_of: "2020-01-01T00:00:00Z",
+      premium_requests: {{ monthly_allowance: 3, overage_usd: "0.04" }} }}
+sources:
+  - {{ name: copilot, format: copilot_cli, paths: ["{real}/*/events.jsonl"], account: dev }}
+follow: {{ poll_interval: "100ms" }}
+"#,
+        d = dir.path().display(),
+        real = real.display()
+    );
+    let daemon = Daemon::start(dir.path(), &config);
+    let labels = r#"account="dev",app="copilot-cli",model="claude-sonnet-4-6""#;
+    wait_for("the four sessions", Duration::from_secs(30), || {
+        metric(&daemon.scrape(), &format!("creditwatch_requests_total{{{labels}}}")).as_deref() == Some("41")
+    });
+    let scrape = daemon.scrape();
+    // Sessions of 1 + 1 + 1 + 2 premium requests (session.shutdown
+    // `requests.cost`): 3 covered, 2 at $0.04.
+    assert_eq!(metric(&scrape, &format!("creditwatch_premium_requests_total{{{labels}}}")).as_deref(), Some("5"));
+    assert_eq!(metric(&scrape, &format!("creditwatch_spend_usd_total{{{labels}}}")).as_deref(), Some("0.2"));
+    assert_eq!(metric(&scrape, r#"creditwatch_balance_usd{account="dev"}"#).as_deref(), Some("9.92"));
+    assert_eq!(
+        metric(&scrape, r#"creditwatch_tokens_total{account="dev",app="copilot-cli",kind="cache_write_5m",model="claude-sonnet-4-6"}"#)
+            .as_deref(),
+        Some("154425")
+    );
+}
