@@ -15,7 +15,7 @@ use super::{Checkpoint, FileProblem, Follower, Inode, Poll, Tracked};
 use crate::sources::follow::discover::{find_files, find_files_under};
 use crate::sources::follow::fingerprint::{identify, FileId};
 use crate::sources::follow::watch::Why;
-use crate::sources::{Reading, SourceSpec};
+use crate::sources::SourceSpec;
 
 /// What one listed path names now.
 enum Listed {
@@ -145,7 +145,7 @@ impl Follower {
         if spec.reads_database(path) {
             return Listed::Other; // followed by `database::DatabaseFollower`
         }
-        if spec.format.reading() == Reading::Documents {
+        if spec.reads_document(path) {
             documents.push((source, path.to_path_buf()));
             return Listed::Other;
         }
