@@ -143,15 +143,21 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
     let state = dir.path().join("state");
     let _mount = Mount::tmpfs(&state, "1m");
     let segments = || {
-        let mut names: Vec<String> = std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         names
     };
-    let line = Record::Batch(Batch { lines: vec![("claude-code".into(), [1, 0, 0, 0])], ..Batch::default() });
+    let batch = Batch { lines: vec![("claude-code".into(), [1, 0, 0, 0])], ..Batch::default() };
+    // As booking does: the state changed, then the record made durable.
+    let book = |store: &mut Store| {
+        store.state.apply_batch_usage(&batch);
+        store.commit(&Record::Batch(batch.clone())).unwrap();
+    };
     let mut store = Store::open(&state, chrono_tz::UTC).unwrap();
     for _ in 0..2 {
         for _ in 0..3 {
-            store.commit(&line).unwrap();
+            book(&mut store);
         }
         store.snapshot().unwrap();
     }
@@ -159,7 +165,7 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
     let before = segments();
     assert_eq!(before.len(), 2, "{before:?}");
     for _ in 0..3 {
-        store.commit(&line).unwrap();
+        book(&mut store);
     }
     let snapshot = std::fs::read(state.join("snapshot.cws")).unwrap();
     let filler = state.join("filler");
