@@ -89,12 +89,15 @@ fn history(args: &LedgerArgs, account: Option<&str>, last: Option<usize>) -> Res
 fn verify(args: &LedgerArgs) -> Result<()> {
     let config = load_config(&args.config);
     let summary = crate::ledger::journal::verify(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
+    let segments = crate::ledger::journal::segments(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
     let state = read_state(&config.state_dir, config.timezone.0)?;
+    let first = segments.first().map_or(0, |s| s.base);
     println!(
-        "journal {}: {} records, {} bytes, all checksums good",
-        config.state_dir.join("journal.cwj").display(),
+        "journal {}: {} segments from offset {first} to {}, {} records, all checksums good",
+        config.state_dir.join(crate::ledger::journal::SEGMENTS_DIR).display(),
+        segments.len(),
+        summary.bytes,
         summary.records,
-        summary.bytes
     );
     if let Some(at) = summary.torn_tail {
         println!("a torn last record at offset {at} (a write cut off by a crash) will be cut at the next start");

@@ -113,7 +113,7 @@ pub fn run(config: &Config) -> Result<()> {
         let (wake_tx, wake_rx) = std::sync::mpsc::channel();
 
         let live = Arc::new(Mutex::new(LiveView::new(&config.burn_rate)));
-        crate::live::lock_live(&live).seed(&config.state_dir);
+        crate::live::lock_live(&live).seed(store.lock().unwrap_or_else(|e| e.into_inner()).recent());
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
         let (prices_refreshed, price_refreshes) = tokio::sync::watch::channel(0u64);
         let otlp = otlp_receiver(&config, &sources, &store, &prices, &live)?;

@@ -1,27 +1,42 @@
 //! Atomic file replacement and ledger snapshots.
 //!
-//! A snapshot, `STATE_DIR/snapshot.cws`, is the ledger state (opaque bytes)
-//! as of a journal offset, so a start replays only the records after it. It
-//! is framed with its own checksum: `b"CWSNAP1\n"`, u64 LE journal offset,
-//! u32 LE payload length, u32 LE crc32c of (offset bytes + payload),
-//! payload.
+//! A snapshot, `STATE_DIR/snapshot.cws`, is the state (opaque bytes) as of
+//! a journal offset, so a start replays only the records after it. It is
+//! framed with its own checksum: `b"CWSNAP2\n"`, u64 LE journal offset, u32
+//! LE payload length, u32 LE crc32c of (offset bytes + payload), payload.
+//! Releases before format 2 wrote `b"CWSNAP1\n"` (a JSON `State`); it is
+//! still read, and told apart by `Snapshot::format`.
 //!
-//! A snapshot is only a cache: the journal is never compacted and always
-//! starts at byte 0, so a bad snapshot (which atomic replacement should make
-//! impossible short of disk damage) is reported with a warning naming the
-//! file, and `load_snapshot` returns `None`: the caller replays the whole
-//! journal and loses nothing. (If the journal is ever compacted, this must
-//! become an error.)
+//! Saving keeps the snapshot before it as `snapshot.prev.cws`: the new one
+//! is written to a temp file and synced first (a full disk fails here and
+//! changes nothing), then the current one is renamed to the previous, then
+//! the temp file to the current. The store removes journal segments only
+//! up to the *previous* snapshot's offset, so a current snapshot that turns
+//! out unreadable falls back to the previous one and the records after it.
+//! A bad snapshot is a warning naming the file; `load_snapshots` returns
+//! the good ones, newest first.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::journal::{io_error, JournalError};
 
 pub const SNAPSHOT_FILE: &str = "snapshot.cws";
-const MAGIC: &[u8; 8] = b"CWSNAP1\n";
+pub const PREVIOUS_FILE: &str = "snapshot.prev.cws";
+const MAGIC_V1: &[u8; 8] = b"CWSNAP1\n";
+const MAGIC: &[u8; 8] = b"CWSNAP2\n";
 const FRAME_LEN: usize = 8 + 8 + 4 + 4;
+
+/// A snapshot read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// 1: a JSON `State` of a release before format 2; 2: this release's.
+    pub format: u32,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+    pub path: PathBuf,
+}
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the
 /// new content: write a temp file in the same folder, fsync it, rename it
@@ -56,7 +71,10 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
 }
 
 /// Saves the state as of `journal_offset` (the journal's `end()` after the
-/// last record the state includes).
+/// last record the state includes); the snapshot it replaces becomes the
+/// previous one. On an error the snapshots on disk are as they were, or
+/// (cut between the two renames) the new one is missing and the previous
+/// one is the last good state.
 pub fn save_snapshot(dir: &Path, journal_offset: u64, state: &[u8]) -> Result<(), JournalError> {
     let path = dir.join(SNAPSHOT_FILE);
     let len = u32::try_from(state.len())
@@ -67,32 +85,52 @@ pub fn save_snapshot(dir: &Path, journal_offset: u64, state: &[u8]) -> Result<()
     bytes.extend_from_slice(&len.to_le_bytes());
     bytes.extend_from_slice(&checksum(journal_offset, state).to_le_bytes());
     bytes.extend_from_slice(state);
-    write_atomic(&path, &bytes)
+    let temp = dir.join(format!(".{SNAPSHOT_FILE}.tmp"));
+    if let Err(e) = write_synced(&temp, &bytes) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io_error(&temp, "write")(e));
+    }
+    match std::fs::rename(&path, dir.join(PREVIOUS_FILE)) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(&path, "keep as the previous snapshot")(e)),
+    }
+    std::fs::rename(&temp, &path).map_err(io_error(&path, "replace"))?;
+    sync_dir(dir)
 }
 
-/// The last snapshot: `(journal offset, state)`. `None` when there is none,
-/// or when it is bad (with a warning: replay the journal from 0).
-pub fn load_snapshot(dir: &Path) -> Result<Option<(u64, Vec<u8>)>, JournalError> {
-    let path = dir.join(SNAPSHOT_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(&path, "read")(e)),
-    };
-    match parse(&bytes) {
-        Ok(snapshot) => Ok(Some(snapshot)),
-        Err(reason) => {
-            tracing::warn!(file = %path.display(), reason, "ignoring a bad snapshot; replaying the whole journal instead");
-            Ok(None)
+/// The good snapshots, newest first (the current, then the previous); a
+/// bad one is skipped with a warning naming it.
+pub fn load_snapshots(dir: &Path) -> Result<Vec<Snapshot>, JournalError> {
+    let mut found = Vec::new();
+    for name in [SNAPSHOT_FILE, PREVIOUS_FILE] {
+        let path = dir.join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error(&path, "read")(e)),
+        };
+        match parse(&bytes) {
+            Ok((format, offset, bytes)) => found.push(Snapshot { format, offset, bytes, path }),
+            Err(reason) => tracing::warn!(file = %path.display(), reason, "ignoring a bad snapshot"),
         }
     }
+    Ok(found)
 }
 
-fn parse(bytes: &[u8]) -> Result<(u64, Vec<u8>), String> {
+/// The newest good snapshot: `(journal offset, state)`.
+pub fn load_snapshot(dir: &Path) -> Result<Option<(u64, Vec<u8>)>, JournalError> {
+    Ok(load_snapshots(dir)?.into_iter().next().map(|s| (s.offset, s.bytes)))
+}
+
+fn parse(bytes: &[u8]) -> Result<(u32, u64, Vec<u8>), String> {
     let (frame, state) = bytes.split_at_checked(FRAME_LEN).ok_or_else(|| format!("{} bytes, shorter than its header", bytes.len()))?;
-    if &frame[..8] != MAGIC {
-        return Err("not a creditwatch snapshot (wrong magic bytes)".into());
-    }
+    let format = match &frame[..8] {
+        m if m == MAGIC => 2,
+        m if m == MAGIC_V1 => 1,
+        m if m.starts_with(b"CWSNAP") => return Err("a snapshot of a newer creditwatch (upgrade creditwatch)".into()),
+        _ => return Err("not a creditwatch snapshot (wrong magic bytes)".into()),
+    };
     let word = |at: usize| -> u32 { u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]) };
     let offset = u64::from(word(8)) | (u64::from(word(12)) << 32);
     let len = word(16) as usize;
@@ -102,7 +140,7 @@ fn parse(bytes: &[u8]) -> Result<(u64, Vec<u8>), String> {
     if checksum(offset, state) != word(20) {
         return Err("checksum does not match".into());
     }
-    Ok((offset, state.to_vec()))
+    Ok((format, offset, state.to_vec()))
 }
 
 fn checksum(offset: u64, state: &[u8]) -> u32 {
@@ -155,8 +193,37 @@ mod tests {
             std::fs::write(&path, &bad).unwrap();
             assert_eq!(load_snapshot(dir.path()).unwrap(), None);
         }
-        for bad in [&good[..10], b"CWSNAP1\nxxxxxxxxxxxxxxxxxxx"] {
+        for bad in [&good[..10], b"CWSNAP2\nxxxxxxxxxxxxxxxxxxx"] {
             assert!(parse(bad).is_err());
         }
+    }
+
+    #[test]
+    fn saving_keeps_the_previous_snapshot_and_a_bad_current_one_falls_back_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        save_snapshot(dir.path(), 10, b"one").unwrap();
+        save_snapshot(dir.path(), 20, b"two").unwrap();
+        let found = load_snapshots(dir.path()).unwrap();
+        let seen: Vec<(u32, u64, &[u8])> = found.iter().map(|s| (s.format, s.offset, s.bytes.as_slice())).collect();
+        assert_eq!(seen, [(2, 20, &b"two"[..]), (2, 10, &b"one"[..])]);
+        let path = dir.path().join(SNAPSHOT_FILE);
+        let mut bad = std::fs::read(&path).unwrap();
+        *bad.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, bad).unwrap();
+        assert_eq!(load_snapshot(dir.path()).unwrap(), Some((10, b"one".to_vec())));
+    }
+
+    #[test]
+    fn a_snapshot_of_the_release_before_format_2_reads_as_format_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = b"{\"ledger\":{}}";
+        let mut bytes = MAGIC_V1.to_vec();
+        bytes.extend_from_slice(&7u64.to_le_bytes());
+        bytes.extend_from_slice(&(state.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&checksum(7, state).to_le_bytes());
+        bytes.extend_from_slice(state);
+        std::fs::write(dir.path().join(SNAPSHOT_FILE), bytes).unwrap();
+        let found = load_snapshots(dir.path()).unwrap();
+        assert_eq!((found[0].format, found[0].offset, found[0].bytes.as_slice()), (1, 7, &state[..]));
     }
 }

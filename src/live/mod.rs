@@ -3,7 +3,7 @@
 //!
 //! Burn rates go by event time in time buckets (`crate::live::burn`), fed with
 //! every booking once it is committed; at start they are seeded from the
-//! journal's last hour so a restart does not look like a sudden stop. The
+//! last hour's spend the store keeps (`state::recent`) so a restart does not look like a sudden stop. The
 //! runway counts the auto-reloads the cap still allows. The alert task
 //! builds an `AlertInputs` snapshot every `evaluate_every` once the first
 //! scan is done (a half-read history would page falsely).
@@ -13,14 +13,14 @@ mod progress;
 
 pub use progress::Progress;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
 use crate::ledger::config::AutoReloadConfig;
 use crate::ledger::AccountView;
-use crate::state::{Booked, Record};
+use crate::state::recent::RecentSpend;
+use crate::state::Booked;
 use burn::{runway_seconds, BurnConfig, BurnRates, BurnSnapshot, ReloadRunway, SeriesKey, WINDOW_1H};
 
 /// Shared between ingestion (writes burn), scrapes and the alert task.
@@ -49,21 +49,13 @@ impl LiveView {
         }
     }
 
-    /// Seeds the burn rates with the journal's bookings (only the last hour
-    /// counts; older ones are ignored by `BurnRates`).
-    pub fn seed(&mut self, state_dir: &Path) {
+    /// Seeds the burn rates with the last hour's spend the store kept
+    /// (older spend is ignored by `BurnRates`).
+    pub fn seed(&mut self, recent: &RecentSpend) {
         let now = Utc::now();
-        let records = match crate::ledger::journal::read_all(state_dir) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("cannot seed burn rates from the journal: {e}");
-                return;
-            }
-        };
-        for r in records {
-            if let Ok(Record::Batch(batch)) = serde_json::from_slice::<Record>(&r.payload) {
-                self.record(now, &batch.usage);
-            }
+        for (account, app, model, at, cost) in recent.iter() {
+            let key = SeriesKey { account: account.to_string(), app: app.to_string(), model: model.to_string() };
+            self.burn.record(now, &key, at, cost);
         }
     }
 }

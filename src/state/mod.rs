@@ -4,15 +4,19 @@
 //! usage booked, the ledger entries it caused, the file checkpoints past the
 //! lines it came from, the line counts — so a crash at any instant leaves
 //! either all of it or none: nothing booked twice, nothing lost. The same
-//! `apply` builds the state live and on replay; snapshots only shorten the
-//! replay.
+//! `apply` builds the state live and on replay; snapshots shorten the
+//! replay and let the journal's older segments go (`store`). Records are
+//! written in the compact encoding of `codec`.
 
 mod book;
+pub mod codec;
 pub mod history;
 pub mod labels;
 mod pairs;
 pub mod prompt_sizes;
+pub mod recent;
 pub mod seen;
+mod snapshot;
 pub mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

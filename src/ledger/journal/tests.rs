@@ -11,7 +11,7 @@ fn texts(records: &[Record]) -> Vec<String> {
 }
 
 fn journal_path(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join(JOURNAL_FILE)
+    layout::segment_path(dir.path(), 0)
 }
 
 /// A journal holding `texts`, one record each; returns the record offsets.
@@ -147,7 +147,7 @@ fn a_snapshot_offset_past_the_end_is_damage() {
 fn verify_and_read_change_nothing_and_name_a_missing_journal() {
     let dir = tempfile::tempdir().unwrap();
     let err = verify(dir.path()).unwrap_err().to_string();
-    assert!(err.starts_with(&format!("{}: cannot open:", journal_path(&dir).display())), "{err}");
+    assert!(err.starts_with(&format!("{}: cannot open:", dir.path().join(JOURNAL_FILE).display())), "{err}");
     // History on a state directory with no journal yet is empty.
     assert_eq!(read_all(dir.path()).unwrap(), []);
     journal_with(&dir, &["first", "second"]);
@@ -187,11 +187,12 @@ fn decode_in_memory_gives_the_same_verdicts_as_the_file() {
     assert_eq!(decode(&whole, 41).unwrap_err().offset, 41);
     assert_eq!(decode(&[], 0).unwrap().summary, VerifySummary { records: 0, bytes: 0, torn_tail: None });
 
-    // The same bytes on disk: the same verdicts.
+    // The same bytes on disk (as the one-file journal of a release before
+    // format 2, read as segment 0): the same verdicts.
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(journal_path(&dir), &whole[..38]).unwrap();
+    std::fs::write(dir.path().join(JOURNAL_FILE), &whole[..38]).unwrap();
     assert_eq!(verify(dir.path()).unwrap(), torn.summary);
-    std::fs::write(journal_path(&dir), &damaged).unwrap();
+    std::fs::write(dir.path().join(JOURNAL_FILE), &damaged).unwrap();
     assert!(matches!(verify(dir.path()), Err(JournalError::Corrupt { offset: 13, .. })));
 }
 
