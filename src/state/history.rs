@@ -46,17 +46,22 @@ impl History {
     pub fn push(&mut self, entry: &Entry) {
         match entry {
             Entry::PlanWindows { .. } => {}
-            Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan } => {
+            Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests } => {
                 let key = (account.clone(), app.clone(), at.date_naive(), month.to_string(), *deducted);
-                if let Some(Entry::Debit { at: run_at, cost: c, from_allowance: a, from_balance: b, from_plan: p, .. }) =
-                    self.runs.get(&key).and_then(|&i| self.entries.get_mut(i))
+                if let Some(Entry::Debit {
+                    at: run_at, cost: c, from_allowance: a, from_balance: b, from_plan: p, premium_requests: q, ..
+                }) = self.runs.get(&key).and_then(|&i| self.entries.get_mut(i))
                 {
                     // Debits are capped far below Decimal's range (see
                     // `state::book`); a sum that would overflow starts a new row.
-                    if let (Some(c2), Some(a2), Some(b2), Some(p2)) =
-                        (c.checked_add(*cost), a.checked_add(*from_allowance), b.checked_add(*from_balance), p.checked_add(*from_plan))
-                    {
-                        (*c, *a, *b, *p) = (c2, a2, b2, p2);
+                    if let (Some(c2), Some(a2), Some(b2), Some(p2), Some(q2)) = (
+                        c.checked_add(*cost),
+                        a.checked_add(*from_allowance),
+                        b.checked_add(*from_balance),
+                        p.checked_add(*from_plan),
+                        q.checked_add(*premium_requests),
+                    ) {
+                        (*c, *a, *b, *p, *q) = (c2, a2, b2, p2, q2);
                         *run_at = (*run_at).max(*at);
                         return;
                     }
@@ -125,6 +130,7 @@ mod tests {
             from_balance: cost.parse().unwrap(),
             deducted: true,
             from_plan: "0".parse().unwrap(),
+            premium_requests: "0".parse().unwrap(),
         }
     }
 

@@ -17,6 +17,7 @@
 
 pub(crate) mod wire;
 
+use rust_decimal::Decimal;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -45,6 +46,12 @@ const HAS_USER: u8 = 4;
 const SEEN_IS_BOOKED: u8 = 8;
 /// `seen.at` is the event time's second (not the later booking time).
 const SEEN_AT_EVENT: u8 = 16;
+/// GitHub Copilot premium requests follow the cache savings.
+const HAS_PREMIUM: u8 = 32;
+
+// Flags of one `Entry::Debit`.
+const DEDUCTED: u8 = 1;
+const DEBIT_HAS_PREMIUM: u8 = 2;
 
 pub fn encode(record: &Record) -> Vec<u8> {
     let mut w = Writer::default();
@@ -152,7 +159,7 @@ fn batch_from(r: &mut Reader) -> WireResult<Batch> {
 }
 
 fn booked_to(w: &mut Writer, b: &Booked) {
-    let Booked { source, account, app, model, id, at, tokens, cost, new_request, unpriced, seen, user, cache_savings } = b;
+    let Booked { source, account, app, model, id, at, tokens, cost, new_request, unpriced, seen, user, cache_savings, premium_requests } = b;
     let seen_is_booked = seen.tokens == *tokens && seen.cost == *cost;
     let seen_at_event = seen.at == at.timestamp();
     let flags = [
@@ -161,6 +168,7 @@ fn booked_to(w: &mut Writer, b: &Booked) {
         (user.is_some(), HAS_USER),
         (seen_is_booked, SEEN_IS_BOOKED),
         (seen_at_event, SEEN_AT_EVENT),
+        (!premium_requests.is_zero(), HAS_PREMIUM),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -177,6 +185,9 @@ fn booked_to(w: &mut Writer, b: &Booked) {
     tokens_to(w, tokens);
     w.decimal(*cost);
     w.decimal(*cache_savings);
+    if !premium_requests.is_zero() {
+        w.decimal(*premium_requests);
+    }
     if !seen_is_booked {
         tokens_to(w, &seen.tokens);
         w.decimal(seen.cost);
@@ -196,6 +207,7 @@ fn booked_from(r: &mut Reader) -> WireResult<Booked> {
     let tokens = tokens_from(r)?;
     let cost = r.decimal()?;
     let cache_savings = r.decimal()?;
+    let premium_requests = if flags & HAS_PREMIUM != 0 { r.decimal()? } else { Decimal::ZERO };
     let (seen_tokens, seen_cost) = if flags & SEEN_IS_BOOKED != 0 { (tokens, cost) } else { (tokens_from(r)?, r.decimal()?) };
     let web_searches = r.u64()?;
     let seen_at = if flags & SEEN_AT_EVENT != 0 { at.timestamp() } else { r.i64()? };
@@ -213,6 +225,7 @@ fn booked_from(r: &mut Reader) -> WireResult<Booked> {
         seen: Seen { tokens: seen_tokens, web_searches, cost: seen_cost, at: seen_at },
         user,
         cache_savings,
+        premium_requests,
     })
 }
 
@@ -220,7 +233,7 @@ fn entries_to(w: &mut Writer, entries: &[Entry]) {
     w.u64(entries.len() as u64);
     for entry in entries {
         match entry {
-            Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan } => {
+            Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests } => {
                 w.u8(DEBIT);
                 w.name(account);
                 w.name(app);
@@ -230,7 +243,11 @@ fn entries_to(w: &mut Writer, entries: &[Entry]) {
                 for d in [cost, from_allowance, from_balance, from_plan] {
                     w.decimal(*d);
                 }
-                w.u8(u8::from(*deducted));
+                let premium = !premium_requests.is_zero();
+                w.u8(if *deducted { DEDUCTED } else { 0 } | if premium { DEBIT_HAS_PREMIUM } else { 0 });
+                if premium {
+                    w.decimal(*premium_requests);
+                }
             }
             other => {
                 w.u8(JSON_ENTRY);
@@ -250,7 +267,10 @@ fn entries_from(r: &mut Reader) -> WireResult<Vec<Entry>> {
                 let year = i32::try_from(r.i64()?).map_err(|_| "a year out of range".to_string())?;
                 let month = Month::new(year, u32::from(r.u8()?)).ok_or("a month out of range")?;
                 let [cost, from_allowance, from_balance, from_plan] = [r.decimal()?, r.decimal()?, r.decimal()?, r.decimal()?];
-                Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted: r.u8()? != 0, from_plan }
+                let flags = r.u8()?;
+                let premium_requests = if flags & DEBIT_HAS_PREMIUM != 0 { r.decimal()? } else { Decimal::ZERO };
+                let deducted = flags & DEDUCTED != 0;
+                Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests }
             }
             JSON_ENTRY => serde_json::from_slice(r.bytes()?).map_err(|e| format!("a ledger entry: {e}"))?,
             kind => return Err(format!("unknown entry kind {kind}")),

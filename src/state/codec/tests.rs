@@ -24,6 +24,8 @@ fn booked(n: u128, new_request: bool) -> Booked {
         seen,
         user: new_request.then(|| "ada@example.com".to_string()),
         cache_savings: "0.0405".parse().unwrap(),
+        // A later copy carries a Copilot premium-request count (the flag path).
+        premium_requests: if new_request { rust_decimal::Decimal::ZERO } else { "0.33".parse().unwrap() },
     }
 }
 
@@ -38,6 +40,7 @@ fn debit(cost: &str) -> Entry {
         from_balance: cost.parse().unwrap(),
         deducted: true,
         from_plan: "0.00".parse().unwrap(),
+        premium_requests: "1".parse().unwrap(),
     }
 }
 
