@@ -224,6 +224,7 @@ impl Metrics {
         self.burn(live.burn);
         self.plan_windows.refresh(&state.ledger, now);
         self.providers.refresh(live.providers);
+        self.providers.refresh_ledger(&state.ledger);
         for (alert, account) in live.firing {
             self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }

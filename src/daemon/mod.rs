@@ -11,6 +11,7 @@ pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
 pub mod providers;
+mod providers_check;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
