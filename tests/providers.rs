@@ -292,10 +292,12 @@ fn an_expired_claude_code_login_makes_no_request_until_claude_code_renews_it() {
     let now = chrono::Utc::now();
     credentials(dir.path(), TOKEN, now - chrono::Duration::hours(1));
     let server = ProviderServer::start(Answer::json(&captured()));
-    let text = config(&server.url(), &format!("credentials_file: \"{}/.credentials.json\"", dir.path().display()), "off");
+    let mut text = config(&server.url(), &format!("credentials_file: \"{}/.credentials.json\"", dir.path().display()), "off");
+    text.push_str("alerting:\n  evaluate_every: 1s\n");
     let d = Daemon::start(dir.path(), &text);
     wait_for("the expired-login log line", Duration::from_secs(20), || d.log().contains("open Claude Code once"));
     assert_eq!(metric(&d.scrape(), r#"creditwatch_provider_up{provider="claude"}"#).as_deref(), Some("0"));
+    d.wait_metric(r#"creditwatch_alert_firing{account="personal",alert="ProviderDown"}"#, "1");
     assert!(server.requests().is_empty(), "no request with an expired token");
 
     // `providers check` says so too, exit 1, no secret.
@@ -312,6 +314,9 @@ fn an_expired_claude_code_login_makes_no_request_until_claude_code_renews_it() {
     repoll(&d);
     d.wait_metric(&requests("ok"), "1");
     d.wait_metric(&account("creditwatch_provider_extra_usage_spent_usd"), "408.43");
+    wait_for("ProviderDown to resolve", Duration::from_secs(20), || {
+        metric(&d.scrape(), r#"creditwatch_alert_firing{account="personal",alert="ProviderDown"}"#).is_none()
+    });
     assert!(server.requests()[0].contains(&format!("authorization: Bearer {renewed}\r\n")));
     let out = check();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
