@@ -85,7 +85,9 @@ mod tests {
     fn provider_alerts_fire_and_resolve() {
         let config: AlertingConfig = serde_yaml_ng::from_str("{repeat_every: 1000h, unseen_spend_usd: '2'}").unwrap();
         let mut engine = AlertEngine::new(&config, chrono_tz::UTC);
-        let steps: &[(&str, Option<&str>, &str, Option<&str>, &str, &[&str])] = &[
+        // (now, down, spent, limit, unseen, notifications)
+        type Step<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, &'a str, &'a [&'a str]);
+        let steps: &[Step] = &[
             ("10:00", None, "44.99", Some("50"), "2", &[]),
             ("10:01", None, "45", Some("50"), "2.01", &["firing ExtraUsageLimitNear: Extra usage of personal is near its monthly limit: $45.00 of $50.00 ($45.00, threshold 90% of $50.00)"]),
             ("10:31", None, "45", None, "2.01", &[
