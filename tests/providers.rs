@@ -300,6 +300,10 @@ fn an_expired_claude_code_login_makes_no_request_until_claude_code_renews_it() {
     d.wait_metric(r#"creditwatch_alert_firing{account="personal",alert="ProviderDown"}"#, "1");
     assert!(server.requests().is_empty(), "no request with an expired token");
 
+    let summary = Command::new(BIN).args(["check-config", "--config"]).arg(dir.path().join("config.yaml")).output().unwrap();
+    let summary = String::from_utf8_lossy(&summary.stdout).to_string();
+    assert!(summary.contains("\n  provider   claude (claude_oauth, account personal, every 1m, reconcile off)\n"), "{summary}");
+
     // `providers check` says so too, exit 1, no secret.
     let check = || Command::new(BIN).args(["providers", "check", "--config"]).arg(dir.path().join("config.yaml")).output().unwrap();
     let out = check();
