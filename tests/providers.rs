@@ -261,6 +261,11 @@ fn reconcile_auto_follows_the_provider_and_books_each_observation_once() {
     d.wait_metric(&account("creditwatch_balance_usd"), "41.17");
     answer(&d, &server, Answer::json(balance), "ok", 5);
     assert_eq!(metric(&d.scrape(), &account("creditwatch_provider_balance_usd")).as_deref(), Some("41.17"));
+    let (_, body) = d.get("/api/v1/accounts").unwrap();
+    let accounts: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let p = &accounts["accounts"][0]["provider"];
+    let got = ["provider", "extra_usage_spent_usd", "extra_usage_limit_usd", "balance_usd", "unseen_spend_usd"].map(|k| p[k].to_string());
+    assert_eq!(got, [r#""claude""#, r#""410""#, "null", r#""41.17""#, r#""0""#]);
     let want =
         ["opened - 50.00 -> 50", "debit unattributed 1.57 -> 48.43", "reconcile provider:claude:balance:41.17:spent:410 -7.26 -> 41.17"];
     assert_eq!(history(dir.path()), want);
