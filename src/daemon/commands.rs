@@ -31,6 +31,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
         Command::Statusline(_) => Ok(()), // answered above
+        Command::Providers(crate::cli::ProvidersCommand::Check(c)) => super::providers_check::run(&c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -96,6 +97,16 @@ fn check_config(arg: &ConfigArg) -> Result<()> {
             None => String::new(),
         };
         println!("  account    {} (opening ${opening}{reload})", a.name);
+    }
+    for p in &config.providers {
+        println!(
+            "  provider   {} ({}, account {}, every {}, reconcile {})",
+            p.name,
+            p.kind.as_str(),
+            p.account,
+            humantime::format_duration(p.poll_every),
+            format!("{:?}", p.reconcile).to_lowercase()
+        );
     }
     for s in source_specs(&config)? {
         let (files, _) = crate::sources::follow::discover::find_files(&s.patterns);

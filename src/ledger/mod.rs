@@ -27,6 +27,7 @@ pub mod lock;
 pub mod month;
 pub mod plan;
 pub mod premium;
+pub mod provider;
 pub mod settings;
 pub mod snapshot;
 pub mod view;

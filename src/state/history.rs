@@ -45,7 +45,9 @@ pub struct History {
 impl History {
     pub fn push(&mut self, entry: &Entry) {
         match entry {
-            Entry::PlanWindows { .. } => {}
+            // Plan-window snapshots and provider figures move no money:
+            // history is about the balance.
+            Entry::PlanWindows { .. } | Entry::ProviderFigures { .. } => {}
             Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests } => {
                 let key = (account.clone(), app.clone(), at.date_naive(), month.to_string(), *deducted);
                 if let Some(Entry::Debit {
@@ -85,7 +87,7 @@ impl History {
     /// Adds an entry as it is, debits too (`ledger history` adds the
     /// journal after the snapshot so: its debits are shown one by one).
     pub fn push_whole(&mut self, entry: &Entry) {
-        if !matches!(entry, Entry::PlanWindows { .. }) {
+        if !matches!(entry, Entry::PlanWindows { .. } | Entry::ProviderFigures { .. }) {
             self.runs.retain(|(a, ..), _| a != entry.account());
             self.entries.push(entry.clone());
         }
