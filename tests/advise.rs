@@ -63,6 +63,9 @@ fn fixture_findings_are_exact() {
     // Caching: the same reads at the input price.
     assert_eq!(got["caching"]["total"]["saved_usd"], "17.3513232");
     assert_eq!(got["caching"]["total"]["cache_read_tokens"], 5227306);
+    // `--paths` names the app after the format (`claude-code`), not `paths`.
+    let apps: Vec<&str> = got["caching"]["by_app"].as_array().unwrap().iter().filter_map(|a| a["key"].as_str()).collect();
+    assert_eq!(apps, ["claude-code"]);
 }
 
 #[test]
