@@ -18,21 +18,8 @@ const CHROMIUM_FLAGS: [&str; 8] = [
     "--hide-scrollbars",
 ];
 
-fn chromium() -> &'static str {
-    let works = |bin: &str| Command::new(bin).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !works("chromium") {
-        let update = Command::new("apt-get").arg("update").status().expect("apt-get update");
-        assert!(update.success(), "apt-get update failed");
-        let install =
-            Command::new("apt-get").args(["install", "-y", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive").status().expect("apt-get");
-        assert!(install.success(), "apt-get install chromium failed");
-    }
-    assert!(works("chromium"), "chromium does not run");
-    "chromium"
-}
-
 fn browse(profile: &Path, args: &[&str], page: &Path) -> std::process::Output {
-    Command::new(chromium())
+    Command::new(common::chromium::chromium())
         .args(CHROMIUM_FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)

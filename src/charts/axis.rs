@@ -17,7 +17,8 @@ pub struct Ticks {
     pub step: f64,
     pub count: usize,
     pub top: f64,
-    /// Decimals a label needs (0 for steps of 1 and up).
+    /// Decimals a label shows: 0 for steps of 1 and up, else at least the
+    /// cents (`$0.50`, `$0.005`).
     pub decimals: usize,
 }
 
@@ -35,7 +36,7 @@ pub fn ticks(highest: f64) -> Ticks {
     // Stop at the first tick at or above the highest value (a hair of
     // float noise does not add a step).
     let count = ((highest / step) - 1e-9).ceil().max(1.0) as usize;
-    let decimals = if power < 0 { power.unsigned_abs() as usize } else { 0 };
+    let decimals = if power < 0 { (power.unsigned_abs() as usize).max(2) } else { 0 };
     Ticks { step, count, top: step * count as f64, decimals }
 }
 

@@ -45,7 +45,9 @@ fn ticks_are_round() {
     let t = ticks(12.51);
     assert_eq!((t.step, t.count), (5.0, 3));
     let t = ticks(0.83);
-    assert_eq!(t.values().iter().map(|v| t.label(*v)).collect::<Vec<_>>(), ["$0.0", "$0.2", "$0.4", "$0.6", "$0.8", "$1.0"]);
+    assert_eq!(t.values().iter().map(|v| t.label(*v)).collect::<Vec<_>>(), ["$0.00", "$0.20", "$0.40", "$0.60", "$0.80", "$1.00"]);
+    let t = ticks(0.012);
+    assert_eq!(t.values().iter().map(|v| t.label(*v)).collect::<Vec<_>>(), ["$0.000", "$0.005", "$0.010", "$0.015"]);
     let t = ticks(100.0);
     assert_eq!((t.step, t.count), (20.0, 5), "a round highest value is the top tick");
     assert_eq!(ticks(0.0).top, 1.0);

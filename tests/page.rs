@@ -1,0 +1,245 @@
+//! The page at `GET /` in a real browser (Debian's chromium, headless,
+//! installed by the test when missing), driven over the DevTools protocol by
+//! `page_support/browser.py` (Python's standard library only).
+//!
+//! A daemon reads the Claude Code fixture, requests appended while it runs
+//! (some on earlier days of the last 30, one now) and a plan-window snapshot
+//! left by `creditwatch statusline`. The page's balance, month spend and
+//! runway equal `/api/v1/summary` and `/api/v1/accounts` to the cent; a load
+//! after another booking shows the new balance; at 400 px and 1280 px nothing
+//! scrolls sideways and the chart's area is drawn; behind basic auth the page
+//! and the summary refuse a request without credentials.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::{Duration as Days, Utc};
+use common::{wait_for, Daemon};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+const BROWSER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/page_support/browser.py");
+const STATUS: &str = include_str!("fixtures/statusline/status.json");
+
+fn config(web: &str) -> String {
+    format!(
+        r#"
+listen: "127.0.0.1:{{port}}"
+state_dir: "{{dir}}/state"
+timezone: "UTC"
+{web}
+accounts:
+  - name: personal
+    opening_balance_usd: "50.00"
+    opening_balance_as_of: "2020-01-01T00:00:00Z"
+    auto_reload: {{ threshold_usd: "5", amount_usd: "20", monthly_cap_usd: "100" }}
+sources:
+  - {{ name: claude-code, format: claude_code, paths: ["{{dir}}/projects/**/*.jsonl"], account: personal, app: claude-code }}
+  - {{ name: plan, format: claude_statusline, paths: ["{{dir}}/plan/*.json"], account: personal }}
+follow: {{ poll_interval: "100ms" }}
+"#
+    )
+}
+
+/// Writes the config (on a free port, which it returns), the fixture and the
+/// plan-window snapshot.
+fn setup(dir: &Path, web: &str) -> u16 {
+    let projects = dir.join("projects");
+    std::fs::create_dir_all(projects.join("live")).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/claude-code/projects");
+    common::copy_tree(&fixture, &projects);
+    let port = common::free_port();
+    let text = config(web).replace("{dir}", &dir.display().to_string()).replace("{port}", &port.to_string());
+    std::fs::write(dir.join("config.yaml"), text).unwrap();
+    // The plan windows, as Claude Code's status line leaves them: the five-hour
+    // window resets in 2 h, the weekly one in 6 days.
+    let now = Utc::now().timestamp();
+    let status = STATUS.replace("1796162400", &(now + 7200).to_string()).replace("1796680800", &(now + 6 * 86400).to_string());
+    let mut child = Command::new(common::BIN)
+        .args(["statusline", "--config"])
+        .arg(dir.join("config.yaml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(status.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(std::fs::read_dir(dir.join("plan")).is_ok_and(|d| d.count() == 1), "the snapshot is written under plan/");
+    port
+}
+
+/// A request of `model` at `at`, written as Claude Code writes it.
+fn line(id: &str, model: &str, output: u64, at: chrono::DateTime<Utc>) -> String {
+    common::assistant_line(id, output, &at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).replace("claude-haiku-4-5-20251001", model)
+}
+
+fn browse(url: &str, width: u32, shot: &Path, auth: Option<&str>) -> Value {
+    let mut cmd = Command::new("python3");
+    cmd.arg(BROWSER).arg(common::chromium::chromium()).arg(url).arg(width.to_string()).arg(shot);
+    if let Some(a) = auth {
+        cmd.arg(a);
+    }
+    let out = cmd.output().expect("python3");
+    assert!(out.status.success(), "browser.py: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn get_json(daemon: &Daemon, path: &str) -> Value {
+    let (status, body) = daemon.get(path).expect("answer");
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+}
+
+/// Dollars as the page prints them: rounded to the cent, `-$` when negative.
+fn cents(d: Decimal) -> String {
+    let r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    if r < Decimal::ZERO {
+        format!("-${:.2}", -r)
+    } else {
+        format!("${r:.2}")
+    }
+}
+
+/// The page's figures against the summary and the accounts API.
+fn check_figures(page: &Value, summary: &Value, accounts: &Value) -> Decimal {
+    let figures = &page["figures"];
+    let ours = &summary["accounts"][0];
+    let theirs = &accounts["accounts"][0];
+    assert_eq!(ours["name"], "personal");
+    let balance = dec(&ours["balance_usd"]);
+    assert_eq!(balance, dec(&theirs["balance_usd"]), "summary and accounts API agree");
+    assert_eq!(dec(&figures["personal.balance"]["usd"]), balance);
+    assert_eq!(figures["personal.balance"]["text"].as_str(), Some(cents(balance).as_str()));
+    let spend = dec(&ours["spend_this_month_usd"]);
+    assert_eq!(spend, dec(&theirs["spend_this_month_usd"]));
+    assert_eq!(figures["personal.spend_this_month"]["text"].as_str(), Some(cents(spend).as_str()));
+    let runway = ours["runway_seconds"].as_u64().expect("burning: a runway");
+    assert_eq!(theirs["runway_seconds"].as_f64(), Some(runway as f64));
+    assert_eq!(figures["personal.runway"]["seconds"].as_str(), Some(runway.to_string().as_str()));
+    assert!(!figures["personal.runway"]["text"].as_str().unwrap_or("").is_empty());
+    balance
+}
+
+fn check_layout(page: &Value, width: u32) {
+    assert_eq!(page["inner_width"].as_u64(), Some(u64::from(width)), "{page}");
+    assert!(page["scroll_width"].as_u64() <= page["inner_width"].as_u64(), "{width} px: scrolls sideways: {page}");
+    let chart = &page["chart"];
+    assert!(chart["width"].as_f64().unwrap_or(0.0) > f64::from(width) * 0.8, "{width} px: chart {chart}");
+    assert!(chart["bars"].as_u64().unwrap_or(0) >= 4, "{width} px: {chart}");
+    // Drawn: more than background, axes and text, and bars in colour over
+    // a visible part of the area (five days of 30 have spend).
+    assert!(page["chart_colours"].as_u64().unwrap_or(0) >= 6, "{width} px: a blank chart area: {page}");
+    assert!(page["chart_coloured_share"].as_f64().unwrap_or(0.0) > 0.01, "{width} px: no bars to see: {page}");
+    assert_eq!(page["scripts"].as_u64(), Some(1), "one small script at most");
+}
+
+fn keep(shot: &Path) {
+    if let Ok(dir) = std::env::var("PAGE_SCREENSHOTS") {
+        std::fs::copy(shot, PathBuf::from(dir).join(shot.file_name().unwrap())).unwrap();
+    }
+}
+
+#[test]
+fn the_page_shows_the_summary_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = setup(dir.path(), "");
+    let daemon = Daemon::start_with(dir.path(), &dir.path().join("config.yaml"), port);
+    let live = dir.path().join("projects/live/session.jsonl");
+    let now = Utc::now();
+    let mut text = String::new();
+    for (i, (days_ago, model)) in
+        [(12, "claude-sonnet-4-5-20250929"), (5, "claude-opus-4-6"), (5, "claude-haiku-4-5-20251001"), (1, "claude-sonnet-4-5-20250929")]
+            .into_iter()
+            .enumerate()
+    {
+        text.push_str(&line(&format!("past{i}"), model, 40_000, now - Days::days(days_ago)));
+    }
+    text.push_str(&line("now1", "claude-opus-4-6", 20_000, now));
+    common::append(&live, &text);
+    wait_for("the appended requests", Duration::from_secs(20), || {
+        get_json(&daemon, "/api/v1/summary")["daily"]["by_app"].as_array().is_some_and(|d| d.len() == 4)
+    });
+    let url = format!("http://127.0.0.1:{}/", daemon.port);
+
+    let wide = dir.path().join("page-1280.png");
+    let page = browse(&url, 1280, &wide, None);
+    let before = check_figures(&page, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts"));
+    check_layout(&page, 1280);
+    keep(&wide);
+
+    // Another booking; a second load shows the new balance.
+    common::append(&live, &line("now2", "claude-opus-4-6", 10_000, Utc::now()));
+    wait_for("the booking", Duration::from_secs(20), || {
+        dec(&get_json(&daemon, "/api/v1/accounts")["accounts"][0]["balance_usd"]) != before
+    });
+    let narrow = dir.path().join("page-400.png");
+    let page = browse(&url, 400, &narrow, None);
+    let after = check_figures(&page, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts"));
+    // 10,000 output tokens of Opus 4.6 at $25 per million, and 1000 input at $5.
+    assert_eq!(before - after, "0.255".parse::<Decimal>().unwrap());
+    check_layout(&page, 400);
+    keep(&narrow);
+
+    // The part the script refreshes in place, and the chart by model.
+    let (_, fragment) = daemon.get("/?fragment=1").unwrap();
+    assert!(fragment.contains("data-figure=\"balance\"") && !fragment.contains("<html"), "{fragment}");
+    let (_, by_model) = daemon.get("/?by=model").unwrap();
+    for legend in ["claude-opus-4-6 $", "claude-sonnet-4-5-20250929 $", "claude-haiku-4-5-20251001 $"] {
+        assert!(by_model.contains(legend), "{legend}");
+    }
+
+    // The summary holds what the page shows beside the balance.
+    let summary = get_json(&daemon, "/api/v1/summary");
+    let windows: Vec<&str> = summary["accounts"][0]["plan_windows"].as_array().unwrap().iter().filter_map(|w| w["name"].as_str()).collect();
+    assert_eq!(windows, ["five_hour", "seven_day"]);
+    assert_eq!(summary["accounts"][0]["auto_reload"]["threshold_usd"], "5");
+    assert!(summary["accounts"][0].get("provider").is_none(), "no provider configured: no provider figures");
+    let total: Decimal = summary["spend"]["by_app"].as_array().unwrap().iter().map(|r| dec(&r["cost_usd"])).sum();
+    assert_eq!(
+        total,
+        dec(&summary["spend"]["by_model"][0]["cost_usd"])
+            + summary["spend"]["by_model"].as_array().unwrap()[1..].iter().map(|r| dec(&r["cost_usd"])).sum::<Decimal>()
+    );
+    assert_eq!(Decimal::from(50) - after, total, "the balance fell by what was spent (no reload yet)");
+}
+
+#[test]
+fn behind_basic_auth_the_page_refuses_without_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = bcrypt::hash_with_result("s3cret", 4).unwrap().format_for_version(bcrypt::Version::TwoY);
+    std::fs::write(dir.path().join("web.yml"), format!("basic_auth_users:\n  ana: '{hash}'\n")).unwrap();
+    let port = setup(dir.path(), &format!("web_config_file: \"{}/web.yml\"", dir.path().display()));
+    let daemon = Daemon::start_with(dir.path(), &dir.path().join("config.yaml"), port);
+    for path in ["/", "/?fragment=1", "/api/v1/summary"] {
+        let (status, body) = daemon.get(path).unwrap();
+        assert_eq!(status, 401, "{path}: {body}");
+        assert!(!body.contains("data-figure") && !body.contains("balance_usd"), "{path} leaks figures: {body}");
+    }
+    let basic = format!("Basic {}", base64_of("ana:s3cret"));
+    let (status, body) = common::http(daemon.port, "GET", "/", &[("Authorization", &basic)], "").unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("data-figure=\"balance\""));
+    // In the browser: with the credentials the page loads its figures.
+    let shot = dir.path().join("auth.png");
+    let page = browse(&format!("http://127.0.0.1:{}/", daemon.port), 1280, &shot, Some("ana:s3cret"));
+    assert_eq!(page["figures"]["personal.balance"]["usd"].as_str(), get_balance(&daemon, &basic).as_deref());
+}
+
+fn get_balance(daemon: &Daemon, basic: &str) -> Option<String> {
+    let (_, body) = common::http(daemon.port, "GET", "/api/v1/summary", &[("Authorization", basic)], "")?;
+    let v: Value = serde_json::from_str(&body).ok()?;
+    v["accounts"][0]["balance_usd"].as_str().map(str::to_string)
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
