@@ -78,7 +78,13 @@ fn line(id: &str, model: &str, output: u64, at: chrono::DateTime<Utc>) -> String
 }
 
 fn browse(url: &str, width: u32, shot: &Path, auth: Option<&str>) -> Value {
+    browse_in(url, width, shot, auth, false)
+}
+
+/// `browse`, with `dark`: the page sees `prefers-color-scheme: dark`.
+fn browse_in(url: &str, width: u32, shot: &Path, auth: Option<&str>, dark: bool) -> Value {
     let mut cmd = Command::new("python3");
+    cmd.env("BROWSER_DARK", if dark { "1" } else { "0" });
     cmd.arg(BROWSER).arg(common::chromium::chromium()).arg(url).arg(width.to_string()).arg(shot);
     if let Some(a) = auth {
         cmd.arg(a);
@@ -187,6 +193,9 @@ fn the_page_shows_the_summary_in_a_browser() {
     assert_eq!(before - after, "0.255".parse::<Decimal>().unwrap());
     check_layout(&page, 400);
     keep(&narrow);
+    let dark = dir.path().join("page-400-dark.png");
+    check_layout(&browse_in(&url, 400, &dark, None, true), 400);
+    keep(&dark);
 
     // The part the script refreshes in place, and the chart by model.
     let (_, fragment) = daemon.get("/?fragment=1").unwrap();

@@ -43,7 +43,7 @@ header,main,footer{max-width:1100px;margin:0 auto;padding:0 16px}
 header{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;padding-top:12px}
 h1{font-size:1.3em;margin:0}h2{font-size:1.15em;margin:1.4em 0 .5em}h3{font-size:1em;margin:.2em 0 .4em}
 a{color:var(--link)}.muted{color:var(--muted)}.neg{color:var(--neg)}.warn{color:var(--warn)}.ok{color:var(--ok)}
-.accounts,.tables{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:12px}
+.accounts,.tables{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(min(100%,320px),1fr));gap:12px}
 .card{background:var(--card);border-radius:8px;padding:12px 14px;min-width:0}
 .balance{font-size:2em;font-weight:600;margin:0}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;margin:.6em 0 0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}

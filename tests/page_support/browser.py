@@ -2,6 +2,7 @@
 NUL-separated JSON on fds 3 and 4, no extra package) for tests/page.rs.
 
 Usage: browser.py CHROMIUM URL WIDTH SHOT_PNG [USER:PASSWORD]
+With BROWSER_DARK=1 the page sees prefers-color-scheme: dark.
 Loads URL in a WIDTH x 900 viewport, waits for the load event, and prints one
 JSON object: the page's figures (every [data-figure] element's text and
 data- attributes), document.scrollWidth, innerWidth, the visible chart's box,
@@ -164,6 +165,8 @@ def main():
         b.send("Page.enable", session=s)
         b.send("Emulation.setDeviceMetricsOverride",
                {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600}, session=s)
+        if os.environ.get("BROWSER_DARK") == "1":
+            b.send("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}, session=s)
         if auth:
             header = "Basic " + base64.b64encode(auth.encode()).decode()
             b.send("Network.enable", session=s)
