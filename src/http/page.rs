@@ -281,10 +281,11 @@ pub fn page(s: &Summary, by: StackBy) -> String {
          <li><a href=\"/api/v1/accounts\">/api/v1/accounts</a>: balances and month figures (JSON)</li>\
          <li><a href=\"/healthz\">/healthz</a>: liveness</li>\
          <li><a href=\"/readyz\">/readyz</a>: readiness (sources scanned, ledger open)</li></ul>\
-         <p class=\"muted\">creditwatch {} ({})</p></footer><script>{SCRIPT}</script></body></html>\n",
+         <p class=\"muted\">creditwatch {} ({})</p></footer><script>{SCRIPT}</script></body></html>",
         crate::common::build_info::VERSION,
         crate::common::build_info::REVISION
     );
+    out.push('\n');
     out
 }
 
