@@ -151,18 +151,22 @@ fn account(out: &mut String, a: &AccountSummary, s: &Summary) {
         );
     }
     if let Some(p) = &a.provider {
-        let mut parts = Vec::new();
-        if let Some(v) = p.spend_this_month_usd {
-            parts.push(format!("{} spent this month", figure("provider_spend", v)));
+        let limit = match p.extra_usage_limit_usd {
+            Some(limit) => format!(" of the {} limit", figure("provider_limit", limit)),
+            None => String::new(),
+        };
+        let mut says = format!("{} extra usage this period{limit}", figure("provider_spent", p.extra_usage_spent_usd));
+        if let Some(balance) = p.balance_usd {
+            let _ = write!(says, ", balance {}", figure("provider_balance", balance));
         }
-        if let Some(v) = p.balance_usd {
-            parts.push(format!("balance {}", figure("provider_balance", v)));
-        }
-        if let Some(v) = p.unseen_usd {
-            let class = if v > Decimal::ZERO { "warn" } else { "ok" };
-            parts.push(format!("<span class=\"{class}\">{} not seen in the logs</span>", figure("unseen", v)));
-        }
-        let _ = write!(out, "<dt>{} says</dt><dd>{}</dd>", esc(&p.provider), parts.join(", "));
+        let class = if p.unseen_usd > Decimal::ZERO { "warn" } else { "ok" };
+        let _ = write!(
+            says,
+            "<br><span class=\"{class}\">{} the logs did not show</span> <span class=\"muted\">(as of {})</span>",
+            figure("unseen", p.unseen_usd),
+            ago(p.observed_at, s.as_of)
+        );
+        let _ = write!(out, "<dt>{} says</dt><dd>{says}</dd>", esc(&p.provider));
     }
     let alerts = if a.alerts_firing.is_empty() {
         "<span class=\"ok\">none firing</span>".to_string()

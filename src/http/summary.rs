@@ -85,17 +85,24 @@ pub struct PlanWindow {
     pub resets_at: DateTime<Utc>,
 }
 
-/// What a provider states for an account beside our ledger (issue 21).
+/// What a provider states for an account beside our ledger (issue 21), as
+/// the ledger keeps its newest observation.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProviderFigures {
     pub provider: String,
+    /// The provider's extra-usage spend in its current period.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub extra_usage_spent_usd: Decimal,
+    /// Its monthly limit; absent when unlimited.
     #[serde(with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub spend_this_month_usd: Option<Decimal>,
+    pub extra_usage_limit_usd: Option<Decimal>,
+    /// A balance the provider states.
     #[serde(with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
     pub balance_usd: Option<Decimal>,
     /// The provider's spend minus ours for the same period; never negative.
-    #[serde(with = "rust_decimal::serde::str_option", skip_serializing_if = "Option::is_none")]
-    pub unseen_usd: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unseen_usd: Decimal,
+    pub observed_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize)]
