@@ -94,6 +94,23 @@ fn browse_in(url: &str, width: u32, shot: &Path, auth: Option<&str>, dark: bool)
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// `browse`, and while the page is open `line` is appended to `file`; the
+/// answer's `refreshed` is the page after its script refreshed it.
+fn browse_refreshing(url: &str, width: u32, shot: &Path, file: &Path, line: &str) -> Value {
+    let out = Command::new("python3")
+        .arg(BROWSER)
+        .arg(common::chromium::chromium())
+        .arg(url)
+        .arg(width.to_string())
+        .arg(shot)
+        .env("BROWSER_APPEND", file)
+        .env("BROWSER_LINE", line)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "browser.py: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 fn get_json(daemon: &Daemon, path: &str) -> Value {
     let (status, body) = daemon.get(path).expect("answer");
     assert_eq!(status, 200, "{path}: {body}");
@@ -175,20 +192,23 @@ fn the_page_shows_the_summary_in_a_browser() {
     });
     let url = format!("http://127.0.0.1:{}/", daemon.port);
 
+    // The page at 1280 px; while it is open another request is booked and
+    // its script refreshes the figures in place (no reload).
     let wide = dir.path().join("page-1280.png");
-    let page = browse(&url, 1280, &wide, None);
-    let before = check_figures(&page, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts"));
-    check_layout(&page, 1280);
+    let summary_before = get_json(&daemon, "/api/v1/summary");
+    let accounts_before = get_json(&daemon, "/api/v1/accounts");
+    let open = browse_refreshing(&url, 1280, &wide, &live, &line("now2", "claude-opus-4-6", 10_000, Utc::now()));
+    let before = check_figures(&open, &summary_before, &accounts_before);
+    check_layout(&open, 1280);
     keep(&wide);
+    let refreshed = &open["refreshed"];
+    assert_eq!(refreshed["kept"], "yes", "the script replaced the figures, it did not reload the page: {open}");
+    let after = check_figures(refreshed, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts"));
 
-    // Another booking; a second load shows the new balance.
-    common::append(&live, &line("now2", "claude-opus-4-6", 10_000, Utc::now()));
-    wait_for("the booking", Duration::from_secs(20), || {
-        dec(&get_json(&daemon, "/api/v1/accounts")["accounts"][0]["balance_usd"]) != before
-    });
+    // A second load shows the new balance.
     let narrow = dir.path().join("page-400.png");
     let page = browse(&url, 400, &narrow, None);
-    let after = check_figures(&page, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts"));
+    assert_eq!(check_figures(&page, &get_json(&daemon, "/api/v1/summary"), &get_json(&daemon, "/api/v1/accounts")), after);
     // 10,000 output tokens of Opus 4.6 at $25 per million, and 1000 input at $5.
     assert_eq!(before - after, "0.255".parse::<Decimal>().unwrap());
     check_layout(&page, 400);

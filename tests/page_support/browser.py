@@ -2,6 +2,11 @@
 NUL-separated JSON on fds 3 and 4, no extra package) for tests/page.rs.
 
 Usage: browser.py CHROMIUM URL WIDTH SHOT_PNG [USER:PASSWORD]
+With BROWSER_APPEND=FILE and BROWSER_LINE=TEXT, after the first measure it
+appends TEXT to FILE (as an agent writes), waits until /api/v1/summary's first
+balance changes, lets 31 s of the page's (virtual) time pass, so its script
+refreshes, and measures again: "refreshed" holds the second measure and
+whether the page was kept (no reload).
 With BROWSER_DARK=1 the page sees prefers-color-scheme: dark.
 Loads URL in a WIDTH x 900 viewport, waits for the load event, and prints one
 JSON object: the page's figures (every [data-figure] element's text and
@@ -155,6 +160,38 @@ MEASURE = """(() => {
 })()"""
 
 
+def balance(url):
+    import urllib.request
+    with urllib.request.urlopen(url.split("?")[0].rstrip("/") + "/api/v1/summary", timeout=10) as r:
+        return json.load(r)["accounts"][0]["balance_usd"]
+
+
+def refresh(b, s, url, path, line):
+    import time
+    b.send("Runtime.evaluate", {"expression": "window.__kept = 'yes'"}, session=s)
+    before = balance(url)
+    with open(path, "a") as f:
+        f.write(line)
+    deadline = time.monotonic() + 20
+    while balance(url) == before:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the booking did not show in /api/v1/summary")
+        time.sleep(0.05)
+    b.send("Emulation.setVirtualTimePolicy", {"policy": "pauseIfNetworkFetchesPending", "budget": 31000}, session=s)
+    b.wait_event("Emulation.virtualTimeBudgetExpired", s)
+    # The fetch the timer started may still be on its way: wait for the
+    # new figures (or give up after 10 s and report what is there).
+    deadline = time.monotonic() + 10
+    while True:
+        out = json.loads(b.send("Runtime.evaluate", {"expression": MEASURE, "returnByValue": True}, session=s)["result"]["value"])
+        kept = b.send("Runtime.evaluate", {"expression": "window.__kept || 'reloaded'", "returnByValue": True}, session=s)["result"]["value"]
+        out["kept"] = kept
+        shown = next((f["usd"] for k, f in out["figures"].items() if k.endswith(".balance")), None)
+        if shown != before or time.monotonic() > deadline:
+            return out
+        time.sleep(0.1)
+
+
 def main():
     binary, url, width, shot = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     auth = sys.argv[5] if len(sys.argv) > 5 else None
@@ -187,6 +224,9 @@ def main():
             clip = {"x": c["x"], "y": c["y"], "width": c["width"], "height": c["height"], "scale": 1}
             area = b.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}, session=s)
             out["chart_colours"], out["chart_coloured_share"] = png_colours(base64.b64decode(area["data"]))
+        append = os.environ.get("BROWSER_APPEND")
+        if append:
+            out["refreshed"] = refresh(b, s, url, append, os.environ["BROWSER_LINE"])
         print(json.dumps(out))
     finally:
         b.close()
