@@ -8,9 +8,11 @@
 //! runway equal `/api/v1/summary` and `/api/v1/accounts` to the cent; a load
 //! after another booking shows the new balance; at 400 px and 1280 px nothing
 //! scrolls sideways and the chart's area is drawn; behind basic auth the page
-//! and the summary refuse a request without credentials.
+//! and the summary refuse a request without credentials; with a provider
+//! configured, its figures and the unseen gap show beside ours.
 
 mod common;
+mod providers_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use std::time::Duration;
 
 use chrono::{Duration as Days, Utc};
 use common::{wait_for, Daemon};
+use providers_support::{captured, Answer, ProviderServer};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -271,4 +274,68 @@ fn get_balance(daemon: &Daemon, basic: &str) -> Option<String> {
 fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// With a provider configured (issue 21), the summary and the page show its
+/// figures beside ours, and the gap: the captured answer ($408.43 spent) is
+/// the baseline, $0.006 is booked from the logs, then the provider says
+/// $410 of a $500 limit: $1.564 the logs did not show. The same figures as
+/// `/metrics`, and no token anywhere on the page.
+#[test]
+fn provider_figures_and_the_unseen_gap_beside_ours() {
+    const TOKEN: &str = "sk-ant-oat01-TEST-page-never-shown-77c1";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("projects/p")).unwrap();
+    std::fs::write(dir.path().join("claude.token"), format!("{TOKEN}\n")).unwrap();
+    let server = ProviderServer::start(Answer::json(&captured()));
+    let config = format!(
+        r#"
+listen: "127.0.0.1:{{port}}"
+state_dir: "{{dir}}/state"
+accounts:
+  - {{ name: personal, opening_balance_usd: "50.00", opening_balance_as_of: "2020-01-01T00:00:00Z" }}
+sources:
+  - {{ name: claude-code, format: claude_code, paths: ["{{dir}}/projects/**/*.jsonl"], account: personal, app: claude-code }}
+follow: {{ poll_interval: "200ms" }}
+providers:
+  - {{ name: claude, kind: claude_oauth, account: personal, token_file: "{{dir}}/claude.token", url: "{}", poll_every: 1m, timeout: 2s }}
+"#,
+        server.url()
+    );
+    let daemon = Daemon::start(dir.path(), &config);
+    let spent = r#"creditwatch_provider_extra_usage_spent_usd{account="personal"}"#;
+    daemon.wait_metric(spent, "408.43");
+    let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    common::append(&dir.path().join("projects/p/s.jsonl"), &common::assistant_line("m1", 1000, &now));
+    daemon.wait_metric(common::SERIES_SPEND, "0.006");
+    server.set(Answer::json(
+        r#"{"five_hour":{"utilization":20.0,"resets_at":"2099-07-19T03:39:59Z"},"seven_day":{"utilization":48.0,"resets_at":"2099-07-23T14:59:59Z"},
+            "extra_usage":{"is_enabled":true,"monthly_limit":50000,"used_credits":41000.0,"utilization":82.0}}"#,
+    ));
+    let hup = Command::new("kill").args(["-HUP", &daemon.child.id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    daemon.wait_metric(spent, "410");
+
+    let summary = get_json(&daemon, "/api/v1/summary");
+    let provider = &summary["accounts"][0]["provider"];
+    let scrape = daemon.scrape();
+    assert_eq!(provider["provider"], "claude");
+    assert_eq!(provider["extra_usage_spent_usd"], "410");
+    assert_eq!(provider["extra_usage_limit_usd"], "500");
+    assert_eq!(provider["unseen_usd"], "1.564");
+    assert_eq!(common::metric(&scrape, r#"creditwatch_unseen_spend_usd{account="personal"}"#).as_deref(), Some("1.564"));
+    let windows: Vec<&str> = summary["accounts"][0]["plan_windows"].as_array().unwrap().iter().filter_map(|w| w["name"].as_str()).collect();
+    // The first answer's weekly_fable window has not reset: it stays.
+    assert_eq!(windows, ["five_hour", "seven_day", "weekly_fable"], "plan windows from the provider");
+
+    let shot = dir.path().join("provider.png");
+    let page = browse(&format!("http://127.0.0.1:{}/", daemon.port), 1280, &shot, None);
+    keep(&shot);
+    let figures = &page["figures"];
+    assert_eq!(figures["personal.provider_spent"]["usd"], "410");
+    assert_eq!(figures["personal.provider_limit"]["usd"], "500");
+    assert_eq!(figures["personal.unseen"]["usd"], "1.564");
+    assert_eq!(figures["personal.unseen"]["text"], "$1.56");
+    let (_, html) = daemon.get("/").unwrap();
+    assert!(html.contains("claude says") && !html.contains(TOKEN));
 }

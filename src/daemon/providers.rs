@@ -188,6 +188,7 @@ fn follow_provider(state: &mut State, config: &ProviderConfig, observation: &Obs
         seen: Seen { tokens: Tokens::default(), web_searches: 0, cost: unseen, at: at.timestamp() },
         user: None,
         cache_savings: Decimal::ZERO,
+        user_cost: None,
     });
     tracing::info!(
         provider = name,

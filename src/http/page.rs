@@ -142,7 +142,7 @@ fn account(out: &mut String, a: &AccountSummary, s: &Summary) {
         let pct = w.used_percent.min(Decimal::ONE_HUNDRED).max(Decimal::ZERO);
         let _ = write!(
             out,
-            "<dt>{}</dt><dd>{}% used, resets {} UTC ({})<br><meter min=\"0\" max=\"100\" value=\"{}\"></meter></dd>",
+            "<dt>{}</dt><dd>{}% used, resets {} UTC ({})<br><meter min=\"0\" max=\"100\" low=\"75\" high=\"90\" optimum=\"0\" value=\"{}\"></meter></dd>",
             esc(&w.name.replace('_', " ")),
             money::format(w.used_percent),
             w.resets_at.format("%a %d %b %H:%M"),

@@ -213,7 +213,14 @@ pub fn build(i: &Inputs) -> Summary {
                     cap_reached_this_month: view.reload_cap_reached_this_month,
                 }),
                 plan_windows,
-                provider: None,
+                provider: ledger.provider_spend(name).map(|p| ProviderFigures {
+                    provider: p.provider.clone(),
+                    extra_usage_spent_usd: p.spent.normalize(),
+                    extra_usage_limit_usd: p.limit.map(|l| l.normalize()),
+                    balance_usd: p.balance.map(|b| b.normalize()),
+                    unseen_usd: p.unseen(),
+                    observed_at: p.observed_at,
+                }),
                 alerts_firing: i.firing.iter().filter(|(_, a)| a == name).map(|(alert, _)| alert.clone()).collect(),
             }
         })
