@@ -22,6 +22,7 @@
 //! - `cli` (arguments), `robustness` (fuzz entry points)
 
 pub mod alerting;
+pub mod charts;
 pub mod cli;
 pub mod common;
 pub mod config;

@@ -26,20 +26,6 @@ fn advise_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("advise --json is JSON")
 }
 
-/// Copies a fixture's `projects/` into a temporary folder.
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn fixture_findings_are_exact() {
     let projects = fixtures("claude-code").join("projects");
@@ -63,6 +49,9 @@ fn fixture_findings_are_exact() {
     // Caching: the same reads at the input price.
     assert_eq!(got["caching"]["total"]["saved_usd"], "17.3513232");
     assert_eq!(got["caching"]["total"]["cache_read_tokens"], 5227306);
+    // `--paths` names the app after the format (`claude-code`), not `paths`.
+    let apps: Vec<&str> = got["caching"]["by_app"].as_array().unwrap().iter().filter_map(|a| a["key"].as_str()).collect();
+    assert_eq!(apps, ["claude-code"]);
 }
 
 #[test]
@@ -115,7 +104,7 @@ fn an_empty_tree_says_so() {
 #[test]
 fn a_broken_line_is_counted_as_in_report() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixtures("claude-code").join("projects"), dir.path());
+    common::copy_tree(&fixtures("claude-code").join("projects"), dir.path());
     let file = dir.path().join("-home-dev-src-ml/46685257-bdd6-40fb-8667-1ad11c80317f.jsonl");
     common::append(&file, "{\"type\":\"assistant\",\"message\":{\"usage\":\n");
     let got = advise_json(&["--paths", &glob(dir.path())]);

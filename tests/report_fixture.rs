@@ -56,6 +56,11 @@ fn table_output_and_bad_arguments() {
     let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--by", "month", "--tz", "UTC"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.starts_with("2026-09") && l.trim_end().ends_with("12.3595")), "{text}");
+    // `--paths` names the app after the format, as a configured source would.
+    let out = Command::new(common::BIN).args(["report", "--paths", &glob, "--by", "app", "--json"]).output().unwrap();
+    let by_app: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let apps: Vec<&str> = by_app["groups"].as_array().unwrap().iter().filter_map(|g| g["key"].as_str()).collect();
+    assert_eq!(apps, ["claude-code"]);
     let bad = Command::new(common::BIN).args(["report", "--paths", &glob, "--tz", "Mars/Base"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown time zone `Mars/Base`"));

@@ -144,8 +144,10 @@ pub(super) fn ad_hoc_source(globs: &[String], format: Format) -> Result<SourceSp
     if format == Format::Jsonl {
         bail!("--format jsonl needs a field map: configure a source with `field_map:` instead");
     }
-    let app = format.agent_app().map(String::from);
-    Ok(SourceSpec { app, ..SourceSpec::new("paths", format, patterns, "default") })
+    // The app is named after the format (`claude-code`, `codex`), as a
+    // configured source of that format would be, not after the flag.
+    let app = format.agent_app().map(String::from).unwrap_or_else(|| format.as_str().replace('_', "-"));
+    Ok(SourceSpec { app: Some(app), ..SourceSpec::new("paths", format, patterns, "default") })
 }
 
 fn run_report(args: ReportArgs) -> Result<()> {

@@ -189,6 +189,7 @@ fn follow_provider(state: &mut State, config: &ProviderConfig, observation: &Obs
         user: None,
         cache_savings: Decimal::ZERO,
         premium_requests: Decimal::ZERO,
+        user_cost: None,
     });
     tracing::info!(
         provider = name,

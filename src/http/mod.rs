@@ -3,13 +3,16 @@
 //!
 //! Slow clients are cut off by a header-read timeout; request bodies are
 //! bounded (`routes::MAX_BODY`). Routes live in `routes`, the ledger API in
-//! `api`.
+//! `api`, the page (`GET /`) in `page` over the `summary` that
+//! `GET /api/v1/summary` returns.
 
 #![allow(clippy::result_large_err)] // handlers return ready responses as errors
 
 mod api;
 pub mod otlp;
+mod page;
 mod routes;
+pub mod summary;
 pub mod web_config;
 
 use std::net::SocketAddr;

@@ -1,4 +1,5 @@
-//! Routing and the read-only routes: `/`, `/metrics`, `/healthz`, `/readyz`.
+//! Routing and the read-only routes: `/` (the page), `/api/v1/summary`,
+//! `/metrics`, `/healthz`, `/readyz`.
 
 use std::sync::atomic::Ordering;
 
@@ -92,14 +93,20 @@ async fn route(
     let path = parts.uri.path().to_string();
     let method = parts.method.clone();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let guarded = matches!((&method, segments.as_slice()), (&Method::GET, ["metrics"]) | (&Method::GET, ["api", "v1", "accounts", ..]));
+    let guarded = matches!(
+        (&method, segments.as_slice()),
+        (&Method::GET, [""] | ["metrics"] | ["api", "v1", "summary"]) | (&Method::GET, ["api", "v1", "accounts", ..])
+    );
     if guarded {
         if let Err(resp) = authorized(web, &parts.headers).await {
             return resp;
         }
     }
     match (&method, segments.as_slice()) {
-        (&Method::GET, [""]) => landing(),
+        (&Method::GET, [""]) => page(app, parts.uri.query()),
+        (&Method::GET, ["api", "v1", "summary"]) => {
+            json_response(StatusCode::OK, &serde_json::to_value(super::summary::of_app(app)).unwrap_or_default())
+        }
         (&Method::GET, ["metrics"]) => {
             let gzip = parts.headers.get(hyper::header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("gzip"));
             metrics(app, gzip)
@@ -128,7 +135,7 @@ async fn route(
             *body = unread;
             resp
         }
-        (_, ["" | "metrics" | "healthz" | "readyz"]) | (_, ["api", "v1", "accounts", ..]) => {
+        (_, ["" | "metrics" | "healthz" | "readyz"]) | (_, ["api", "v1", "accounts" | "summary", ..]) => {
             error(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {path}"))
         }
         _ => error(StatusCode::NOT_FOUND, &format!("no route {path}; see / for the routes")),
@@ -148,18 +155,15 @@ async fn read_body(body: Incoming) -> Result<Bytes, Resp> {
     }
 }
 
-fn landing() -> Resp {
-    let html = format!(
-        "<!doctype html><html><head><title>creditwatch</title></head><body><h1>creditwatch</h1>\
-         <p>What your AI agents cost, and how long your prepaid credits will last. Version {} ({}).</p><ul>\
-         <li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\
-         <li><a href=\"/api/v1/accounts\">/api/v1/accounts</a>: balances and month figures (JSON)</li>\
-         <li><a href=\"/healthz\">/healthz</a>: liveness</li>\
-         <li><a href=\"/readyz\">/readyz</a>: readiness (sources scanned, ledger open)</li></ul></body></html>\n",
-        crate::common::build_info::VERSION,
-        crate::common::build_info::REVISION
-    );
-    with_type(StatusCode::OK, html.into(), "text/html; charset=utf-8")
+/// The page, or (`?fragment=1`) the part of it the page's script refreshes.
+fn page(app: &App, query: Option<&str>) -> Resp {
+    let summary = super::summary::of_app(app);
+    let by = super::page::StackBy::from_query(query);
+    let fragment = query.is_some_and(|q| q.split('&').any(|p| p == "fragment=1"));
+    let html = if fragment { super::page::fragment(&summary, by) } else { super::page::page(&summary, by) };
+    let mut resp = with_type(StatusCode::OK, html.into(), "text/html; charset=utf-8");
+    resp.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// A rendered exposition, shared by the scrapes that come within its

@@ -111,6 +111,8 @@ pub(crate) struct Request {
     pub(crate) account: u32,
     pub(crate) file: u32,
     pub(crate) has_session: bool,
+    /// Whether a copy named the person (`user` is then theirs).
+    pub(crate) user_named: bool,
 }
 
 impl Request {
@@ -130,6 +132,13 @@ impl Request {
             fast: self.modifiers.fast || other.modifiers.fast,
             us_only: self.modifiers.us_only || other.modifiers.us_only,
         };
+        // The request's person is whoever a copy names, even when the
+        // earliest copy names nobody (as the daemon books it).
+        let user = match (self.user_named, other.user_named) {
+            (true, false) => Some((self.user, true)),
+            (false, true) => Some((other.user, true)),
+            _ => None,
+        };
         if (other.at, other.tie) < (self.at, self.tie) {
             self.at = other.at;
             self.tie = other.tie;
@@ -140,6 +149,10 @@ impl Request {
             self.user = other.user;
             self.file = other.file;
             self.has_session = other.has_session;
+            self.user_named = other.user_named;
+        }
+        if let Some((user, named)) = user {
+            (self.user, self.user_named) = (user, named);
         }
     }
 }
@@ -371,6 +384,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
             app: interner.get(Field::App, &app),
             session: interner.get(Field::Session, session),
             user: interner.get(Field::User, source.user_name(&event).unwrap_or("")),
+            user_named: source.user_name(&event).is_some_and(|u| !u.is_empty()),
             tokens: event.tokens,
             web_searches: u32::try_from(event.web_searches).unwrap_or(u32::MAX),
             reasoning: event.reasoning_tokens,

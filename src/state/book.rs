@@ -93,9 +93,14 @@ impl<'a> Booking<'a> {
             None => event.earlier_id.and_then(|id| self.state.seen.get(&id).copied()),
             Some(_) => None,
         };
+        let named = source.user_name(event).map(|u| self.state.labels.bound_user(u, self.limits.max_users));
         let Some(added) = self.state.seen.admit(event, self.prices, self.now) else {
-            if let Some(seen) = rekey {
-                self.rekey(source, path, event, seen);
+            let seen = rekey.or_else(|| self.state.seen.get(&event.id).copied());
+            // A copy that adds no money may still be the first to name the
+            // request's person: the whole request becomes theirs.
+            let person = named.filter(|_| self.state.people.person_of(event).is_none());
+            if let Some(seen) = seen.filter(|_| rekey.is_some() || person.is_some()) {
+                self.rekey(source, path, event, seen, person);
             }
             return Outcome::Duplicate;
         };
@@ -129,7 +134,16 @@ impl<'a> Booking<'a> {
             }
         };
         let seen = added.seen;
-        let user = source.user_name(event).map(|u| self.state.labels.bound_user(u, self.limits.max_users));
+        // The request's person: the one a copy named first; growth of a
+        // request is theirs whoever this copy names.
+        let (user, user_cost) = match self.state.people.person_of(event) {
+            Some(known) => (Some(known.to_string()), None),
+            None if before.is_some() || rekey.is_some() => (named.clone(), named.as_ref().map(|_| seen.cost)),
+            None => (named.clone(), None),
+        };
+        if let Some(person) = &user {
+            self.state.people.note(event.id, person);
+        }
         let savings = |t: &crate::usage::Tokens| cache_savings(self.prices, &event.model, t, &event.modifiers, event.timestamp);
         let cache_savings = (savings(&seen.tokens) - before.as_ref().map(savings).unwrap_or_default()).max(Decimal::ZERO);
         self.batch.usage.push(Booked {
@@ -147,6 +161,7 @@ impl<'a> Booking<'a> {
             user,
             cache_savings,
             premium_requests: event.premium_requests,
+            user_cost,
         });
         Outcome::Booked
     }
@@ -174,7 +189,13 @@ impl<'a> Booking<'a> {
         outcome
     }
 
-    fn rekey(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent, seen: crate::state::seen::Seen) {
+    /// Books nothing, but writes down what a copy taught: the request under
+    /// today's id (the other source's copy finds it), and the person it
+    /// named first (`person`: the whole request so far becomes theirs).
+    fn rekey(&mut self, source: &SourceSpec, path: &Path, event: &UsageEvent, seen: crate::state::seen::Seen, person: Option<String>) {
+        if let Some(person) = &person {
+            self.state.people.note(event.id, person);
+        }
         let (app, model) = self.state.labels.bound(&source.app_of(event, path), &event.model, self.limits.max_apps, self.limits.max_models);
         self.batch.usage.push(Booked {
             source: source.name.clone(),
@@ -188,7 +209,8 @@ impl<'a> Booking<'a> {
             new_request: false,
             unpriced: false,
             seen,
-            user: None,
+            user_cost: person.as_ref().map(|_| seen.cost),
+            user: person,
             cache_savings: Decimal::ZERO,
             premium_requests: Decimal::ZERO,
         });

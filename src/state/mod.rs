@@ -10,9 +10,11 @@
 
 mod book;
 pub mod codec;
+pub mod daily;
 pub mod history;
 pub mod labels;
 mod pairs;
+pub mod people;
 pub mod prompt_sizes;
 pub mod recent;
 pub mod seen;
@@ -94,6 +96,11 @@ pub struct Booked {
     /// GitHub Copilot premium requests this booking added.
     #[serde(default, skip_serializing_if = "Decimal::is_zero")]
     pub premium_requests: Decimal,
+    /// What this booking adds to `user`'s spend when it is not `cost`: the
+    /// whole request so far, when this copy is the first to name the
+    /// request's person (`people`). Absent: `cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_cost: Option<Decimal>,
 }
 
 /// Spend of one person on one account.
@@ -156,6 +163,13 @@ pub struct State {
     /// Cost booked per person (`creditwatch_user_spend_usd_total`).
     #[serde(default, with = "pairs")]
     pub users: BTreeMap<UserKey, Decimal>,
+    /// The person of each request that names one (spend per person
+    /// follows the request).
+    #[serde(default)]
+    pub people: people::RequestPeople,
+    /// Spend per day, for the page's 30-day chart.
+    #[serde(default)]
+    pub daily: daily::DailySpend,
 }
 
 impl State {
@@ -171,6 +185,8 @@ impl State {
             unpriced_models: BTreeSet::new(),
             row_checkpoints: BTreeMap::new(),
             users: BTreeMap::new(),
+            people: people::RequestPeople::default(),
+            daily: daily::DailySpend::default(),
         }
     }
 
@@ -224,6 +240,7 @@ impl State {
         }
         if let Some(cutoff) = batch.forget_before {
             self.seen.forget_before(cutoff);
+            self.people.retain_seen(&self.seen);
         }
     }
 
@@ -245,9 +262,11 @@ impl State {
         }
         let source = self.sources.entry(b.source.clone()).or_default();
         source.last_event = source.last_event.max(Some(b.at));
+        self.daily.add(b.at, self.ledger.timezone(), &b.account, &b.app, &b.model, b.cost);
         if let Some(user) = &b.user {
             self.labels.note_user(user);
-            *self.users.entry(UserKey { account: b.account.clone(), user: user.clone() }).or_default() += b.cost;
+            self.people.note(b.id, user);
+            *self.users.entry(UserKey { account: b.account.clone(), user: user.clone() }).or_default() += b.user_cost.unwrap_or(b.cost);
         }
     }
 

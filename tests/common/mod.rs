@@ -2,6 +2,7 @@
 //! directory, talk to it over a real socket, write log lines like an agent.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod fixture;
 
 use std::io::{Read, Write};
@@ -197,3 +198,17 @@ sources:
 follow:
   poll_interval: "200ms"
 "#;
+
+/// Copies a folder tree (a fixture's `projects/`) into another.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -48,6 +48,8 @@ const SEEN_IS_BOOKED: u8 = 8;
 const SEEN_AT_EVENT: u8 = 16;
 /// GitHub Copilot premium requests follow the cache savings.
 const HAS_PREMIUM: u8 = 32;
+/// The person's share differs from `cost` (`Booked::user_cost`).
+const HAS_USER_COST: u8 = 64;
 
 // Flags of one `Entry::Debit`.
 const DEDUCTED: u8 = 1;
@@ -159,7 +161,7 @@ fn batch_from(r: &mut Reader) -> WireResult<Batch> {
 }
 
 fn booked_to(w: &mut Writer, b: &Booked) {
-    let Booked { source, account, app, model, id, at, tokens, cost, new_request, unpriced, seen, user, cache_savings, premium_requests } = b;
+    let Booked { source, account, app, model, id, at, tokens, cost, new_request, unpriced, seen, user, cache_savings, premium_requests, user_cost } = b;
     let seen_is_booked = seen.tokens == *tokens && seen.cost == *cost;
     let seen_at_event = seen.at == at.timestamp();
     let flags = [
@@ -169,6 +171,7 @@ fn booked_to(w: &mut Writer, b: &Booked) {
         (seen_is_booked, SEEN_IS_BOOKED),
         (seen_at_event, SEEN_AT_EVENT),
         (!premium_requests.is_zero(), HAS_PREMIUM),
+        (user_cost.is_some(), HAS_USER_COST),
     ]
     .iter()
     .filter(|(on, _)| *on)
@@ -187,6 +190,9 @@ fn booked_to(w: &mut Writer, b: &Booked) {
     w.decimal(*cache_savings);
     if !premium_requests.is_zero() {
         w.decimal(*premium_requests);
+    }
+    if let Some(user_cost) = user_cost {
+        w.decimal(*user_cost);
     }
     if !seen_is_booked {
         tokens_to(w, &seen.tokens);
@@ -208,6 +214,7 @@ fn booked_from(r: &mut Reader) -> WireResult<Booked> {
     let cost = r.decimal()?;
     let cache_savings = r.decimal()?;
     let premium_requests = if flags & HAS_PREMIUM != 0 { r.decimal()? } else { Decimal::ZERO };
+    let user_cost = if flags & HAS_USER_COST != 0 { Some(r.decimal()?) } else { None };
     let (seen_tokens, seen_cost) = if flags & SEEN_IS_BOOKED != 0 { (tokens, cost) } else { (tokens_from(r)?, r.decimal()?) };
     let web_searches = r.u64()?;
     let seen_at = if flags & SEEN_AT_EVENT != 0 { at.timestamp() } else { r.i64()? };
@@ -226,6 +233,7 @@ fn booked_from(r: &mut Reader) -> WireResult<Booked> {
         user,
         cache_savings,
         premium_requests,
+        user_cost,
     })
 }
 

@@ -26,6 +26,8 @@ fn booked(n: u128, new_request: bool) -> Booked {
         cache_savings: "0.0405".parse().unwrap(),
         // A later copy carries a Copilot premium-request count (the flag path).
         premium_requests: if new_request { rust_decimal::Decimal::ZERO } else { "0.33".parse().unwrap() },
+        // A later copy that first names the person carries the whole request.
+        user_cost: (!new_request).then(|| "0.12".parse().unwrap()),
     }
 }
 
