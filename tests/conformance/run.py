@@ -1,0 +1,526 @@
+#!/usr/bin/env python3
+"""The agents' conformance suite: real agents, a fake provider, creditwatch judged on both.
+
+Run by `scripts/agents-conformance` inside a network namespace that has only loopback (and with
+/etc/resolv.conf pointing at the fake provider's DNS guard), after it has installed the agents.
+For each agent in agents.txt this script:
+  1. runs it non-interactively, twice (a first prompt that makes one tool call, then a
+     continue/resume with another model), with HOME in a fresh folder and every base URL at the
+     fake provider (fake_provider.py), which logs every request it served and the usage it chose;
+  2. decides, per served request, whether the agent logged it: its response id or its cache-read
+     number (unique per request, see fake_provider.usage_for) is in the files creditwatch reads;
+  3. runs `creditwatch report --json --by model --format F` with that HOME (the format's default
+     paths, as a user would) and compares, model by model and token kind by token kind, what is
+     booked with the sum of what the provider answered to the logged requests;
+  4. lists the requests the agent never logged (the provider served them; no file shows them).
+Claude Code also exports OpenTelemetry (gRPC on the first run, HTTP/protobuf on the second) to a
+`creditwatch run` daemon started here, whose /metrics totals must equal every Messages request the
+provider served to Claude Code.
+
+What "correct" means (the issue's, and each provider's own definition of its usage fields):
+  input: uncached input; cache_read: cached input; cache_write_5m / cache_write_1h: cache writes
+  (OpenAI Responses `cache_write_tokens` count as 5m writes); output: all billed output,
+  reasoning included; reasoning: of output, the reasoning tokens, where the agent logs them.
+Any request a network client makes to a host other than loopback (proxy CONNECT or DNS lookup)
+fails the suite. Every wait has a deadline; nothing waits on a fixed sleep.
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KINDS = ["input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning"]
+RUN_TIMEOUT = 240  # seconds one agent run may take (first runs on a cold 2-core machine)
+TOOL_PROMPT = "Run the command `echo conformance` with your shell tool, then say done. CONFORMANCE_TOOL"
+FOLLOW_PROMPT = "Thanks. Answer in one word."
+OTLP_TOKEN = "conformance-otlp-token-0123456789"
+
+
+def free_port():
+    # Inside the suite's own network namespace nobody else binds: the port stays free.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(cond, seconds, what):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up after {seconds}s waiting for {what}")
+        time.sleep(0.05)  # polling interval of a condition with a deadline, not a synchronisation
+
+
+def http_get(url, timeout=5):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except OSError:
+        return None, ""
+
+
+# ---- the agents --------------------------------------------------------------------------
+# Each agent: the binary, creditwatch's format, the globs (under HOME) of the files that format
+# reads, a setup writing its config into HOME, the environment, and its two runs.
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def base_url(ctx, tag):
+    return f"http://127.0.0.1:{ctx['port']}/a/{tag}"
+
+
+def claude_env(ctx, home):
+    # Claude Code settings: https://docs.anthropic.com/en/docs/claude-code/settings (environment
+    # variables) and .../monitoring-usage (OpenTelemetry).
+    return {
+        "ANTHROPIC_BASE_URL": base_url(ctx, "claude-code"),
+        "ANTHROPIC_API_KEY": "sk-ant-conformance",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+        "DISABLE_BUG_COMMAND": "1",
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer {OTLP_TOKEN}",
+        "OTEL_LOGS_EXPORT_INTERVAL": "500",
+    }
+
+
+def claude_runs(ctx, b):
+    grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['grpc']}"}
+    http = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['http']}"}
+    return [
+        ([b, "-p", TOOL_PROMPT, "--model", "claude-sonnet-4-6", "--allowedTools", "Bash"], grpc),
+        ([b, "-p", "--continue", FOLLOW_PROMPT, "--model", "claude-opus-4-6"], http),
+    ]
+
+
+def codex_setup(ctx, home):
+    # Codex config: https://github.com/openai/codex/blob/main/docs/config.md (model_providers,
+    # check_for_update_on_startup, analytics); `features.plugins = false` stops the curated
+    # plugins sync (github.com, api.github.com, chatgpt.com) that 0.171 runs at start.
+    write(f"{home}/.codex/config.toml", f"""model = "gpt-5.2"
+model_provider = "fake"
+check_for_update_on_startup = false
+[model_providers.fake]
+name = "fake"
+base_url = "{base_url(ctx, 'codex')}/v1"
+env_key = "CONFORMANCE_OPENAI_KEY"
+wire_api = "responses"
+[features]
+plugins = false
+[analytics]
+enabled = false
+""")
+
+
+def codex_runs(ctx, b):
+    flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    return [
+        ([b, "exec", *flags, "-m", "gpt-5.2", TOOL_PROMPT], {}),
+        ([b, "exec", *flags, "-m", "gpt-5.4", "resume", "--last", FOLLOW_PROMPT], {}),
+    ]
+
+
+def gemini_setup(ctx, home):
+    # Gemini CLI settings: https://github.com/google-gemini/gemini-cli/blob/main/docs/get-started/configuration.md
+    write(f"{home}/.gemini/settings.json", json.dumps({
+        "privacy": {"usageStatisticsEnabled": False},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "telemetry": {"enabled": False},
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+    }))
+
+
+def gemini_runs(ctx, b):
+    flags = ["--yolo", "--skip-trust"]
+    return [
+        ([b, "-p", TOOL_PROMPT, *flags], {}),
+        ([b, "--resume", "latest", "-m", "gemini-2.5-flash", "-p", FOLLOW_PROMPT, *flags], {}),
+    ]
+
+
+def qwen_setup(ctx, home):
+    # Qwen Code is a Gemini CLI fork: the same settings file, under ~/.qwen.
+    write(f"{home}/.qwen/settings.json", json.dumps({
+        "privacy": {"usageStatisticsEnabled": False},
+        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "telemetry": {"enabled": False},
+        "security": {"auth": {"selectedType": "openai"}},
+    }))
+
+
+def qwen_runs(ctx, b):
+    return [
+        ([b, "-p", TOOL_PROMPT, "--yolo", "--model", "qwen3-coder-plus"], {}),
+        ([b, "--continue", "-p", FOLLOW_PROMPT, "--yolo", "--model", "qwen3-coder-flash"], {}),
+    ]
+
+
+def opencode_setup(ctx, home):
+    # OpenCode config: https://opencode.ai/docs/config/ and /docs/providers/ (custom provider
+    # through @ai-sdk/openai-compatible); `small_model` makes the title call.
+    write(f"{home}/.config/opencode/opencode.json", json.dumps({
+        "$schema": "https://opencode.ai/config.json",
+        "autoupdate": False,
+        "share": "disabled",
+        "model": "fake/gpt-5.2",
+        "small_model": "fake/gpt-5-nano",
+        "provider": {"fake": {
+            "npm": "@ai-sdk/openai-compatible", "name": "Fake",
+            "options": {"baseURL": base_url(ctx, "opencode") + "/v1", "apiKey": "conformance-key"},
+            "models": {m: {"name": m, "tool_call": True, "reasoning": True} for m in ("gpt-5.2", "gpt-5.4", "gpt-5-nano")},
+        }},
+    }))
+    # Its background install of @opencode-ai/plugin into the config folder asks this registry.
+    write(f"{home}/.npmrc", f"registry={base_url(ctx, 'npm-registry')}/\n")
+
+
+def opencode_runs(ctx, b):
+    return [
+        ([b, "run", TOOL_PROMPT], {}),
+        ([b, "run", "--continue", "-m", "fake/gpt-5.4", FOLLOW_PROMPT], {}),
+    ]
+
+
+AGENTS = {
+    "claude-code": dict(bin="claude", format="claude_code", setup=None, env=claude_env, runs=claude_runs,
+                        logs=[".claude/projects/**/*.jsonl"]),
+    "codex": dict(bin="codex", format="codex", setup=codex_setup, runs=codex_runs,
+                  env=lambda ctx, home: {"CONFORMANCE_OPENAI_KEY": "sk-conformance"},
+                  logs=[".codex/sessions/**/*.jsonl", ".codex/archived_sessions/**/*.jsonl"]),
+    "gemini-cli": dict(bin="gemini", format="gemini_cli", setup=gemini_setup, runs=gemini_runs,
+                       env=lambda ctx, home: {"GEMINI_API_KEY": "conformance-key",
+                                              "GOOGLE_GEMINI_BASE_URL": base_url(ctx, "gemini-cli")},
+                       logs=[".gemini/tmp/*/chats/**/*.json", ".gemini/tmp/*/chats/**/*.jsonl"]),
+    "qwen-code": dict(bin="qwen", format="qwen_code", setup=qwen_setup, runs=qwen_runs,
+                      env=lambda ctx, home: {"OPENAI_API_KEY": "conformance-key",
+                                             "OPENAI_BASE_URL": base_url(ctx, "qwen-code") + "/v1",
+                                             "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"},
+                      logs=[".qwen/projects/*/chats/**/*.jsonl", ".qwen/tmp/*/chats/**/*.json",
+                            ".qwen/usage/*.jsonl"]),
+    "opencode": dict(bin="opencode", format="opencode", setup=opencode_setup, runs=opencode_runs,
+                     env=lambda ctx, home: {"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
+                                            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1", "OPENCODE_DISABLE_SHARE": "1",
+                                            "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_PURE": "1",
+                                            "npm_config_registry": base_url(ctx, "npm-registry") + "/"},
+                     logs=[".local/share/opencode/opencode.db*", ".local/share/opencode/storage/**/*.json"]),
+}
+
+
+# ---- checks --------------------------------------------------------------------------------
+
+class Results:
+    def __init__(self):
+        self.checks = []  # (agent, name, ok, detail)
+
+    def add(self, agent, name, ok, detail=""):
+        self.checks.append((agent, name, ok, detail))
+        print(f"  {'PASS' if ok else 'FAIL'}  {agent}: {name}")
+        if detail and not ok:
+            for line in detail.rstrip().splitlines():
+                print("        " + line)
+
+
+def zero():
+    return dict({"requests": 0}, **{k: 0 for k in KINDS})
+
+
+def diff_table(expected, booked):
+    """Rows per model and kind where expected and booked differ (all kinds shown for such a model)."""
+    lines = []
+    for model in sorted(set(expected) | set(booked)):
+        e, b = expected.get(model, zero()), booked.get(model, zero())
+        if e == b:
+            continue
+        lines.append(f"model {model}:   {'kind':<15}{'expected':>10}{'booked':>10}")
+        for k in ["requests"] + KINDS:
+            mark = "   <-- differs" if e[k] != b[k] else ""
+            lines.append(f"{'':<{len(model) + 9}}{k:<15}{e[k]:>10}{b[k]:>10}{mark}")
+    return "\n".join(lines)
+
+
+def read_provider_log(path):
+    out = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    out.append(json.loads(line))
+    return out
+
+
+def log_files(home, globs):
+    files = []
+    for g in globs:
+        files += [p for p in glob.glob(os.path.join(home, g), recursive=True) if os.path.isfile(p)]
+    return sorted(set(files))
+
+
+def logged_by_agent(req, blob):
+    """The agent logged the request if its files hold its response id or its cache-read number."""
+    rid = re.escape(req["ids"]["response_id"].encode())
+    if re.search(rb"(?<![\w-])" + rid + rb"(?![\w-])", blob):
+        return True
+    return re.search(rb"(?<![\d.])%d(?![\d.])" % req["usage"]["cache_read"], blob) is not None
+
+
+def expected_by_model(requests):
+    out = {}
+    for r in requests:
+        m = out.setdefault(r["model"], zero())
+        m["requests"] += 1
+        for k in KINDS:
+            m[k] += r["usage"][k]
+    return out
+
+
+def booked_from_report(doc):
+    out = {}
+    for g in doc.get("groups", []):
+        t = g.get("tokens", {})
+        out[g["key"]] = dict({"requests": g.get("requests", 0), "reasoning": g.get("reasoning_tokens", 0)},
+                             **{k: t.get(k, 0) for k in KINDS if k != "reasoning"})
+    return out
+
+
+def parse_metrics(text, app):
+    """Per model: requests and token kinds from creditwatch's /metrics, for one app."""
+    out = {}
+    pat = re.compile(r'^(creditwatch_tokens_total|creditwatch_requests_total)\{([^}]*)\} (\S+)$')
+    for line in text.splitlines():
+        m = pat.match(line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        if labels.get("app") != app:
+            continue
+        row = out.setdefault(labels.get("model", "?"), zero())
+        value = int(float(m.group(3)))
+        if m.group(1) == "creditwatch_requests_total":
+            row["requests"] += value
+        elif labels.get("kind") in row:
+            row[labels["kind"]] += value
+    for row in out.values():
+        row["reasoning"] = 0  # the metrics carry no reasoning kind
+    return out
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+def start_daemon(work, creditwatch, ctx):
+    os.makedirs(f"{work}/daemon", exist_ok=True)
+    write(f"{work}/daemon/otlp.token", OTLP_TOKEN + "\n")
+    write(f"{work}/daemon/config.yaml", f"""listen: "127.0.0.1:{ctx['http']}"
+state_dir: "{work}/daemon/state"
+timezone: "UTC"
+accounts:
+  - name: personal
+    opening_balance_usd: "100.00"
+otlp:
+  grpc_listen: "127.0.0.1:{ctx['grpc']}"
+  token_file: "{work}/daemon/otlp.token"
+sources:
+  - name: telemetry
+    format: otlp
+    account: personal
+    app: claude-code-otlp
+""")
+    log = open(f"{work}/logs/creditwatch-daemon.log", "w")
+    proc = subprocess.Popen([creditwatch, "run", "--config", f"{work}/daemon/config.yaml"], stdout=log,
+                            stderr=subprocess.STDOUT, env=dict(os.environ, HOME=f"{work}/daemon"))
+    wait_until(lambda: proc.poll() is not None or http_get(f"http://127.0.0.1:{ctx['http']}/readyz")[0] == 200,
+               30, "creditwatch run to be ready")
+    if proc.poll() is not None:
+        raise RuntimeError(f"creditwatch run exited ({proc.returncode}); see {work}/logs/creditwatch-daemon.log")
+    return proc
+
+
+def run_agent(name, spec, ctx, args, results):
+    home = f"{args.work}/homes/{name}"
+    proj = f"{home}/project"
+    os.makedirs(proj, exist_ok=True)
+    if spec["setup"]:
+        spec["setup"](ctx, home)
+    binary = os.path.join(args.agents_dir, name, "node_modules", ".bin", spec["bin"])
+    base_env = {
+        "PATH": os.environ["PATH"], "HOME": home, "TMPDIR": f"{home}/tmp", "LANG": "C.UTF-8", "TERM": "dumb",
+        "CI": "1", "NO_COLOR": "1",
+        # Any client that honours a proxy sends every non-loopback request to the guard.
+        "HTTPS_PROXY": f"http://127.0.0.1:{ctx['port']}", "HTTP_PROXY": f"http://127.0.0.1:{ctx['port']}",
+        "https_proxy": f"http://127.0.0.1:{ctx['port']}", "http_proxy": f"http://127.0.0.1:{ctx['port']}",
+        "ALL_PROXY": f"http://127.0.0.1:{ctx['port']}",
+        "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+    }
+    os.makedirs(base_env["TMPDIR"], exist_ok=True)
+    started = time.time()
+    for i, (argv, extra) in enumerate(spec["runs"](ctx, binary), 1):
+        env = dict(base_env, **spec["env"](ctx, home), **extra)
+        logp = f"{args.work}/logs/{name}-run{i}.log"
+        with open(logp, "w") as log:
+            t0 = time.monotonic()
+            try:
+                proc = subprocess.run(argv, cwd=proj, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT, start_new_session=True)
+                rc = proc.returncode
+            except subprocess.TimeoutExpired:
+                rc = f"timed out after {RUN_TIMEOUT}s"
+        with open(logp) as f:
+            tail = "".join(f.readlines()[-15:])
+        results.add(name, f"run {i} ({' '.join(os.path.basename(a) if j == 0 else a for j, a in enumerate(argv[:4]))} ...) "
+                    f"exits 0 in {time.monotonic() - t0:.1f}s", rc == 0, f"exit: {rc}; last lines of {logp}:\n{tail}")
+    return home, (started, time.time())
+
+
+def judge_agent(name, spec, home, window, served_all, args, results, unlogged):
+    served = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == name]
+    files = log_files(home, spec["logs"])
+    blob = b"".join(open(p, "rb").read() for p in files)
+    logged = [r for r in served if logged_by_agent(r, blob)]
+    for r in served:
+        if r not in logged:
+            unlogged.append((name, r))
+    results.add(name, f"the provider served requests ({len(served)}) and the agent logged some ({len(logged)}) "
+                f"in {len(files)} files", len(served) > 0 and len(logged) > 0,
+                "no request reached the provider or none is in the agent's files")
+    env = {"PATH": os.environ["PATH"], "HOME": home, "TZ": "UTC"}
+    proc = subprocess.run([args.creditwatch, "report", "--json", "--by", "model", "--format", spec["format"]],
+                          env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        results.add(name, "creditwatch report succeeds", False, proc.stderr[-2000:])
+        return served, logged, None
+    booked = booked_from_report(json.loads(proc.stdout))
+    expected = expected_by_model(logged)
+    for model in sorted(set(expected) | set(booked)):
+        e, b = expected.get(model, zero()), booked.get(model, zero())
+        results.add(name, f"{model}: {e['requests']} logged requests booked once, kind by kind", e == b,
+                    diff_table({model: e}, {model: b}))
+    return served, logged, booked
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--agents-dir", required=True, help="<dir>/<name>/node_modules/.bin/<bin>")
+    ap.add_argument("--creditwatch", required=True)
+    ap.add_argument("--versions", required=True, help="name=version,...")
+    ap.add_argument("--only", default="", help="comma-separated agent names")
+    args = ap.parse_args()
+    versions = dict(kv.split("=", 1) for kv in args.versions.split(",") if kv)
+    names = [n for n in AGENTS if n in versions and (not args.only or n in args.only.split(","))]
+    os.makedirs(f"{args.work}/logs", exist_ok=True)
+    provider_log = f"{args.work}/provider-requests.jsonl"
+    ctx = {"grpc": free_port(), "http": free_port()}
+    results = Results()
+    procs = []
+    try:
+        pf = f"{args.work}/provider.port"
+        plog = open(f"{args.work}/logs/fake-provider.log", "w")
+        procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "fake_provider.py"), "--log", provider_log,
+                                       "--port-file", pf, "--dns-port", "53"], stdout=plog, stderr=subprocess.STDOUT))
+        wait_until(lambda: os.path.exists(pf) or procs[0].poll() is not None, 10, "the fake provider")
+        if procs[0].poll() is not None:
+            raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")
+        ctx["port"] = int(open(pf).read())
+        if "claude-code" in names:
+            procs.append(start_daemon(args.work, args.creditwatch, ctx))
+        print(f"fake provider on 127.0.0.1:{ctx['port']}; creditwatch daemon on :{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
+
+        homes = {}
+        for name in names:
+            print(f"\n== {name} {versions[name]}")
+            homes[name] = run_agent(name, AGENTS[name], ctx, args, results)
+
+        served_all = read_provider_log(provider_log)
+        unlogged, table = [], []
+        print("\n== creditwatch report on what each agent wrote")
+        for name in names:
+            home, window = homes[name]
+            served, logged, _ = judge_agent(name, AGENTS[name], home, window, served_all, args, results, unlogged)
+            table.append((name, versions[name], len(served), len(logged)))
+
+        outside = [r for r in served_all if r.get("kind") == "outside"]
+        for name in names:
+            start, end = homes[name][1]
+            mine = sorted({r["host"] for r in outside if start <= r["time"] <= end + 1})
+            results.add(name, "no request beyond loopback", not mine, "attempted: " + ", ".join(mine))
+        stray = [r for r in outside if not any(s <= r["time"] <= e + 1 for _, (s, e) in homes.values())]
+        if stray:
+            results.add("suite", "no request beyond loopback", False, ", ".join(sorted({r["host"] for r in stray})))
+
+        if "claude-code" in names:
+            print("\n== creditwatch run: Claude Code's OpenTelemetry export")
+            claude = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == "claude-code"
+                      and r["wire"] == "anthropic"]
+            expected = expected_by_model(claude)
+            for e in expected.values():
+                e["reasoning"] = 0
+            url = f"http://127.0.0.1:{ctx['http']}/metrics"
+            want = sum(e["requests"] for e in expected.values())
+            try:
+                wait_until(lambda: sum(r["requests"] for r in parse_metrics(http_get(url)[1], "claude-code-otlp").values()) >= want,
+                           20, f"{want} OTLP requests in /metrics")
+            except TimeoutError as e:
+                print(f"  ({e})")
+            booked = parse_metrics(http_get(url)[1], "claude-code-otlp")
+            for model in sorted(set(expected) | set(booked)):
+                e, b = expected.get(model, zero()), booked.get(model, zero())
+                results.add("claude-code", f"OTLP {model}: {e['requests']} requests in /metrics, kind by kind", e == b,
+                            diff_table({model: e}, {model: b}))
+
+        others = [r for r in served_all if r.get("kind") == "other"]
+        print("\n== requests the provider served that no agent file shows (not bookable from logs)")
+        for name, r in unlogged:
+            tail = r.get("user_text_tail", "").replace("\n", " ")[-70:]
+            print(f"  {name:<12} #{r['n']:<3} {r['wire']:<9} {r['model']:<24} {r['path'].split('?')[0]:<45} {tail!r}")
+        if not unlogged:
+            print("  (none)")
+        print("\n== other requests served on loopback (not billed)")
+        for r in others:
+            print(f"  {r['agent']:<12} {r['method']:<5} {r['path']}")
+        if not others:
+            print("  (none)")
+
+        print("\n== per agent")
+        print(f"  {'agent':<12}{'version':<10}{'served':>7}{'logged':>7}{'unlogged':>9}{'passed':>8}{'failed':>8}")
+        for name, version, n_served, n_logged in table:
+            mine = [c for c in results.checks if c[0] == name]
+            ok = sum(1 for c in mine if c[2])
+            print(f"  {name:<12}{version:<10}{n_served:>7}{n_logged:>7}{n_served - n_logged:>9}{ok:>8}{len(mine) - ok:>8}")
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    passed = sum(1 for c in results.checks if c[2])
+    failed = len(results.checks) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
