@@ -56,7 +56,8 @@ def usage_for(n, wire):
 
     input: uncached input; output: all output, reasoning included; reasoning: of output.
     Anthropic has 5m and 1h cache writes; the Responses API a cache write (`cache_write_tokens`);
-    chat completions and Gemini no cache writes (the agents read none there).
+    chat completions and Gemini no cache writes (the agents read none there). Every wire format
+    carries reasoning tokens.
     """
     u = {
         "input": 30 + n,
@@ -69,6 +70,7 @@ def usage_for(n, wire):
     if wire == "anthropic":
         u["cache_write_5m"] = 10 + n
         u["cache_write_1h"] = 5 + n
+        u["reasoning"] = 7 + n % 20
     elif wire == "responses":
         u["cache_write_5m"] = 10 + n
         u["reasoning"] = 7 + n % 20
@@ -79,10 +81,16 @@ def usage_for(n, wire):
 
 # ---- deciding what to answer ------------------------------------------------------------
 
-# A prompt containing this word asks for one tool call (answered before any tool result).
-TOOL_WORD = "CONFORMANCE_TOOL"
+# A prompt containing one of these words asks for one call of the first tool the agent offers
+# among those listed (answered before any tool result): a shell command, or a subagent.
+TOOL_WORDS = {
+    "CONFORMANCE_TOOL": ["Bash", "bash", "exec_command", "shell_command", "shell", "run_shell_command"],
+    "CONFORMANCE_SUBAGENT": ["Agent", "Task"],
+}
 # Per tool name the agents offer, the arguments of a harmless call.
 TOOL_ARGS = {
+    "Agent": {"description": "Conformance subagent", "prompt": "Answer with one word.", "subagent_type": "general-purpose"},
+    "Task": {"description": "Conformance subagent", "prompt": "Answer with one word.", "subagent_type": "general-purpose"},
     "Bash": {"command": "echo conformance", "description": "Print a word"},
     "bash": {"command": "echo conformance", "description": "Print a word"},
     "exec_command": {"cmd": "echo conformance"},
@@ -103,10 +111,15 @@ def text_of(obj):
     return ""
 
 
-def has_tool_result(body):
-    s = json.dumps(body)
-    return any(k in s for k in ('"tool_result"', '"function_call_output"', '"role": "tool"',
-                                '"functionResponse"', '"custom_tool_call_output"'))
+TOOL_RESULT_MARKS = ('"tool_result"', '"function_call_output"', '"role": "tool"', '"functionResponse"',
+                     '"custom_tool_call_output"')
+
+
+def answered_since(raw, word):
+    """Whether a tool result follows the last mention of word in the request (JSON keeps the
+    conversation's order): a continued session repeats old prompts, already answered."""
+    at = raw.rfind(word)
+    return any(raw.find(mark, at) != -1 for mark in TOOL_RESULT_MARKS)
 
 
 def offered_tools(body, wire):
@@ -135,11 +148,12 @@ def user_text(body, wire):
 
 
 def choose_tool(body, wire):
-    if TOOL_WORD not in user_text(body, wire) or has_tool_result(body):
-        return None
-    for name in offered_tools(body, wire):
-        if name in TOOL_ARGS:
-            return name
+    text, offered, raw = user_text(body, wire), offered_tools(body, wire), json.dumps(body)
+    for word, names in TOOL_WORDS.items():
+        if word in text and not answered_since(raw, word):
+            for name in names:
+                if name in offered:
+                    return name
     return None
 
 
@@ -306,7 +320,10 @@ class Handler(BaseHTTPRequestHandler):
                  "cache_creation_input_tokens": u["cache_write_5m"] + u["cache_write_1h"],
                  "cache_creation": {"ephemeral_5m_input_tokens": u["cache_write_5m"],
                                     "ephemeral_1h_input_tokens": u["cache_write_1h"]},
-                 "output_tokens": u["output"], "service_tier": "standard"}
+                 "output_tokens": u["output"], "service_tier": "standard",
+                 # Thinking tokens, inside output_tokens, as Claude Code 2.1.3xx models the usage
+                 # it receives (its `output_tokens_details.thinking_tokens`).
+                 "output_tokens_details": {"thinking_tokens": u["reasoning"]}}
         if tool:
             block = {"type": "tool_use", "id": f"toolu_{ids['response_id']}", "name": tool, "input": TOOL_ARGS[tool]}
         else:

@@ -4,8 +4,8 @@
 Run by `scripts/agents-conformance` inside a network namespace that has only loopback (and with
 /etc/resolv.conf pointing at the fake provider's DNS guard), after it has installed the agents.
 For each agent in agents.txt this script:
-  1. runs it non-interactively, twice (a first prompt that makes one tool call, then a
-     continue/resume with another model), with HOME in a fresh folder and every base URL at the
+  1. runs it non-interactively, two or three times (a first prompt that makes one tool call, then
+     a continue/resume with another model; Claude Code also a subagent and a fork), with HOME in a fresh folder and every base URL at the
      fake provider (fake_provider.py), which logs every request it served and the usage it chose;
   2. decides, per served request, whether the agent logged it: its response id or its cache-read
      number (unique per request, see fake_provider.usage_for) is in the files creditwatch reads;
@@ -13,7 +13,7 @@ For each agent in agents.txt this script:
      paths, as a user would) and compares, model by model and token kind by token kind, what is
      booked with the sum of what the provider answered to the logged requests;
   4. lists the requests the agent never logged (the provider served them; no file shows them).
-Claude Code also exports OpenTelemetry (gRPC on the first run, HTTP/protobuf on the second) to a
+Claude Code also exports OpenTelemetry (gRPC, then HTTP/protobuf, then gRPC) to a
 `creditwatch run` daemon started here, whose /metrics totals must equal every Messages request the
 provider served to Claude Code.
 
@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +44,7 @@ KINDS = ["input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "r
 RUN_TIMEOUT = 240  # seconds one agent run may take (first runs on a cold 2-core machine)
 TOOL_PROMPT = "Run the command `echo conformance` with your shell tool, then say done. CONFORMANCE_TOOL"
 FOLLOW_PROMPT = "Thanks. Answer in one word."
+SUBAGENT_PROMPT = "Ask a subagent for one word, then say done. CONFORMANCE_SUBAGENT"
 OTLP_TOKEN = "conformance-otlp-token-0123456789"
 
 
@@ -109,9 +111,13 @@ def claude_env(ctx, home):
 def claude_runs(ctx, b):
     grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['grpc']}"}
     http = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['http']}"}
+    tools = ["--allowedTools", "Bash,Agent,Task"]
     return [
-        ([b, "-p", TOOL_PROMPT, "--model", "claude-sonnet-4-6", "--allowedTools", "Bash"], grpc),
-        ([b, "-p", "--continue", FOLLOW_PROMPT, "--model", "claude-opus-4-6"], http),
+        ([b, "-p", TOOL_PROMPT, "--model", "claude-sonnet-4-6", *tools], grpc),
+        # A subagent: its requests go to <session>/subagents/agent-*.jsonl.
+        ([b, "-p", "--continue", SUBAGENT_PROMPT, "--model", "claude-opus-4-6", *tools], http),
+        # A fork copies the parent's assistant lines (same ids) and its cost-state into a new file.
+        ([b, "-p", "--continue", "--fork-session", FOLLOW_PROMPT, "--model", "claude-haiku-4-5", *tools], grpc),
     ]
 
 
@@ -119,8 +125,7 @@ def codex_setup(ctx, home):
     # Codex config: https://github.com/openai/codex/blob/main/docs/config.md (model_providers,
     # check_for_update_on_startup, analytics); `features.plugins = false` stops the curated
     # plugins sync (github.com, api.github.com, chatgpt.com) that 0.171 runs at start.
-    write(f"{home}/.codex/config.toml", f"""model = "gpt-5.2"
-model_provider = "fake"
+    write(f"{home}/.codex/config.toml", f"""model_provider = "fake"
 check_for_update_on_startup = false
 [model_providers.fake]
 name = "fake"
@@ -137,7 +142,7 @@ enabled = false
 def codex_runs(ctx, b):
     flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
     return [
-        ([b, "exec", *flags, "-m", "gpt-5.2", TOOL_PROMPT], {}),
+        ([b, "exec", *flags, TOOL_PROMPT], {}),  # the model this version defaults to
         ([b, "exec", *flags, "-m", "gpt-5.4", "resume", "--last", FOLLOW_PROMPT], {}),
     ]
 
@@ -409,12 +414,17 @@ def judge_agent(name, spec, home, window, served_all, args, results, unlogged):
     if proc.returncode != 0:
         results.add(name, "creditwatch report succeeds", False, proc.stderr[-2000:])
         return served, logged, None
-    booked = booked_from_report(json.loads(proc.stdout))
+    doc = json.loads(proc.stdout)
+    booked = booked_from_report(doc)
     expected = expected_by_model(logged)
     for model in sorted(set(expected) | set(booked)):
         e, b = expected.get(model, zero()), booked.get(model, zero())
         results.add(name, f"{model}: {e['requests']} logged requests booked once, kind by kind", e == b,
                     diff_table({model: e}, {model: b}))
+    # The models these versions use need a price (issue 23: built in for every agent's defaults).
+    for g in doc.get("groups", []):
+        results.add(name, f"{g['key']}: priced (cost ${g.get('cost_usd')})", g.get("unpriced_requests", 0) == 0,
+                    f"{g.get('unpriced_requests')} of {g.get('requests')} requests booked at $0 as unpriced")
     return served, logged, booked
 
 
@@ -434,79 +444,9 @@ def main():
     results = Results()
     procs = []
     try:
-        pf = f"{args.work}/provider.port"
-        plog = open(f"{args.work}/logs/fake-provider.log", "w")
-        procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "fake_provider.py"), "--log", provider_log,
-                                       "--port-file", pf, "--dns-port", "53"], stdout=plog, stderr=subprocess.STDOUT))
-        wait_until(lambda: os.path.exists(pf) or procs[0].poll() is not None, 10, "the fake provider")
-        if procs[0].poll() is not None:
-            raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")
-        ctx["port"] = int(open(pf).read())
-        if "claude-code" in names:
-            procs.append(start_daemon(args.work, args.creditwatch, ctx))
-        print(f"fake provider on 127.0.0.1:{ctx['port']}; creditwatch daemon on :{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
-
-        homes = {}
-        for name in names:
-            print(f"\n== {name} {versions[name]}")
-            homes[name] = run_agent(name, AGENTS[name], ctx, args, results)
-
-        served_all = read_provider_log(provider_log)
-        unlogged, table = [], []
-        print("\n== creditwatch report on what each agent wrote")
-        for name in names:
-            home, window = homes[name]
-            served, logged, _ = judge_agent(name, AGENTS[name], home, window, served_all, args, results, unlogged)
-            table.append((name, versions[name], len(served), len(logged)))
-
-        outside = [r for r in served_all if r.get("kind") == "outside"]
-        for name in names:
-            start, end = homes[name][1]
-            mine = sorted({r["host"] for r in outside if start <= r["time"] <= end + 1})
-            results.add(name, "no request beyond loopback", not mine, "attempted: " + ", ".join(mine))
-        stray = [r for r in outside if not any(s <= r["time"] <= e + 1 for _, (s, e) in homes.values())]
-        if stray:
-            results.add("suite", "no request beyond loopback", False, ", ".join(sorted({r["host"] for r in stray})))
-
-        if "claude-code" in names:
-            print("\n== creditwatch run: Claude Code's OpenTelemetry export")
-            claude = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == "claude-code"
-                      and r["wire"] == "anthropic"]
-            expected = expected_by_model(claude)
-            for e in expected.values():
-                e["reasoning"] = 0
-            url = f"http://127.0.0.1:{ctx['http']}/metrics"
-            want = sum(e["requests"] for e in expected.values())
-            try:
-                wait_until(lambda: sum(r["requests"] for r in parse_metrics(http_get(url)[1], "claude-code-otlp").values()) >= want,
-                           20, f"{want} OTLP requests in /metrics")
-            except TimeoutError as e:
-                print(f"  ({e})")
-            booked = parse_metrics(http_get(url)[1], "claude-code-otlp")
-            for model in sorted(set(expected) | set(booked)):
-                e, b = expected.get(model, zero()), booked.get(model, zero())
-                results.add("claude-code", f"OTLP {model}: {e['requests']} requests in /metrics, kind by kind", e == b,
-                            diff_table({model: e}, {model: b}))
-
-        others = [r for r in served_all if r.get("kind") == "other"]
-        print("\n== requests the provider served that no agent file shows (not bookable from logs)")
-        for name, r in unlogged:
-            tail = r.get("user_text_tail", "").replace("\n", " ")[-70:]
-            print(f"  {name:<12} #{r['n']:<3} {r['wire']:<9} {r['model']:<24} {r['path'].split('?')[0]:<45} {tail!r}")
-        if not unlogged:
-            print("  (none)")
-        print("\n== other requests served on loopback (not billed)")
-        for r in others:
-            print(f"  {r['agent']:<12} {r['method']:<5} {r['path']}")
-        if not others:
-            print("  (none)")
-
-        print("\n== per agent")
-        print(f"  {'agent':<12}{'version':<10}{'served':>7}{'logged':>7}{'unlogged':>9}{'passed':>8}{'failed':>8}")
-        for name, version, n_served, n_logged in table:
-            mine = [c for c in results.checks if c[0] == name]
-            ok = sum(1 for c in mine if c[2])
-            print(f"  {name:<12}{version:<10}{n_served:>7}{n_logged:>7}{n_served - n_logged:>9}{ok:>8}{len(mine) - ok:>8}")
+        run_suite(args, names, versions, ctx, results, procs, provider_log)
+    except Exception:  # a broken harness is a failed check, and the summary line still comes
+        results.add("suite", "runs to its end", False, traceback.format_exc())
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -521,6 +461,82 @@ def main():
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
+
+def run_suite(args, names, versions, ctx, results, procs, provider_log):
+    """Starts the provider (and the daemon), runs the agents, checks; started processes go to procs."""
+    pf = f"{args.work}/provider.port"
+    plog = open(f"{args.work}/logs/fake-provider.log", "w")
+    procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "fake_provider.py"), "--log", provider_log,
+                                   "--port-file", pf, "--dns-port", "53"], stdout=plog, stderr=subprocess.STDOUT))
+    wait_until(lambda: os.path.exists(pf) or procs[0].poll() is not None, 10, "the fake provider")
+    if procs[0].poll() is not None:
+        raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")
+    ctx["port"] = int(open(pf).read())
+    if "claude-code" in names:
+        procs.append(start_daemon(args.work, args.creditwatch, ctx))
+    print(f"fake provider on 127.0.0.1:{ctx['port']}; creditwatch daemon on :{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
+
+    homes = {}
+    for name in names:
+        print(f"\n== {name} {versions[name]}")
+        homes[name] = run_agent(name, AGENTS[name], ctx, args, results)
+
+    served_all = read_provider_log(provider_log)
+    unlogged, table = [], []
+    print("\n== creditwatch report on what each agent wrote")
+    for name in names:
+        home, window = homes[name]
+        served, logged, _ = judge_agent(name, AGENTS[name], home, window, served_all, args, results, unlogged)
+        table.append((name, versions[name], len(served), len(logged)))
+
+    outside = [r for r in served_all if r.get("kind") == "outside"]
+    for name in names:
+        start, end = homes[name][1]
+        mine = sorted({r["host"] for r in outside if start <= r["time"] <= end + 1})
+        results.add(name, "no request beyond loopback", not mine, "attempted: " + ", ".join(mine))
+    stray = [r for r in outside if not any(s <= r["time"] <= e + 1 for _, (s, e) in homes.values())]
+    if stray:
+        results.add("suite", "no request beyond loopback", False, ", ".join(sorted({r["host"] for r in stray})))
+
+    if "claude-code" in names:
+        print("\n== creditwatch run: Claude Code's OpenTelemetry export")
+        claude = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == "claude-code"
+                  and r["wire"] == "anthropic"]
+        expected = expected_by_model(claude)
+        for e in expected.values():
+            e["reasoning"] = 0
+        url = f"http://127.0.0.1:{ctx['http']}/metrics"
+        want = sum(e["requests"] for e in expected.values())
+        try:
+            wait_until(lambda: sum(r["requests"] for r in parse_metrics(http_get(url)[1], "claude-code-otlp").values()) >= want,
+                       20, f"{want} OTLP requests in /metrics")
+        except TimeoutError as e:
+            print(f"  ({e})")
+        booked = parse_metrics(http_get(url)[1], "claude-code-otlp")
+        for model in sorted(set(expected) | set(booked)):
+            e, b = expected.get(model, zero()), booked.get(model, zero())
+            results.add("claude-code", f"OTLP {model}: {e['requests']} requests in /metrics, kind by kind", e == b,
+                        diff_table({model: e}, {model: b}))
+
+    others = [r for r in served_all if r.get("kind") == "other"]
+    print("\n== requests the provider served that no agent file shows (not bookable from logs)")
+    for name, r in unlogged:
+        tail = r.get("user_text_tail", "").replace("\n", " ")[-70:]
+        print(f"  {name:<12} #{r['n']:<3} {r['wire']:<9} {r['model']:<24} {r['path'].split('?')[0]:<45} {tail!r}")
+    if not unlogged:
+        print("  (none)")
+    print("\n== other requests served on loopback (not billed)")
+    for r in others:
+        print(f"  {r['agent']:<12} {r['method']:<5} {r['path']}")
+    if not others:
+        print("  (none)")
+
+    print("\n== per agent")
+    print(f"  {'agent':<12}{'version':<10}{'served':>7}{'logged':>7}{'unlogged':>9}{'passed':>8}{'failed':>8}")
+    for name, version, n_served, n_logged in table:
+        mine = [c for c in results.checks if c[0] == name]
+        ok = sum(1 for c in mine if c[2])
+        print(f"  {name:<12}{version:<10}{n_served:>7}{n_logged:>7}{n_served - n_logged:>9}{ok:>8}{len(mine) - ok:>8}")
 
 if __name__ == "__main__":
     sys.exit(main())
