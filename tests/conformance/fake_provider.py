@@ -311,6 +311,7 @@ class Handler(BaseHTTPRequestHandler):
             "chat": f"chatcmpl-conf{n:04d}x", "gemini": f"gemresp-conf{n:04d}x"}[wire]}
         log_line({"kind": "billable", "n": n, "agent": agent, "wire": wire, "path": path, "model": model,
                   "stream": stream, "tool": tool, "usage": u, "ids": ids,
+                  "tools_offered": offered_tools(body, wire) or [t.get("type") for t in body.get("tools") or [] if isinstance(t, dict)],
                   "user_text_tail": user_text(body, wire)[-160:]})
         getattr(self, "answer_" + wire)(model, u, ids, tool, text, stream)
 
@@ -365,7 +366,13 @@ class Handler(BaseHTTPRequestHandler):
                     "content": [{"type": "output_text", "text": text, "annotations": []}]}
         base = {"id": rid, "object": "response", "created_at": int(time.time()), "model": model}
         done = dict(base, status="completed", output=[item], usage=usage)
-        headers = [("x-request-id", ids["request_id"])]
+        # Codex reads its plan's rate limits from these headers and writes a `token_count` line on
+        # every update, repeating the last usage (codex-rs core, `update_rate_limits`): a trap for
+        # a parser that sums those lines.
+        headers = [("x-request-id", ids["request_id"]), ("x-codex-primary-used-percent", "12.5"),
+                   ("x-codex-primary-window-minutes", "300"), ("x-codex-primary-reset-after-seconds", "3600"),
+                   ("x-codex-secondary-used-percent", "40.0"), ("x-codex-secondary-window-minutes", "10080"),
+                   ("x-codex-secondary-reset-after-seconds", "86400")]
         if not stream:
             return self.send_json(200, done, headers)
         self.start_sse(headers)

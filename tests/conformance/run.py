@@ -142,8 +142,8 @@ enabled = false
 def codex_runs(ctx, b):
     flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
     return [
-        ([b, "exec", *flags, TOOL_PROMPT], {}),  # the model this version defaults to
-        ([b, "exec", *flags, "-m", "gpt-5.4", "resume", "--last", FOLLOW_PROMPT], {}),
+        ([b, "exec", *flags, "-m", "gpt-5.4", TOOL_PROMPT], {}),
+        ([b, "exec", *flags, "resume", "--last", FOLLOW_PROMPT], {}),  # the model this version defaults to
     ]
 
 
@@ -177,7 +177,7 @@ def qwen_setup(ctx, home):
 
 def qwen_runs(ctx, b):
     return [
-        ([b, "-p", TOOL_PROMPT, "--yolo", "--model", "qwen3-coder-plus"], {}),
+        ([b, "-p", TOOL_PROMPT, "--yolo"], {}),  # the model this version defaults to
         ([b, "--continue", "-p", FOLLOW_PROMPT, "--yolo", "--model", "qwen3-coder-flash"], {}),
     ]
 
@@ -472,9 +472,10 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
     if procs[0].poll() is not None:
         raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")
     ctx["port"] = int(open(pf).read())
+    print(f"fake provider on 127.0.0.1:{ctx['port']}")
     if "claude-code" in names:
         procs.append(start_daemon(args.work, args.creditwatch, ctx))
-    print(f"fake provider on 127.0.0.1:{ctx['port']}; creditwatch daemon on :{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
+        print(f"creditwatch run on 127.0.0.1:{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
 
     homes = {}
     for name in names:
