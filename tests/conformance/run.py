@@ -400,7 +400,10 @@ def run_agent(name, spec, ctx, args, results):
 def judge_agent(name, spec, home, window, served_all, args, results, unlogged):
     served = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == name]
     files = log_files(home, spec["logs"])
-    blob = b"".join(open(p, "rb").read() for p in files)
+    blob = b""
+    for p in files:
+        with open(p, "rb") as f:
+            blob += f.read() + b"\n"
     logged = [r for r in served if logged_by_agent(r, blob)]
     for r in served:
         if r not in logged:
@@ -471,7 +474,8 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
     wait_until(lambda: os.path.exists(pf) or procs[0].poll() is not None, 10, "the fake provider")
     if procs[0].poll() is not None:
         raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")
-    ctx["port"] = int(open(pf).read())
+    with open(pf) as f:
+        ctx["port"] = int(f.read())
     print(f"fake provider on 127.0.0.1:{ctx['port']}")
     if "claude-code" in names:
         procs.append(start_daemon(args.work, args.creditwatch, ctx))
