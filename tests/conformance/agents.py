@@ -1,5 +1,6 @@
 """The agents the conformance suite runs, and how: for each, the binary, creditwatch's format, the
-files (globs under HOME) that format reads, a setup writing the agent's config into HOME, its
+files (globs under HOME) where a request counts as logged (`logs`), the paths a user would give a
+`creditwatch run` source for them (`paths`, the format's documented defaults), a setup writing the agent's config into HOME, its
 environment (every base URL at the fake provider, updates, telemetry and plugin syncs off), and its
 runs. The versions are pinned in agents.txt; run.py runs these and checks what they wrote.
 """
@@ -145,26 +146,30 @@ def opencode_runs(ctx, b):
 
 AGENTS = {
     "claude-code": dict(bin="claude", format="claude_code", setup=None, env=claude_env, runs=claude_runs,
-                        logs=[".claude/projects/**/*.jsonl"]),
+                        logs=[".claude/projects/**/*.jsonl"], paths=[".claude/projects/**/*.jsonl"]),
     "codex": dict(bin="codex", format="codex", setup=codex_setup, runs=codex_runs,
                   env=lambda ctx, home: {"CONFORMANCE_OPENAI_KEY": "sk-conformance"},
-                  logs=[".codex/sessions/**/*.jsonl", ".codex/archived_sessions/**/*.jsonl"]),
+                  logs=[".codex/sessions/**/*.jsonl", ".codex/archived_sessions/**/*.jsonl"],
+                  paths=[".codex/sessions/**/*.jsonl", ".codex/archived_sessions/**/*.jsonl"]),
     "gemini-cli": dict(bin="gemini", format="gemini_cli", setup=gemini_setup, runs=gemini_runs,
                        env=lambda ctx, home: {"GEMINI_API_KEY": "conformance-key",
                                               "GOOGLE_GEMINI_BASE_URL": base_url(ctx, "gemini-cli")},
-                       logs=[".gemini/tmp/*/chats/**/*.json", ".gemini/tmp/*/chats/**/*.jsonl"]),
+                       logs=[".gemini/tmp/*/chats/**/*.json", ".gemini/tmp/*/chats/**/*.jsonl"],
+                       paths=[".gemini/tmp/*/chats/**/*.json", ".gemini/tmp/*/chats/**/*.jsonl"]),
     "qwen-code": dict(bin="qwen", format="qwen_code", setup=qwen_setup, runs=qwen_runs,
                       env=lambda ctx, home: {"OPENAI_API_KEY": "conformance-key",
                                              "OPENAI_BASE_URL": base_url(ctx, "qwen-code") + "/v1",
                                              "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"},
                       logs=[".qwen/projects/*/chats/**/*.jsonl", ".qwen/tmp/*/chats/**/*.json",
-                            ".qwen/usage/*.jsonl"]),
+                            ".qwen/usage/*.jsonl"],
+                      paths=[".qwen/projects/*/chats/**/*.jsonl"]),
     "opencode": dict(bin="opencode", format="opencode", setup=opencode_setup, runs=opencode_runs,
                      env=lambda ctx, home: {"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1",
                                             "OPENCODE_DISABLE_LSP_DOWNLOAD": "1", "OPENCODE_DISABLE_SHARE": "1",
                                             "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1", "OPENCODE_PURE": "1",
                                             "npm_config_registry": base_url(ctx, "npm-registry") + "/"},
-                     logs=[".local/share/opencode/opencode.db*", ".local/share/opencode/storage/**/*.json"]),
+                     logs=[".local/share/opencode/opencode.db*", ".local/share/opencode/storage/**/*.json"],
+                     paths=[".local/share/opencode/opencode.db"]),
 }
 
 

@@ -171,34 +171,70 @@ def parse_metrics(text, app):
     return out
 
 
+def check_metrics(results, agent, label, app, expected, url):
+    """The daemon's /metrics for one app equal the expected requests, model by model, kind by kind
+    (reasoning is not a kind there). Waits (with a deadline) until the requests are all in."""
+    for e in expected.values():
+        e["reasoning"] = 0
+    want = sum(e["requests"] for e in expected.values())
+    try:
+        wait_until(lambda: sum(r["requests"] for r in parse_metrics(http_get(url)[1], app).values()) >= want,
+                   15, f"{want} {label} requests in /metrics")
+    except TimeoutError as e:
+        print(f"  ({e})")
+    booked = parse_metrics(http_get(url)[1], app)
+    for model in sorted(set(expected) | set(booked)):
+        e, b = expected.get(model, zero()), booked.get(model, zero())
+        results.add(agent, f"{label} {model}: {e['requests']} requests in /metrics, kind by kind", e == b,
+                    diff_table({model: e}, {model: b}))
+
+
+def source_errors(text, source):
+    m = re.search(r'^creditwatch_source_lines_total\{[^}]*outcome="error"[^}]*source="%s"[^}]*\} (\S+)$|'
+                  r'^creditwatch_source_lines_total\{[^}]*source="%s"[^}]*outcome="error"[^}]*\} (\S+)$'
+                  % (re.escape(source), re.escape(source)), text, re.M)
+    return int(float(m.group(1) or m.group(2))) if m else 0
+
+
 # ---- the run -------------------------------------------------------------------------------
 
-def start_daemon(work, creditwatch, ctx):
-    os.makedirs(f"{work}/daemon", exist_ok=True)
-    write(f"{work}/daemon/otlp.token", OTLP_TOKEN + "\n")
-    write(f"{work}/daemon/config.yaml", f"""listen: "127.0.0.1:{ctx['http']}"
-state_dir: "{work}/daemon/state"
+def start_daemon(work, creditwatch, name, port, sources, otlp=""):
+    """A `creditwatch run` on 127.0.0.1:port with these sources (YAML list items), ready."""
+    d = f"{work}/daemon-{name}"
+    write(f"{d}/config.yaml", f"""listen: "127.0.0.1:{port}"
+state_dir: "{d}/state"
 timezone: "UTC"
 accounts:
   - name: personal
     opening_balance_usd: "100.00"
-otlp:
-  grpc_listen: "127.0.0.1:{ctx['grpc']}"
-  token_file: "{work}/daemon/otlp.token"
-sources:
-  - name: telemetry
-    format: otlp
-    account: personal
-    app: claude-code-otlp
-""")
-    log = open(f"{work}/logs/creditwatch-daemon.log", "w")
-    proc = subprocess.Popen([creditwatch, "run", "--config", f"{work}/daemon/config.yaml"], stdout=log,
-                            stderr=subprocess.STDOUT, env=dict(os.environ, HOME=f"{work}/daemon"))
-    wait_until(lambda: proc.poll() is not None or http_get(f"http://127.0.0.1:{ctx['http']}/readyz")[0] == 200,
-               30, "creditwatch run to be ready")
+{otlp}sources:
+{sources}""")
+    log = open(f"{work}/logs/creditwatch-{name}.log", "w")
+    proc = subprocess.Popen([creditwatch, "run", "--config", f"{d}/config.yaml"], stdout=log,
+                            stderr=subprocess.STDOUT, env=dict(os.environ, HOME=d))
+    wait_until(lambda: proc.poll() is not None or http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200,
+               30, f"creditwatch run ({name}) to be ready")
     if proc.poll() is not None:
-        raise RuntimeError(f"creditwatch run exited ({proc.returncode}); see {work}/logs/creditwatch-daemon.log")
+        raise RuntimeError(f"creditwatch run ({name}) exited ({proc.returncode}); see {work}/logs/creditwatch-{name}.log")
     return proc
+
+
+def start_daemons(work, creditwatch, ctx, names):
+    """Two daemons, since one request has one id across a daemon's sources (the contract): one
+    receives only Claude Code's OTLP export, the other follows every agent's files live (one
+    source per agent, app = the agent's name) while the agents run."""
+    write(f"{work}/daemon-otlp/otlp.token", OTLP_TOKEN + "\n")
+    otlp = start_daemon(work, creditwatch, "otlp", ctx["http"],
+                        "  - { name: telemetry, format: otlp, account: personal, app: claude-code-otlp }\n",
+                        f"otlp:\n  grpc_listen: \"127.0.0.1:{ctx['grpc']}\"\n"
+                        f"  token_file: \"{work}/daemon-otlp/otlp.token\"\n")
+    sources = "".join(f"""  - name: files-{name}
+    format: {AGENTS[name]['format']}
+    paths: {json.dumps([f"{work}/homes/{name}/{g}" for g in AGENTS[name]['paths']])}
+    account: personal
+    app: {name}
+""" for name in names)
+    return [otlp, start_daemon(work, creditwatch, "files", ctx["files"], sources)]
 
 
 def run_agent(name, spec, ctx, args, results):
@@ -283,7 +319,7 @@ def main():
     names = [n for n in AGENTS if n in versions and (not args.only or n in args.only.split(","))]
     os.makedirs(f"{args.work}/logs", exist_ok=True)
     provider_log = f"{args.work}/provider-requests.jsonl"
-    ctx = {"grpc": free_port(), "http": free_port()}
+    ctx = {"grpc": free_port(), "http": free_port(), "files": free_port()}
     results = Results()
     procs = []
     try:
@@ -317,9 +353,9 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
     with open(pf) as f:
         ctx["port"] = int(f.read())
     print(f"fake provider on 127.0.0.1:{ctx['port']}")
-    if "claude-code" in names:
-        procs.append(start_daemon(args.work, args.creditwatch, ctx))
-        print(f"creditwatch run on 127.0.0.1:{ctx['http']} (OTLP/gRPC :{ctx['grpc']})")
+    procs.extend(start_daemons(args.work, args.creditwatch, ctx, names))
+    print(f"creditwatch run (OTLP) on 127.0.0.1:{ctx['http']} (gRPC :{ctx['grpc']}); "
+          f"creditwatch run (files) on 127.0.0.1:{ctx['files']}")
 
     homes = {}
     for name in names:
@@ -327,12 +363,13 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
         homes[name] = run_agent(name, AGENTS[name], ctx, args, results)
 
     served_all = read_provider_log(provider_log)
-    unlogged, table = [], []
+    unlogged, table, logged_by = [], [], {}
     print("\n== creditwatch report on what each agent wrote")
     for name in names:
         home, window = homes[name]
         served, logged, _ = judge_agent(name, AGENTS[name], home, window, served_all, args, results, unlogged)
         table.append((name, versions[name], len(served), len(logged)))
+        logged_by[name] = logged
 
     outside = [r for r in served_all if r.get("kind") == "outside"]
     for name in names:
@@ -343,25 +380,20 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
     if stray:
         results.add("suite", "no request beyond loopback", False, ", ".join(sorted({r["host"] for r in stray})))
 
+    url = f"http://127.0.0.1:{ctx['http']}/metrics"
+    files_url = f"http://127.0.0.1:{ctx['files']}/metrics"
     if "claude-code" in names:
         print("\n== creditwatch run: Claude Code's OpenTelemetry export")
         claude = [r for r in served_all if r.get("kind") == "billable" and r.get("agent") == "claude-code"
                   and r["wire"] == "anthropic"]
-        expected = expected_by_model(claude)
-        for e in expected.values():
-            e["reasoning"] = 0
-        url = f"http://127.0.0.1:{ctx['http']}/metrics"
-        want = sum(e["requests"] for e in expected.values())
-        try:
-            wait_until(lambda: sum(r["requests"] for r in parse_metrics(http_get(url)[1], "claude-code-otlp").values()) >= want,
-                       20, f"{want} OTLP requests in /metrics")
-        except TimeoutError as e:
-            print(f"  ({e})")
-        booked = parse_metrics(http_get(url)[1], "claude-code-otlp")
-        for model in sorted(set(expected) | set(booked)):
-            e, b = expected.get(model, zero()), booked.get(model, zero())
-            results.add("claude-code", f"OTLP {model}: {e['requests']} requests in /metrics, kind by kind", e == b,
-                        diff_table({model: e}, {model: b}))
+        check_metrics(results, "claude-code", "OTLP", "claude-code-otlp", expected_by_model(claude), url)
+    print("\n== creditwatch run: the agents' files followed live (paths as a user configures them)")
+    for name in names:
+        check_metrics(results, name, "followed", name, expected_by_model(logged_by[name]), files_url)
+        errors = source_errors(http_get(files_url)[1], f"files-{name}")
+        results.add(name, f"followed: no line of the agent's files counted as an error ({errors})", errors == 0,
+                    f"creditwatch_source_lines_total{{source=\"files-{name}\",outcome=\"error\"}} is {errors}; "
+                    f"see {args.work}/logs/creditwatch-files.log")
 
     others = [r for r in served_all if r.get("kind") == "other"]
     print("\n== requests the provider served that no agent file shows (not bookable from logs)")
