@@ -4,18 +4,21 @@
 Run by `scripts/agents-conformance` inside a network namespace that has only loopback (and with
 /etc/resolv.conf pointing at the fake provider's DNS guard), after it has installed the agents.
 For each agent in agents.txt this script:
-  1. runs it non-interactively, two or three times (a first prompt that makes one tool call, then
-     a continue/resume with another model; Claude Code also a subagent and a fork), with HOME in a fresh folder and every base URL at the
-     fake provider (fake_provider.py), which logs every request it served and the usage it chose;
+  1. runs it non-interactively, two or three times (a first prompt that makes one tool call,
+     then a continue/resume with another model; Claude Code also a subagent and a fork), with
+     HOME in a fresh folder and every base URL at the fake provider (fake_provider.py), which
+     logs every request it served and the usage it chose (agents.py says how, per agent);
   2. decides, per served request, whether the agent logged it: its response id or its cache-read
-     number (unique per request, see fake_provider.usage_for) is in the files creditwatch reads;
+     number (unique per request, see fake_provider.usage_for) is in the agent's files;
   3. runs `creditwatch report --json --by model --format F` with that HOME (the format's default
      paths, as a user would) and compares, model by model and token kind by token kind, what is
-     booked with the sum of what the provider answered to the logged requests;
+     booked with the sum of what the provider answered to the logged requests; each model
+     booked must have a price;
   4. lists the requests the agent never logged (the provider served them; no file shows them).
-Claude Code also exports OpenTelemetry (gRPC, then HTTP/protobuf, then gRPC) to a
-`creditwatch run` daemon started here, whose /metrics totals must equal every Messages request the
-provider served to Claude Code.
+Two `creditwatch run` daemons run meanwhile: one receives Claude Code's OpenTelemetry export
+(gRPC, then HTTP/protobuf, then gRPC) and its /metrics must equal every Messages request the
+provider served to Claude Code; the other follows every agent's files live and its /metrics must
+equal the logged requests, with no line counted as an error.
 
 What "correct" means (the issue's, and each provider's own definition of its usage fields):
   input: uncached input; cache_read: cached input; cache_write_5m / cache_write_1h: cache writes
@@ -258,18 +261,25 @@ def run_agent(name, spec, ctx, args, results):
     for i, (argv, extra) in enumerate(spec["runs"](ctx, binary), 1):
         env = dict(base_env, **spec["env"](ctx, home), **extra)
         logp = f"{args.work}/logs/{name}-run{i}.log"
+        t0 = time.monotonic()
         with open(logp, "w") as log:
-            t0 = time.monotonic()
+            proc = subprocess.Popen(argv, cwd=proj, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                proc = subprocess.run(argv, cwd=proj, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=RUN_TIMEOUT, start_new_session=True)
-                rc = proc.returncode
+                rc = proc.wait(timeout=RUN_TIMEOUT)
             except subprocess.TimeoutExpired:
                 rc = f"timed out after {RUN_TIMEOUT}s"
+            # What the agent left running (helpers, a timed-out run) goes with it.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
         with open(logp) as f:
             tail = "".join(f.readlines()[-15:])
-        results.add(name, f"run {i} ({' '.join(os.path.basename(a) if j == 0 else a for j, a in enumerate(argv[:4]))} ...) "
-                    f"exits 0 in {time.monotonic() - t0:.1f}s", rc == 0, f"exit: {rc}; last lines of {logp}:\n{tail}")
+        shown = " ".join([os.path.basename(argv[0])] + ["<prompt>" if len(a) > 24 else a for a in argv[1:]])
+        results.add(name, f"run {i} ({shown}) exits 0 in {time.monotonic() - t0:.1f}s", rc == 0,
+                    f"exit: {rc}; last lines of {logp}:\n{tail}")
     return home, (started, time.time())
 
 
