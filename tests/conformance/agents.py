@@ -45,15 +45,17 @@ def claude_env(ctx, home):
 
 
 def claude_runs(ctx, b):
+    # The three protocols Claude Code's exporter speaks, one per run.
     grpc = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['grpc']}"}
-    http = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['http']}"}
+    proto = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['http']}"}
+    jsn = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ctx['http']}"}
     tools = ["--allowedTools", "Bash,Agent,Task"]
     return [
         ([b, "-p", TOOL_PROMPT, "--model", "claude-sonnet-4-6", *tools], grpc),
         # A subagent: its requests go to <session>/subagents/agent-*.jsonl.
-        ([b, "-p", "--continue", SUBAGENT_PROMPT, "--model", "claude-opus-4-6", *tools], http),
+        ([b, "-p", "--continue", SUBAGENT_PROMPT, "--model", "claude-opus-4-6", *tools], proto),
         # A fork copies the parent's assistant lines (same ids) and its cost-state into a new file.
-        ([b, "-p", "--continue", "--fork-session", FOLLOW_PROMPT, "--model", "claude-haiku-4-5", *tools], grpc),
+        ([b, "-p", "--continue", "--fork-session", FOLLOW_PROMPT, "--model", "claude-haiku-4-5", *tools], jsn),
     ]
 
 

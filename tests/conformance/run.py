@@ -16,7 +16,7 @@ For each agent in agents.txt this script:
      booked must have a price;
   4. lists the requests the agent never logged (the provider served them; no file shows them).
 Two `creditwatch run` daemons run meanwhile: one receives Claude Code's OpenTelemetry export
-(gRPC, then HTTP/protobuf, then gRPC) and its /metrics must equal every Messages request the
+(gRPC, then HTTP/protobuf, then HTTP/JSON) and its /metrics must equal every Messages request the
 provider served to Claude Code; the other follows every agent's files live and its /metrics must
 equal the logged requests, with no line counted as an error.
 
