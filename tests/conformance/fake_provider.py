@@ -13,8 +13,9 @@ suite compares those lines with what creditwatch books.
 
 The same process is the network guard: as HTTP(S) proxy it refuses every CONNECT or absolute URL
 to a host other than loopback and logs it as `outside`; as DNS server (UDP, when `--dns-port` is
-given) it answers every name but `localhost` with REFUSED and logs it. The suite fails the run on
-any `outside` line.
+given) it answers every name but `localhost` with REFUSED and logs it; on the web ports it is
+given (`--catch-ports 80,443`) it logs every connection, which in the suite's namespace is a
+client connecting to a literal address. The suite fails the run on any `outside` line.
 
 Usage numbers: request n (1-based, over the whole run) gets a cache read of 1000 * (10 + n) + 777,
 the one number of a request that every agent writes verbatim; every other kind is below 200. So a
@@ -436,12 +437,16 @@ class Handler(BaseHTTPRequestHandler):
         self.sse(resp)
 
 
-# ---- DNS guard ----------------------------------------------------------------------------
+# ---- DNS guard and catch-all -------------------------------------------------------------
 
-def dns_guard(port):
-    """Answers every query with REFUSED (NXDOMAIN-like) and logs each name but localhost."""
+def dns_socket(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
+    return s
+
+
+def dns_guard(s):
+    """Answers every query with REFUSED and logs each name but localhost."""
     while True:
         data, addr = s.recvfrom(4096)
         if len(data) < 12:
@@ -459,16 +464,72 @@ def dns_guard(port):
         s.sendto(struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 0) + data[12:i + 5], addr)
 
 
+def tls_server_name(hello):
+    """The SNI of a TLS ClientHello (RFC 8446 4.1.2, RFC 6066 3), or None."""
+    try:
+        if hello[0] != 0x16 or hello[5] != 0x01:
+            return None
+        i = 5 + 4 + 2 + 32
+        i += 1 + hello[i]                                   # session id
+        i += 2 + int.from_bytes(hello[i:i + 2], "big")      # cipher suites
+        i += 1 + hello[i]                                   # compression methods
+        end = i + 2 + int.from_bytes(hello[i:i + 2], "big")
+        i += 2
+        while i + 4 <= end:
+            kind, ln = int.from_bytes(hello[i:i + 2], "big"), int.from_bytes(hello[i + 2:i + 4], "big")
+            if kind == 0:
+                n = int.from_bytes(hello[i + 7:i + 9], "big")
+                return hello[i + 9:i + 9 + n].decode("ascii", "replace")
+            i += 4 + ln
+    except IndexError:
+        return None
+    return None
+
+
+def catch_socket(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(16)
+    return s
+
+
+def catch_all(s):
+    """Logs every connection to a web port: in the suite's namespace every IPv4 address is local
+    (`ip route add local 0.0.0.0/0 dev lo`), so a client that connects to a literal address
+    instead of a name lands here. Names it by TLS SNI or Host header where it sends one."""
+    while True:
+        conn, _ = s.accept()
+        dst = "%s:%d" % conn.getsockname()[:2]
+        conn.settimeout(2)
+        try:
+            head = conn.recv(4096)
+        except OSError:
+            head = b""
+        host = tls_server_name(head)
+        if host is None:
+            for line in head.split(b"\r\n")[1:]:
+                if line.lower().startswith(b"host:"):
+                    host = line[5:].strip().decode("ascii", "replace")
+        log_line({"kind": "outside", "host": f"{host} ({dst})" if host else dst, "method": "CONNECT-IP",
+                  "path": "", "time": time.time()})
+        conn.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--log", required=True, help="request log (JSON lines), appended")
-    ap.add_argument("--port-file", required=True, help="written with the port once listening")
-    ap.add_argument("--dns-port", type=int, default=0)
+    ap.add_argument("--port-file", required=True, help="written with the port once everything listens")
+    ap.add_argument("--dns-port", type=int, default=0, help="DNS guard on 127.0.0.1:PORT (UDP)")
+    ap.add_argument("--catch-ports", default="", help="comma-separated ports logged as outside on 0.0.0.0")
     args = ap.parse_args()
     global LOG
     LOG = open(args.log, "a", encoding="utf-8")
-    if args.dns_port:
-        threading.Thread(target=dns_guard, args=(args.dns_port,), daemon=True).start()
+    # Every socket is bound before the port file appears: a guard that cannot listen stops the run.
+    guards = [(dns_guard, dns_socket(args.dns_port))] if args.dns_port else []
+    guards += [(catch_all, catch_socket(int(p))) for p in args.catch_ports.split(",") if p]
+    for fn, sock in guards:
+        threading.Thread(target=fn, args=(sock,), daemon=True).start()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     tmp = args.port_file + ".tmp"

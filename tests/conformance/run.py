@@ -24,8 +24,8 @@ What "correct" means (the issue's, and each provider's own definition of its usa
   input: uncached input; cache_read: cached input; cache_write_5m / cache_write_1h: cache writes
   (OpenAI Responses `cache_write_tokens` count as 5m writes); output: all billed output,
   reasoning included; reasoning: of output, the reasoning tokens, where the agent logs them.
-Any request a network client makes to a host other than loopback (proxy CONNECT or DNS lookup)
-fails the suite. Every wait has a deadline; nothing waits on a fixed sleep.
+Any request a network client makes to a host other than loopback (proxy CONNECT, DNS lookup, or a
+connection to a literal address on port 80 or 443) fails the suite. Every wait has a deadline; nothing waits on a fixed sleep.
 """
 
 import argparse
@@ -356,7 +356,7 @@ def run_suite(args, names, versions, ctx, results, procs, provider_log):
     pf = f"{args.work}/provider.port"
     plog = open(f"{args.work}/logs/fake-provider.log", "w")
     procs.append(subprocess.Popen([sys.executable, os.path.join(HERE, "fake_provider.py"), "--log", provider_log,
-                                   "--port-file", pf, "--dns-port", "53"], stdout=plog, stderr=subprocess.STDOUT))
+                                   "--port-file", pf, "--dns-port", "53", "--catch-ports", "80,443"], stdout=plog, stderr=subprocess.STDOUT))
     wait_until(lambda: os.path.exists(pf) or procs[0].poll() is not None, 10, "the fake provider")
     if procs[0].poll() is not None:
         raise RuntimeError(f"fake provider exited; see {args.work}/logs/fake-provider.log")

@@ -36,8 +36,10 @@ class Provider(unittest.TestCase):
         s.bind(("127.0.0.1", 0))
         cls.dns_port = s.getsockname()[1]
         s.close()
+        cls.catch_port = run.free_port()
         cls.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fake_provider.py"), "--log", cls.log,
-                                     "--port-file", pf, "--dns-port", str(cls.dns_port)])
+                                     "--port-file", pf, "--dns-port", str(cls.dns_port),
+                                     "--catch-ports", str(cls.catch_port)])
         run.wait_until(lambda: os.path.exists(pf), 10, "the fake provider")
         with open(pf) as f:
             cls.port = int(f.read())
@@ -136,6 +138,29 @@ class Provider(unittest.TestCase):
         self.assertEqual(answer[:2], b"\x12\x34")
         self.assertEqual(answer[3] & 0x0F, 5)  # REFUSED
         run.wait_until(lambda: any(r.get("host") == "example.org" for r in self.logged()), 5, "the log line")
+
+
+    def test_a_connection_to_a_web_port_is_logged_with_its_tls_server_name(self):
+        # A ClientHello as Python's own TLS client sends it, for a literal address with SNI.
+        import ssl
+        ctx = ssl.create_default_context()
+        raw = socket.create_connection(("127.0.0.1", self.catch_port), timeout=5)
+        try:
+            ctx.wrap_socket(raw, server_hostname="telemetry.example.net")
+        except (ssl.SSLError, OSError):
+            pass  # the catch-all closes the connection: what matters is what it logged
+        finally:
+            raw.close()
+        want = f"telemetry.example.net (127.0.0.1:{self.catch_port})"
+        run.wait_until(lambda: any(r.get("host") == want for r in self.logged()), 5, want)
+
+    def test_a_plain_http_connection_is_named_by_its_host_header(self):
+        c = socket.create_connection(("127.0.0.1", self.catch_port), timeout=5)
+        c.sendall(b"GET / HTTP/1.1\r\nHost: updates.example.org\r\n\r\n")
+        c.recv(10)
+        c.close()
+        want = f"updates.example.org (127.0.0.1:{self.catch_port})"
+        run.wait_until(lambda: any(r.get("host") == want for r in self.logged()), 5, want)
 
 
 class Detection(unittest.TestCase):
