@@ -347,6 +347,8 @@ def main():
                     p.wait()
     passed = sum(1 for c in results.checks if c[2])
     failed = len(results.checks) - passed
+    write(f"{args.work}/results.json", json.dumps(
+        [{"agent": a, "check": n, "ok": ok, "detail": d} for a, n, ok, d in results.checks], indent=1))
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
