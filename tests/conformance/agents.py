@@ -1,8 +1,9 @@
-"""The agents the conformance suite runs, and how: for each, the binary, creditwatch's format, the
+"""The agents the conformance suite runs, and how. For each: the binary, creditwatch's format, the
 files (globs under HOME) where a request counts as logged (`logs`), the paths a user would give a
-`creditwatch run` source for them (`paths`, the format's documented defaults), a setup writing the agent's config into HOME, its
-environment (every base URL at the fake provider, updates, telemetry and plugin syncs off), and its
-runs. The versions are pinned in agents.txt; run.py runs these and checks what they wrote.
+`creditwatch run` source for them (`paths`, the format's documented defaults), a setup writing
+the agent's config into HOME, its environment (every base URL at the fake provider; updates,
+telemetry and plugin syncs off) and its runs: (argv, extra environment) pairs, in order, sharing
+one HOME. The versions are pinned in agents.txt; run.py runs these and checks what they wrote.
 """
 
 import json
@@ -79,6 +80,7 @@ enabled = false
 
 def codex_runs(ctx, b):
     flags = ["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+    # The tool call on a model Codex offers tools to (0.171 offers its default model none).
     return [
         ([b, "exec", *flags, "-m", "gpt-5.4", TOOL_PROMPT], {}),
         ([b, "exec", *flags, "resume", "--last", FOLLOW_PROMPT], {}),  # the model this version defaults to
