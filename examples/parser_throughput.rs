@@ -51,7 +51,7 @@ fn parser(format: &str) -> Result<Box<dyn LineParser>> {
         "skim" => Box::new(Skim),
         "claude_code" => Box::new(ClaudeCodeParser),
         "codex" => Box::new(CodexParser::new()),
-        "qwen_code" => Box::new(QwenCodeParser),
+        "qwen_code" => Box::new(QwenCodeParser::new()),
         "anthropic" => Box::new(AnthropicParser::new(&StreamOptions::default(), attribution).map_err(|e| anyhow!(e))?),
         "openai" => Box::new(OpenAiParser::new(attribution)),
         "litellm" => Box::new(LitellmParser::new(LitellmOptions::default(), attribution)),
@@ -92,7 +92,7 @@ fn run(format: &str, lines: &[&[u8]]) -> Result<Run> {
 /// A whole-file format: the document read `copies` times, as the follower
 /// reads a chat file again each time it changes.
 fn run_document(text: &[u8], copies: usize) -> Run {
-    let mut p = GeminiCliParser;
+    let mut p = GeminiCliParser::gemini();
     let (mut events, mut errors, mut lines) = (0, 0, 0);
     let start = Instant::now();
     for _ in 0..copies {

@@ -44,6 +44,7 @@ pub struct Metrics {
     alert_firing: GaugeVec,
     plan_windows: plan_windows::PlanWindowMetrics,
     cache_savings: CounterVec,
+    premium_requests: CounterVec,
     prompt_sizes: std::sync::Arc<PromptSizesCollector>,
 }
 
@@ -141,6 +142,12 @@ impl Metrics {
                 "What cache reads saved against the input price, in US dollars.",
                 &["account", "app", "model"],
             ),
+            premium_requests: counter(
+                &r,
+                "creditwatch_premium_requests_total",
+                "GitHub Copilot premium requests booked (fractional: a 0.33x model counts 0.33).",
+                &["account", "app", "model"],
+            ),
             prompt_sizes: PromptSizesCollector::register(&r),
             registry: r,
         };
@@ -161,9 +168,17 @@ impl Metrics {
 
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
-        for v in
-            [&self.spend, &self.user_spend, &self.tokens, &self.requests, &self.unpriced, &self.lines, &self.topups, &self.cache_savings]
-        {
+        for v in [
+            &self.spend,
+            &self.user_spend,
+            &self.tokens,
+            &self.requests,
+            &self.unpriced,
+            &self.lines,
+            &self.topups,
+            &self.cache_savings,
+            &self.premium_requests,
+        ] {
             v.reset();
         }
         for v in [
@@ -198,6 +213,9 @@ impl Metrics {
             self.requests.with_label_values(&labels).inc_by(t.requests as f64);
             self.unpriced.with_label_values(&labels).inc_by(t.unpriced_requests as f64);
             self.cache_savings.with_label_values(&labels).inc_by(to_f64(t.cache_savings).max(0.0));
+            if !t.premium_requests.is_zero() {
+                self.premium_requests.with_label_values(&labels).inc_by(to_f64(t.premium_requests).max(0.0));
+            }
             for (kind, n) in TOKEN_KINDS.iter().zip(t.tokens.by_kind()) {
                 self.tokens.with_label_values(&[labels[0], labels[1], labels[2], kind]).inc_by(n as f64);
             }

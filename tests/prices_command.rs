@@ -30,16 +30,16 @@ fn prices_names_the_origin_of_each_price() {
     let (ok, out, err) = prices(&config, "openrouter/acme-new-model");
     assert!(ok, "{err}");
     let cache = state.join("prices-cache.json");
-    assert!(out.starts_with("openrouter/acme-new-model (as acme-new-model): input $1.5 output $6 cache write 5m $1.5 1h $1.5 cache read $0.15 per million tokens (downloaded from http://127.0.0.1:9/prices.json, cached in "), "{out}");
+    assert!(out.starts_with("openrouter/acme-new-model (as acme-new-model): input $1.5 output $6 cache write $1.5 (no cache-write price: as input) cache read $0.15 per million tokens (downloaded from http://127.0.0.1:9/prices.json, cached in "), "{out}");
     assert!(out.contains(&cache.display().to_string()), "{out}");
 
     let (ok, out, _) = prices(&config, "gpt-4o-2024-08-06");
     assert!(ok);
-    assert_eq!(out, "gpt-4o-2024-08-06 (as gpt-4o): input $2.50 output $10 cache write 5m $2.50 1h $2.50 cache read $1.25 per million tokens (built-in, list of 2026-12-01)\n");
+    assert_eq!(out, "gpt-4o-2024-08-06 (as gpt-4o): input $2.50 output $10 cache write $2.50 (no cache-write price: as input) cache read $1.25 per million tokens (built-in, list of 2026-12-01)\n");
 
     let (ok, out, _) = prices(&config, "acme-gpt-mini");
     assert!(ok);
-    assert_eq!(out, "acme-gpt-mini: input $0.15 output $0.60 cache write 5m $0.15 1h $0.15 cache read $0.15 per million tokens (config)\n");
+    assert_eq!(out, "acme-gpt-mini: input $0.15 output $0.60 cache write $0.15 (no cache-write price: as input) cache read $0.15 per million tokens (config)\n");
 
     let (ok, _, err) = prices(&config, "mystery-9");
     assert!(!ok);

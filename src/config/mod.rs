@@ -111,6 +111,9 @@ impl Config {
             if !names.insert(account.name.as_str()) {
                 return Err((format!("accounts[{i}].name"), format!("account `{}` is defined twice", account.name)));
             }
+            if let Some(premium) = &account.premium_requests {
+                premium.validate().map_err(|m| (format!("accounts[{i}].premium_requests"), m))?;
+            }
             if let Some(reload) = &account.auto_reload {
                 reload.validate().map_err(|m| (format!("accounts[{i}].auto_reload"), m))?;
             }

@@ -142,3 +142,24 @@ fn plan_windows_needs_direct_apps_and_no_dollar_allowance() {
     );
     assert!(parse(&ok).unwrap().account("personal").unwrap().plan_windows);
 }
+
+/// GitHub Copilot's premium requests on an account: read as decimals; a
+/// negative figure or an unknown key is an error naming file, line and field.
+#[test]
+fn premium_requests_are_read_and_checked() {
+    let with = |rule: &str| {
+        GOOD.replace("    direct_apps: [claude.ai]\n", &format!("    direct_apps: [claude.ai]\n    premium_requests: {rule}\n"))
+    };
+    let config = parse(&with(r#"{ monthly_allowance: 300, overage_usd: "0.04" }"#)).unwrap();
+    let rule = config.accounts[1].premium_requests.as_ref().unwrap();
+    assert_eq!((money::format(rule.monthly_allowance), money::format(rule.overage_usd)), ("300".to_string(), "0.04".to_string()));
+    for (rule, field) in [
+        (r#"{ monthly_allowance: 300, overage_usd: "-0.04" }"#, "accounts[1].premium_requests"),
+        (r#"{ monthly_allowance: -1, overage_usd: "0.04" }"#, "accounts[1].premium_requests"),
+        (r#"{ monthly_allowance: 300, overage: "0.04" }"#, "accounts[1].premium_requests"),
+    ] {
+        let err = parse(&with(rule)).unwrap_err();
+        assert!(err.field.starts_with(field), "{rule}: {err}");
+        assert_eq!(err.line, Some(13), "{rule}: {err}");
+    }
+}

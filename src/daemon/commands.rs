@@ -210,6 +210,8 @@ fn prices(arg: &ConfigArg, model: Option<&str>, check: bool) -> Result<()> {
         crate::pricing::PriceOrigin::BuiltIn => format!("built-in, list of {}", table.as_of),
         crate::pricing::PriceOrigin::Config => "config".to_string(),
         crate::pricing::PriceOrigin::Downloaded => downloaded.clone(),
+        crate::pricing::PriceOrigin::FreeTier => format!("free tier, built-in list of {}", table.as_of),
+        crate::pricing::PriceOrigin::Ollama => "ollama: a local or Ollama-subscription model, not billed per token".to_string(),
     };
     let show = |name: &str, p: &crate::pricing::ModelPrice, origin: crate::pricing::PriceOrigin| {
         let lines = crate::pricing::listing::describe(p, now);

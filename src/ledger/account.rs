@@ -63,6 +63,9 @@ pub(super) struct MonthFigures {
     /// Spend a subscription's plan covered (`plan_windows`).
     #[serde(default)]
     pub(super) plan_covered: Decimal,
+    /// GitHub Copilot premium requests counted this month.
+    #[serde(default)]
+    pub(super) premium_requests: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +112,7 @@ impl AccountState {
         let name = entry.account();
         match entry {
             Entry::Opened { .. } => return Err(LedgerError::BadEntry(format!("account `{name}` is opened twice"))),
-            Entry::Debit { month, cost, from_allowance, from_balance, deducted, from_plan, .. } => {
+            Entry::Debit { month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests, .. } => {
                 let split_ok = *from_allowance >= Decimal::ZERO
                     && *from_balance >= Decimal::ZERO
                     && *from_plan >= Decimal::ZERO
@@ -126,6 +129,7 @@ impl AccountState {
                 f.spend = add(name, f.spend, *cost)?;
                 f.allowance_used = add(name, f.allowance_used, *from_allowance)?;
                 f.plan_covered = add(name, f.plan_covered, *from_plan)?;
+                f.premium_requests = add(name, f.premium_requests, *premium_requests)?;
                 self.prune();
             }
             Entry::PlanWindows { at, windows, .. } => {
@@ -329,6 +333,7 @@ impl Ledger {
             from_balance: cost - from_allowance - from_plan,
             deducted,
             from_plan,
+            premium_requests: Decimal::ZERO,
         };
         self.apply(&debit)?;
         let mut entries = vec![debit];
@@ -340,7 +345,7 @@ impl Ledger {
 
     /// While the balance is at or below the threshold and the month's cap
     /// allows a whole reload, reload; no partial reload past the cap.
-    fn auto_reload(
+    pub(super) fn auto_reload(
         &mut self,
         account: &str,
         at: DateTime<Utc>,

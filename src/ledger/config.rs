@@ -26,6 +26,31 @@ pub struct AccountConfig {
     /// plan until a window is exhausted, then draw on the balance.
     #[serde(default)]
     pub plan_windows: bool,
+    /// GitHub Copilot: premium requests within the month's allowance are
+    /// covered by the plan, the rest billed at `overage_usd` each.
+    #[serde(default)]
+    pub premium_requests: Option<PremiumRequestsConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PremiumRequestsConfig {
+    #[serde(deserialize_with = "money::deserialize")]
+    pub monthly_allowance: Decimal,
+    #[serde(deserialize_with = "money::deserialize")]
+    pub overage_usd: Decimal,
+}
+
+impl PremiumRequestsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.monthly_allowance < Decimal::ZERO {
+            return Err("premium_requests.monthly_allowance must not be negative".into());
+        }
+        if self.overage_usd < Decimal::ZERO {
+            return Err("premium_requests.overage_usd must not be negative".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

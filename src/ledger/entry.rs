@@ -36,6 +36,10 @@ pub enum Entry {
         deducted: bool,
         #[serde(default, skip_serializing_if = "Decimal::is_zero")]
         from_plan: Decimal,
+        /// GitHub Copilot premium requests this debit counts against the
+        /// month's allowance (`cost` is their overage price).
+        #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+        premium_requests: Decimal,
     },
     /// One auto-reload, counted against the cap of `month` (the month of the
     /// usage event that triggered it).

@@ -26,6 +26,16 @@ pub struct AccountSettings {
     /// `direct_apps` are covered by the plan while no plan window is
     /// exhausted (see `ledger::plan`).
     pub plan_windows: bool,
+    /// GitHub Copilot's premium requests (see `Ledger::book_premium`).
+    pub premium_requests: Option<PremiumRequests>,
+}
+
+/// A month's premium requests covered by the plan, and the price of each
+/// one past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PremiumRequests {
+    pub monthly_allowance: Decimal,
+    pub overage_usd: Decimal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +111,13 @@ impl TryFrom<&AccountConfig> for AccountSettings {
             monthly_allowance: c.monthly_allowance_usd,
             direct_apps: c.direct_apps.clone(),
             plan_windows: c.plan_windows,
+            premium_requests: match &c.premium_requests {
+                Some(p) => {
+                    p.validate().map_err(|m| LedgerError::BadSettings(format!("account `{}`: {m}", c.name)))?;
+                    Some(PremiumRequests { monthly_allowance: p.monthly_allowance, overage_usd: p.overage_usd })
+                }
+                None => None,
+            },
         })
     }
 }

@@ -100,6 +100,7 @@ mod tests {
                 monthly_allowance: None,
                 direct_apps: vec![],
                 plan_windows: false,
+                premium_requests: None,
             }],
             chrono::Utc::now(),
         );

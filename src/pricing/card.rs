@@ -100,6 +100,26 @@ pub struct ModelPrice {
 }
 
 impl ModelPrice {
+    /// A card at $0 for every kind (free tiers, Ollama).
+    pub fn free() -> ModelPrice {
+        let zero = TokenPrices {
+            input: Decimal::ZERO,
+            output: Decimal::ZERO,
+            cache_write_5m: Decimal::ZERO,
+            cache_write_1h: Decimal::ZERO,
+            cache_read: Decimal::ZERO,
+        };
+        let base = Rates {
+            base: zero,
+            tiers: Vec::new(),
+            priority: None,
+            web_search: Decimal::ZERO,
+            fast_factor: Decimal::ONE,
+            us_only_factor: Decimal::ONE,
+        };
+        ModelPrice { base, changes: Vec::new() }
+    }
+
     /// The rates in force at `at`.
     pub fn rates_at(&self, at: DateTime<Utc>) -> &Rates {
         self.changes.iter().rev().find(|(from, _)| *from <= at).map(|(_, r)| r).unwrap_or(&self.base)

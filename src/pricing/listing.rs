@@ -7,10 +7,14 @@ use chrono::{DateTime, Utc};
 use super::card::{ModelPrice, Rates, TokenPrices};
 
 fn card(p: &TokenPrices) -> String {
-    format!(
-        "input ${} output ${} cache write 5m ${} 1h ${} cache read ${}",
-        p.input, p.output, p.cache_write_5m, p.cache_write_1h, p.cache_read
-    )
+    // A card with no cache-write price (OpenAI, Google) prices writes as
+    // input: Codex's `cache_write_input_tokens` are booked at that price.
+    let writes = if p.cache_write_5m == p.input && p.cache_write_1h == p.input {
+        format!("cache write ${} (no cache-write price: as input)", p.cache_write_5m)
+    } else {
+        format!("cache write 5m ${} 1h ${}", p.cache_write_5m, p.cache_write_1h)
+    };
+    format!("input ${} output ${} {writes} cache read ${}", p.input, p.output, p.cache_read)
 }
 
 /// The first line (the base card, per million tokens, with searches and

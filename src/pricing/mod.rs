@@ -33,6 +33,11 @@ pub enum PriceOrigin {
     BuiltIn,
     Config,
     Downloaded,
+    /// A free tier's model id (Qwen OAuth's `coder-model`): $0, and priced.
+    FreeTier,
+    /// An Ollama model id (`name:tag`, `:cloud` included): run locally or
+    /// under an Ollama subscription, never billed per token: $0, and priced.
+    Ollama,
 }
 
 impl PriceOrigin {
@@ -41,6 +46,8 @@ impl PriceOrigin {
             PriceOrigin::BuiltIn => "built-in",
             PriceOrigin::Config => "config",
             PriceOrigin::Downloaded => "downloaded",
+            PriceOrigin::FreeTier => "free tier",
+            PriceOrigin::Ollama => "ollama",
         }
     }
 }
@@ -58,6 +65,8 @@ pub struct PriceTable {
     models: BTreeMap<String, (ModelPrice, PriceOrigin)>,
     /// The date of the built-in list prices.
     pub as_of: String,
+    /// The $0 card of Ollama ids.
+    free: ModelPrice,
 }
 
 #[derive(Deserialize)]
@@ -65,7 +74,13 @@ pub struct PriceTable {
 struct BuiltinFile {
     as_of: String,
     models: BTreeMap<String, PriceSpec>,
+    /// Model ids of free tiers, with where that is said: $0, not unpriced.
+    #[serde(default)]
+    free_tier: BTreeMap<String, String>,
 }
+
+/// The key `lookup` names for an Ollama id.
+pub const OLLAMA_KEY: &str = "ollama (name:tag)";
 
 const BUILTIN: &str = include_str!("builtin.yaml");
 
@@ -74,8 +89,13 @@ impl PriceTable {
     /// a unit test, so a failure here is a build defect.
     pub fn builtin() -> PriceTable {
         let file: BuiltinFile = serde_yaml_ng::from_str(BUILTIN).expect("src/pricing/builtin.yaml is valid (unit-tested)");
-        let models = file.models.iter().map(|(k, s)| (k.clone(), (ModelPrice::from(s), PriceOrigin::BuiltIn))).collect();
-        PriceTable { models, as_of: file.as_of }
+        let free = ModelPrice::free();
+        let mut models: BTreeMap<String, (ModelPrice, PriceOrigin)> =
+            file.models.iter().map(|(k, s)| (k.clone(), (ModelPrice::from(s), PriceOrigin::BuiltIn))).collect();
+        for model in file.free_tier.keys() {
+            models.insert(model.clone(), (free.clone(), PriceOrigin::FreeTier));
+        }
+        PriceTable { models, as_of: file.as_of, free }
     }
 
     /// Adds or replaces models from the config; config wins over built-in.
@@ -104,7 +124,10 @@ impl PriceTable {
         if let Some(hit) = find(model) {
             return Some(hit);
         }
-        model_id::candidates(model).iter().find_map(|c| find(c))
+        if let Some(hit) = model_id::candidates(model).iter().find_map(|c| find(c)) {
+            return Some(hit);
+        }
+        model_id::is_ollama(model).then_some((OLLAMA_KEY, &self.free, PriceOrigin::Ollama))
     }
 
     /// The cost of an event: its stated cost when the log gives one, else

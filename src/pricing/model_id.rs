@@ -36,6 +36,19 @@ pub fn candidates(model: &str) -> Vec<Cow<'_, str>> {
     out
 }
 
+/// An Ollama model id: `name:tag` (`qwen3:8b`, `kimi-k2.5:cloud`,
+/// `gpt-oss:120b-cloud`, `hf.co/user/repo:Q4_K_M`), as Ollama names models
+/// (https://github.com/ollama/ollama/blob/main/docs/api.md, "Model names":
+/// `model:tag`, the tag optional and `latest` by default; `:cloud` tags run on
+/// Ollama's cloud under a subscription). A tag of digits alone is a Bedrock
+/// version (`amazon.nova-pro-v1:0`), not Ollama's.
+pub fn is_ollama(model: &str) -> bool {
+    let Some((name, tag)) = model.trim().rsplit_once(':') else { return false };
+    let word =
+        |s: &str, extra: &[u8]| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b) || extra.contains(&b));
+    word(name, b"/") && word(tag, b"") && !tag.bytes().all(|b| b.is_ascii_digit()) && !name.contains("anthropic.")
+}
+
 /// `openrouter/anthropic/claude-x` -> `claude-x`; `claude-x[1m]` ->
 /// `claude-x`; `claude-x@20250929` -> `claude-x`;
 /// `global.anthropic.claude-x-v1:0` -> `claude-x`.

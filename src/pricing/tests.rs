@@ -393,3 +393,50 @@ fn downloaded_prices_fill_only_models_unknown_under_every_id() {
     assert_eq!(table.lookup("anthropic/claude-opus-5-5").map(|(k, _, o)| (k, o)), Some(("claude-opus-5-5", PriceOrigin::BuiltIn)));
     assert_eq!(table.lookup("acme-new").map(|(k, _, o)| (k, o)), Some(("acme-new", PriceOrigin::Downloaded)));
 }
+
+/// Free tiers and Ollama ids are priced at $0 with their own origin, never
+/// unpriced; a Bedrock version tag is not an Ollama id.
+#[test]
+fn free_tier_and_ollama_ids_are_zero_and_priced() {
+    let table = PriceTable::builtin();
+    let t = tokens(1_000_000, 1_000_000, 0, 0, 1_000_000);
+    for (model, origin) in [
+        ("coder-model", PriceOrigin::FreeTier),
+        ("vision-model", PriceOrigin::FreeTier),
+        ("kimi-k2.5:cloud", PriceOrigin::Ollama),
+        ("qwen3.5:cloud", PriceOrigin::Ollama),
+        ("mistral:7b-instruct-v0.3-q4_K_M", PriceOrigin::Ollama),
+        ("hf.co/bartowski/Qwen3-8B-GGUF:Q4_K_M", PriceOrigin::Ollama),
+    ] {
+        assert_eq!(table.lookup(model).map(|(_, _, o)| o), Some(origin), "{model}");
+        let p = table.price_tokens(model, &t, 0, &standard(), now());
+        assert_eq!((p.cost, p.priced), (Decimal::ZERO, true), "{model}");
+    }
+    for not_ollama in ["amazon.nova-pro-v1:0", "mystery:", ":7b", "a:b:c d"] {
+        assert_eq!(table.lookup(not_ollama).map(|(_, _, o)| o), None, "{not_ollama}");
+    }
+    // A Bedrock Claude id still finds its card.
+    assert_eq!(table.lookup("us.anthropic.claude-haiku-4-5-v1:0").map(|(k, _, _)| k), Some("claude-haiku-4-5"));
+}
+
+/// The agents' default models of this round: exact decimal costs.
+#[test]
+fn the_agents_default_models_are_priced() {
+    let table = PriceTable::builtin();
+    let cases = [
+        // 100k input (20k cached), 2k output
+        ("gemini-3-flash-preview", tokens(80_000, 2_000, 0, 0, 20_000), "0.047"),
+        ("gemini-3.1-flash-lite", tokens(80_000, 2_000, 0, 0, 20_000), "0.0235"),
+        ("gemini-3-pro", tokens(80_000, 2_000, 0, 0, 20_000), "0.188"),
+        // above 200k the whole request at the upper tier
+        ("gemini-3.1-pro-preview-customtools", tokens(190_000, 1_000, 0, 0, 20_000), "0.786"),
+        ("gpt-5.6-terra", tokens(80_000, 2_000, 0, 0, 20_000), "0.235"),
+        // Qwen3 Coder Flash: 20k prompt at the first tier, 40k at the second
+        ("qwen3-coder-flash", tokens(20_000, 1_000, 0, 0, 0), "0.0075"),
+        ("qwen3-coder-flash", tokens(30_000, 1_000, 0, 0, 10_000), "0.0185"),
+    ];
+    for (model, t, want) in cases {
+        let p = table.price_tokens(model, &t, 0, &standard(), now());
+        assert_eq!((crate::usage::money::format(p.cost), p.priced), (want.to_string(), true), "{model}");
+    }
+}

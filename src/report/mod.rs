@@ -403,7 +403,7 @@ fn read_file(path: &PathBuf, source: &SourceSpec, max_line: usize, interner: &mu
         out.bytes += std::fs::metadata(path).map_or(0, |m| m.len());
         return result;
     }
-    if let Some(mut document) = source.document_parser() {
+    if let Some(mut document) = source.document_parser_for(path) {
         // A whole-file format: the file is one document.
         use std::io::Read;
         let mut bytes = Vec::new();

@@ -6,6 +6,7 @@
 //! files, offsets and line splitting.
 
 pub mod config;
+mod default_paths;
 pub mod follow;
 pub mod formats;
 mod timestamp;
@@ -88,30 +89,7 @@ impl Format {
     /// (and `report --format F` without `--paths`), honouring the agent's own
     /// home variable. Empty: the format has no default place.
     pub fn default_paths(self) -> Vec<String> {
-        let home = |var: &str, default: &str| match std::env::var(var) {
-            Ok(v) if !v.trim().is_empty() => v.trim().trim_end_matches('/').to_string(),
-            _ => default.to_string(),
-        };
-        match self {
-            Format::Codex => {
-                let codex = home("CODEX_HOME", "~/.codex");
-                vec![format!("{codex}/sessions/**/*.jsonl"), format!("{codex}/archived_sessions/**/*.jsonl")]
-            }
-            Format::GeminiCli => {
-                let gemini = format!("{}/.gemini", home("GEMINI_CLI_HOME", "~"));
-                vec![format!("{gemini}/tmp/*/chats/**/*.json"), format!("{gemini}/tmp/*/chats/**/*.jsonl")]
-            }
-            Format::QwenCode => vec![format!("{}/projects/*/chats/**/*.jsonl", home("QWEN_HOME", "~/.qwen"))],
-            Format::Opencode => formats::opencode::default_paths(),
-            Format::CopilotCli => vec!["~/.copilot/otel/*.jsonl".to_string()],
-            Format::ClaudeCode
-            | Format::Anthropic
-            | Format::Openai
-            | Format::Litellm
-            | Format::Jsonl
-            | Format::ClaudeStatusline
-            | Format::Otlp => Vec::new(),
-        }
+        default_paths::of(self)
     }
 
     /// Formats whose log can be a SQLite database (see
@@ -342,21 +320,39 @@ impl SourceSpec {
             }
             Format::ClaudeStatusline => Box::new(claude_statusline::ClaudeStatuslineParser),
             Format::Codex => Box::new(codex::CodexParser::new()),
-            Format::QwenCode => Box::new(qwen_code::QwenCodeParser),
+            Format::QwenCode => Box::new(qwen_code::QwenCodeParser::new()),
             // Read whole (`document_parser`); a line parser is never asked for.
             Format::GeminiCli => Box::new(Misconfigured("gemini_cli files are read whole, not line by line".into())),
             Format::Opencode => Box::new(opencode::OpencodeMessageParser),
-            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser),
+            Format::CopilotCli => Box::new(copilot_cli::CopilotCliParser::new()),
             // Never asked for: an otlp source follows no files.
             Format::Otlp => Box::new(Misconfigured("an `otlp` source receives its events over OTLP, it reads no files".into())),
         })
     }
 
-    /// A new whole-file parser for one file of a `Reading::Documents`
-    /// source; `None` for a line format.
+    /// True for a file of this source read whole (`follow::document`):
+    /// every file of a `Reading::Documents` format but its databases, and
+    /// Qwen Code's legacy `*.json` chats beside its JSON-lines ones.
+    pub fn reads_document(&self, path: &std::path::Path) -> bool {
+        let json = path.extension().is_some_and(|e| e == "json");
+        match self.format.reading() {
+            Reading::Documents => !self.reads_database(path),
+            Reading::Lines => self.format == Format::QwenCode && json,
+        }
+    }
+
+    /// A new whole-file parser for `path` when this source reads it whole
+    /// (`reads_document`), else `None`.
+    pub fn document_parser_for(&self, path: &std::path::Path) -> Option<Box<dyn DocumentParser>> {
+        self.reads_document(path).then(|| self.document_parser()).flatten()
+    }
+
+    /// A new whole-file parser for the files this source reads whole;
+    /// `None` for a format that has none.
     pub fn document_parser(&self) -> Option<Box<dyn DocumentParser>> {
         match self.format {
-            Format::GeminiCli => Some(Box::new(gemini_cli::GeminiCliParser)),
+            Format::GeminiCli => Some(Box::new(gemini_cli::GeminiCliParser::gemini())),
+            Format::QwenCode => Some(Box::new(gemini_cli::GeminiCliParser::qwen_legacy())),
             Format::ClaudeCode
             | Format::Anthropic
             | Format::Openai
@@ -364,7 +360,6 @@ impl SourceSpec {
             | Format::Jsonl
             | Format::ClaudeStatusline
             | Format::Codex
-            | Format::QwenCode
             | Format::CopilotCli
             | Format::Otlp => None,
             Format::Opencode => Some(Box::new(opencode::OpencodeMessageParser)),

@@ -30,6 +30,17 @@ fn plausible(event: &UsageEvent) -> Result<(), String> {
     Ok(())
 }
 
+/// The cost of the debit among a booking's entries.
+fn debit_cost(entries: &[crate::ledger::Entry]) -> Decimal {
+    entries
+        .iter()
+        .find_map(|e| match e {
+            crate::ledger::Entry::Debit { cost, .. } => Some(*cost),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
 /// Collects one round's bookings. Dropping it without `finish` leaves the
 /// state half-changed: the caller then reloads the state from disk.
 pub struct Booking<'a> {
@@ -97,13 +108,26 @@ impl<'a> Booking<'a> {
         if !added.priced && self.unpriced_warned.insert(event.model.clone()) {
             tracing::warn!(model = %event.model, source = %source.name, "no price for this model: booked at $0 (add it under `prices:`)");
         }
-        match self.state.ledger.book_usage(&account, &app, event.timestamp, added.cost) {
-            Ok(entries) => self.batch.ledger.extend(entries),
+        // GitHub Copilot bills premium requests, not tokens: on an account
+        // with `premium_requests`, a Copilot request costs its premium
+        // requests past the month's allowance (`Ledger::book_premium`).
+        let premium = match source.format {
+            crate::sources::Format::CopilotCli => self.state.ledger.book_premium(&account, &app, event.timestamp, event.premium_requests),
+            _ => None,
+        };
+        let by_premium = premium.is_some();
+        let booked = premium.unwrap_or_else(|| self.state.ledger.book_usage(&account, &app, event.timestamp, added.cost));
+        let cost = match booked {
+            Ok(entries) => {
+                let cost = if by_premium { debit_cost(&entries) } else { added.cost };
+                self.batch.ledger.extend(entries);
+                cost
+            }
             Err(e) => {
                 tracing::warn!(file = %path.display(), account = %account, "cannot book: {e}");
                 return Outcome::Error;
             }
-        }
+        };
         let seen = added.seen;
         let user = source.user_name(event).map(|u| self.state.labels.bound_user(u, self.limits.max_users));
         let savings = |t: &crate::usage::Tokens| cache_savings(self.prices, &event.model, t, &event.modifiers, event.timestamp);
@@ -116,12 +140,13 @@ impl<'a> Booking<'a> {
             id: event.id,
             at: event.timestamp,
             tokens: added.tokens,
-            cost: added.cost,
+            cost,
             new_request: added.new_request,
             unpriced: !added.priced,
             seen,
             user,
             cache_savings,
+            premium_requests: event.premium_requests,
         });
         Outcome::Booked
     }
@@ -165,6 +190,7 @@ impl<'a> Booking<'a> {
             seen,
             user: None,
             cache_savings: Decimal::ZERO,
+            premium_requests: Decimal::ZERO,
         });
     }
 

@@ -87,6 +87,9 @@ pub struct Booked {
     /// later copy); absent in journals written before it was booked.
     #[serde(default)]
     pub cache_savings: Decimal,
+    /// GitHub Copilot premium requests this booking added.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub premium_requests: Decimal,
 }
 
 /// Spend of one person on one account.
@@ -107,6 +110,9 @@ pub struct UsageTotals {
     pub cache_savings: Decimal,
     #[serde(default)]
     pub prompt_sizes: prompt_sizes::PromptSizes,
+    /// GitHub Copilot premium requests (`creditwatch_premium_requests_total`).
+    #[serde(default)]
+    pub premium_requests: Decimal,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -225,6 +231,7 @@ impl State {
         totals.cost += b.cost;
         totals.tokens.add(&b.tokens);
         totals.cache_savings += b.cache_savings;
+        totals.premium_requests += b.premium_requests;
         if b.new_request {
             totals.prompt_sizes.observe(b.tokens.prompt_side());
             totals.requests += 1;

@@ -175,6 +175,10 @@ pub struct UsageEvent {
     /// id became the `requestId`): the seen-id index looks it up when `id`
     /// is new, so a state directory of that release books nothing twice.
     pub earlier_id: Option<EventId>,
+    /// GitHub Copilot premium requests this request used (fractional: a
+    /// 0.33x model); zero for every other agent. Booked against the
+    /// account's `premium_requests` allowance (see `crate::ledger`).
+    pub premium_requests: Decimal,
 }
 
 impl UsageEvent {
@@ -194,6 +198,7 @@ impl UsageEvent {
             user: None,
             free: false,
             earlier_id: None,
+            premium_requests: Decimal::ZERO,
         }
     }
 }

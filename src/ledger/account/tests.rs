@@ -26,6 +26,7 @@ pub(super) fn account(opening: &str, reload: Option<(&str, ReloadSize, &str)>) -
         monthly_allowance: None,
         direct_apps: vec![],
         plan_windows: false,
+        premium_requests: None,
     }
 }
 

@@ -29,7 +29,7 @@ use super::discover::find_files;
 use super::document::Documents;
 use super::fingerprint::{identify, FileId};
 use super::reader::{Item, LineReader};
-use crate::sources::{parse_item, LineParser, LineResult, Reading, SourceSpec};
+use crate::sources::{parse_item, LineParser, LineResult, SourceSpec};
 
 /// Where reading of one file stands: committed with what it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,10 +200,9 @@ impl Follower {
                 let globs: Vec<&str> = source.patterns.iter().map(|p| p.pattern.as_str()).collect();
                 tracing::info!(source = %source.name, "no files match {} (yet): following them when they appear", globs.join(", "));
             }
-            if source.format.reading() == Reading::Documents {
-                documents.extend(paths.into_iter().filter(|p| !source.reads_database(p)).map(|p| (source_index, p)));
-                continue;
-            }
+            // Files read whole go to `documents`; the rest are followed line by line.
+            let (whole, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths.into_iter().partition(|p| source.reads_document(p));
+            documents.extend(whole.into_iter().map(|p| (source_index, p)));
             for path in paths {
                 if self.sources[source_index].reads_database(&path) {
                     continue; // followed by `database::DatabaseFollower`

@@ -7,6 +7,13 @@
 //! parser reports every copy; de-duplication (`crate::state::seen`) keeps the
 //! largest once.
 //!
+//! Claude Code 2.1.3xx adds line types `cost-state` (the session's running
+//! cost, rewritten by `--continue` and inherited by `--fork-session`: summing
+//! it double counts), `api-request`, `api-request-shape` and `mode`: none is
+//! a bill, so they are skipped like every line that is not `assistant`, and
+//! are never errors unless damaged. Its usage adds
+//! `output_tokens_details.thinking_tokens`, inside `output_tokens`.
+//!
 //! The format is internal to Claude Code and changes between versions, so
 //! unknown fields are ignored and only the few fields we price are parsed —
 //! never a JSON tree of the whole line (most of its bytes are message text).
@@ -80,6 +87,7 @@ impl LineParser for ClaudeCodeParser {
         let mut event = UsageEvent::new(id, timestamp, model.into_owned(), usage.tokens());
         event.earlier_id = earlier_id;
         event.web_searches = usage.web_searches().unwrap_or(0);
+        event.reasoning_tokens = usage.reasoning();
         event.modifiers = usage.modifiers(message.service_tier.as_deref());
         event.session = parsed.session_id.map(Cow::into_owned);
         Ok(Some(event))
@@ -153,6 +161,12 @@ mod tests {
             r#"{"type":"summary","summary":"x","leafUuid":"y"}"#,
             r#"{"type":"file-history-snapshot","snapshot":{}}"#,
             r#"{"type":"system","content":"the \"usage\" was high","level":"info"}"#,
+            // Claude Code 2.1.3xx line types: never a bill.
+            r#"{"type":"cost-state","sessionId":"s-1","totalCostUSD":1.25,"usage":{"input_tokens":9000,"output_tokens":700},"timestamp":"2026-12-01T10:00:00Z"}"#,
+            r#"{"type":"api-request","requestId":"req_1","message":{"model":"claude-opus-4-8","usage":{"input_tokens":28,"output_tokens":648}},"timestamp":"2026-12-01T10:00:00Z"}"#,
+            r#"{"type":"api-request","requestId":"req_1","message":"a \"usage\" string"}"#,
+            r#"{"type":"api-request-shape","shape":{"usage":["input_tokens"]}}"#,
+            r#"{"type":"mode","mode":"plan","sessionId":"s-1"}"#,
         ];
         for line in skipped {
             assert_eq!(parse(line), Ok(None), "{line}");
@@ -177,6 +191,19 @@ mod tests {
         for line in &bad {
             assert!(parse(line).is_err(), "{line}");
         }
+    }
+
+    #[test]
+    fn thinking_tokens_are_reasoning_inside_output() {
+        let line = FULL.replace(r#""output_tokens":648,"#, r#""output_tokens":648,"output_tokens_details":{"thinking_tokens":200},"#);
+        let e = parse(&line).unwrap().unwrap();
+        assert_eq!((e.tokens.output, e.reasoning_tokens), (648, 200));
+        let over = line.replace(r#""thinking_tokens":200"#, r#""thinking_tokens":9000"#);
+        assert_eq!(parse(&over).unwrap().unwrap().reasoning_tokens, 648);
+        let null = line.replace(r#""thinking_tokens":200"#, r#""thinking_tokens":null"#);
+        assert_eq!(parse(&null).unwrap().unwrap().reasoning_tokens, 0);
+        // Damaged new line types are errors (with their line), not skipped.
+        assert!(parse(r#"{"type":"cost-state","usage":{"input_tokens":9"#).is_err());
     }
 
     #[test]

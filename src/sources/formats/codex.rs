@@ -6,6 +6,21 @@
 //! the turn's own usage. The model is the one of the latest `turn_context` line
 //! before it (it can change mid-session), so this parser keeps state per file.
 //!
+//! Codex 0.159 and later also write a `token_usage_record` line per response
+//! (codex-rs/history/src/lib.rs `RolloutItem::TokenUsageRecord`,
+//! codex-rs/protocol/src/protocol.rs `TokenUsageRecord { thread_id, turn_id,
+//! session_id, root_turn_id, response_id, usage, turn_token_usage,
+//! thread_token_usage }`). One response is one request whichever of the two
+//! lines a build writes: a record's id is its `thread_token_usage` (the
+//! running total a `token_count` after the same response carries, so either
+//! order is one id), else its `response_id`; once a file has records, its
+//! `token_count` lines only move the running total.
+//!
+//! `TokenUsage.cache_write_input_tokens` (from the Responses API's
+//! `input_tokens_details.cache_write_tokens`) is inside `input_tokens` like
+//! the cached ones: a cache write (priced at the model's cache-write price,
+//! which OpenAI cards leave at the input price), not input as well.
+//!
 //! Traps, each handled here:
 //! - `input_tokens` include `cached_input_tokens`, and `output_tokens` include
 //!   `reasoning_output_tokens`: cached input is a cache read, the rest input;
@@ -40,6 +55,8 @@ pub struct CodexParser {
     session: Option<String>,
     last_total: Option<Usage>,
     warned_default: bool,
+    /// The file has `token_usage_record` lines: they are the requests.
+    records: bool,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +78,10 @@ struct Payload<'a> {
     #[serde(borrow)]
     id: Option<Cow<'a, str>>,
     info: Option<Info>,
+    #[serde(borrow)]
+    response_id: Option<Cow<'a, str>>,
+    usage: Option<Usage>,
+    thread_token_usage: Option<Usage>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +99,8 @@ pub struct Usage {
     #[serde(default, alias = "cache_read_input_tokens")]
     cached_input_tokens: u64,
     #[serde(default)]
+    cache_write_input_tokens: u64,
+    #[serde(default)]
     output_tokens: u64,
     #[serde(default)]
     reasoning_output_tokens: u64,
@@ -90,21 +113,33 @@ impl Usage {
         Usage {
             input_tokens: self.input_tokens.saturating_sub(earlier.input_tokens),
             cached_input_tokens: self.cached_input_tokens.saturating_sub(earlier.cached_input_tokens),
+            cache_write_input_tokens: self.cache_write_input_tokens.saturating_sub(earlier.cache_write_input_tokens),
             output_tokens: self.output_tokens.saturating_sub(earlier.output_tokens),
             reasoning_output_tokens: self.reasoning_output_tokens.saturating_sub(earlier.reasoning_output_tokens),
             total_tokens: self.total_tokens.saturating_sub(earlier.total_tokens),
         }
     }
 
-    /// Priced kinds: cached input is a cache read and not input as well;
-    /// reasoning is inside output already.
+    /// Priced kinds: cached input is a cache read and cache-write input a
+    /// cache write, neither input as well; reasoning is inside output already.
     fn tokens(&self) -> Tokens {
         let cache_read = self.cached_input_tokens.min(self.input_tokens);
-        Tokens { input: self.input_tokens - cache_read, output: self.output_tokens, cache_read, ..Tokens::default() }
+        let cache_write = self.cache_write_input_tokens.min(self.input_tokens - cache_read);
+        Tokens {
+            input: self.input_tokens - cache_read - cache_write,
+            output: self.output_tokens,
+            cache_write_5m: cache_write,
+            cache_read,
+            ..Tokens::default()
+        }
     }
 
     fn is_zero(&self) -> bool {
-        self.input_tokens == 0 && self.cached_input_tokens == 0 && self.output_tokens == 0 && self.reasoning_output_tokens == 0
+        self.input_tokens == 0
+            && self.cached_input_tokens == 0
+            && self.cache_write_input_tokens == 0
+            && self.output_tokens == 0
+            && self.reasoning_output_tokens == 0
     }
 
     fn parts(&self) -> [String; 5] {
@@ -118,6 +153,7 @@ impl Usage {
 const TOKEN_COUNT: &[u8] = b"\"token_count\"";
 const TURN_CONTEXT: &[u8] = b"\"turn_context\"";
 const SESSION_META: &[u8] = b"\"session_meta\"";
+const USAGE_RECORD: &[u8] = b"\"token_usage_record\"";
 
 impl CodexParser {
     pub fn new() -> CodexParser {
@@ -132,6 +168,9 @@ impl CodexParser {
                 return Ok(None); // the same totals again (a rate-limit update)
             }
             self.last_total = Some(total);
+        }
+        if self.records {
+            return Ok(None); // the file's `token_usage_record` lines are its requests
         }
         let usage = match (last, total) {
             (Some(last), _) => last,
@@ -154,6 +193,29 @@ impl CodexParser {
                 EventId::from_parts("codex/last", &all)
             }
         };
+        Ok(Some(self.event(id, at, &usage)))
+    }
+
+    /// A `token_usage_record`: one response's usage.
+    fn record(&mut self, timestamp: Option<Cow<'_, str>>, payload: Payload<'_>) -> Result<Option<UsageEvent>, LineError> {
+        self.records = true;
+        let usage = payload.usage.ok_or_else(|| LineError::new("token_usage_record without usage"))?;
+        if let Some(total) = payload.thread_token_usage {
+            self.last_total = Some(total);
+        }
+        if usage.is_zero() {
+            return Ok(None);
+        }
+        let id = match (payload.thread_token_usage, payload.response_id.as_deref()) {
+            (Some(total), _) => EventId::from_parts("codex", &total.parts().each_ref().map(String::as_str)),
+            (None, Some(response)) if !response.is_empty() => EventId::from_parts("codex/response", &[response]),
+            (None, _) => return Err(LineError::new("token_usage_record without thread_token_usage or response_id")),
+        };
+        let timestamp = timestamp.ok_or_else(|| LineError::new("token_usage_record line without timestamp"))?;
+        Ok(Some(self.event(id, parse_timestamp(&timestamp)?, &usage)))
+    }
+
+    fn event(&mut self, id: EventId, at: chrono::DateTime<chrono::Utc>, usage: &Usage) -> UsageEvent {
         let model = match &self.model {
             Some(model) => model.clone(),
             None => {
@@ -170,14 +232,14 @@ impl CodexParser {
         let mut event = UsageEvent::new(id, at, model, tokens);
         event.reasoning_tokens = usage.reasoning_output_tokens.min(tokens.output);
         event.session = self.session.clone();
-        Ok(Some(event))
+        event
     }
 }
 
 impl LineParser for CodexParser {
     fn parse(&mut self, line: &[u8]) -> Result<Option<UsageEvent>, LineError> {
         fields::utf8(line)?;
-        let relevant = [TOKEN_COUNT, TURN_CONTEXT, SESSION_META].iter().any(|key| memmem::find(line, key).is_some());
+        let relevant = [TOKEN_COUNT, TURN_CONTEXT, SESSION_META, USAGE_RECORD].iter().any(|key| memmem::find(line, key).is_some());
         if !relevant {
             return fields::without_usage(line);
         }
@@ -201,6 +263,7 @@ impl LineParser for CodexParser {
                 }
                 Ok(None)
             }
+            (Some("token_usage_record"), _) => self.record(parsed.timestamp, payload),
             (Some("event_msg"), Some("token_count")) => match payload.info {
                 Some(info) => self.token_count(parsed.timestamp, info),
                 None => Ok(None), // rate limits only, before the first turn
@@ -222,7 +285,9 @@ fn is_usage_json(line: &[u8]) -> bool {
         Ok(value) => {
             let kind = value.get("type").and_then(|t| t.as_str());
             let payload_kind = value.pointer("/payload/type").and_then(|t| t.as_str());
-            kind == Some("turn_context") || (kind == Some("event_msg") && payload_kind == Some("token_count"))
+            kind == Some("turn_context")
+                || kind == Some("token_usage_record")
+                || (kind == Some("event_msg") && payload_kind == Some("token_count"))
         }
         Err(_) => true,
     }

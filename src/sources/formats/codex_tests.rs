@@ -142,3 +142,91 @@ fn bad_lines_are_errors() {
 fn it_asks_for_the_lines_before_a_checkpoint() {
     assert!(CodexParser::new().needs_earlier_lines());
 }
+
+/// A Codex 0.17x `token_usage_record` (one per response) with `usage` and
+/// the thread's running total after it; (input, cached, cache_write, output, reasoning).
+fn record(ts: &str, response: &str, usage: (u64, u64, u64, u64, u64), thread: Option<(u64, u64, u64, u64, u64)>) -> String {
+    let u = |(i, c, w, o, r): (u64, u64, u64, u64, u64)| {
+        format!(
+            r#"{{"input_tokens":{i},"cached_input_tokens":{c},"cache_write_input_tokens":{w},"output_tokens":{o},"reasoning_output_tokens":{r},"total_tokens":{}}}"#,
+            i + o
+        )
+    };
+    let thread = thread.map(|t| format!(r#","thread_token_usage":{}"#, u(t))).unwrap_or_default();
+    format!(
+        r#"{{"timestamp":"{ts}","type":"token_usage_record","payload":{{"thread_id":"th-1","turn_id":"1","session_id":"s-1","root_turn_id":"1","response_id":"{response}","usage":{},"turn_token_usage":{}{thread}}}}}"#,
+        u(usage),
+        u(usage)
+    )
+}
+
+/// `token_count` with `cache_write_input_tokens` (Codex 0.171).
+fn count_with_writes(ts: &str, total: (u64, u64, u64, u64, u64), last: (u64, u64, u64, u64, u64)) -> String {
+    let u = |(i, c, w, o, r): (u64, u64, u64, u64, u64)| {
+        format!(
+            r#"{{"input_tokens":{i},"cached_input_tokens":{c},"cache_write_input_tokens":{w},"output_tokens":{o},"reasoning_output_tokens":{r},"total_tokens":{}}}"#,
+            i + o
+        )
+    };
+    format!(
+        r#"{{"timestamp":"{ts}","type":"event_msg","payload":{{"type":"token_count","info":{{"total_token_usage":{},"last_token_usage":{},"model_context_window":272000}},"rate_limits":null}}}}"#,
+        u(total),
+        u(last)
+    )
+}
+
+const R1: (u64, u64, u64, u64, u64) = (20000, 12000, 3000, 500, 200);
+const R2: (u64, u64, u64, u64, u64) = (26000, 18000, 1000, 700, 100);
+const RT2: (u64, u64, u64, u64, u64) = (46000, 30000, 4000, 1200, 300);
+
+#[test]
+fn cache_write_input_is_a_cache_write_inside_input() {
+    let line = count_with_writes("2026-11-10T13:10:59.000Z", R1, R1);
+    let e = &feed(&mut CodexParser::new(), &[CONTEXT, &line])[0];
+    assert_eq!(e.tokens, Tokens { input: 5000, output: 500, cache_write_5m: 3000, cache_read: 12000, ..Tokens::default() });
+    assert_eq!(e.reasoning_tokens, 200);
+}
+
+/// One request per response whether a build writes `token_count`,
+/// `token_usage_record` or both, in either order, repeated on rate-limit
+/// updates; a forked copy of the lines has the same ids.
+#[test]
+fn records_and_token_counts_are_one_request_per_response() {
+    let rec1 = record("2026-11-10T13:10:59.000Z", "resp_1", R1, Some(R1));
+    let rec2 = record("2026-11-10T13:11:51.000Z", "resp_2", R2, Some(RT2));
+    let tc1 = count_with_writes("2026-11-10T13:10:59.100Z", R1, R1);
+    let tc2 = count_with_writes("2026-11-10T13:11:51.100Z", RT2, R2);
+    let outputs = |lines: &[&str]| {
+        let events = feed(&mut CodexParser::new(), lines);
+        let mut by_id: std::collections::BTreeMap<EventId, u64> = std::collections::BTreeMap::new();
+        for e in &events {
+            let o = by_id.entry(e.id).or_default();
+            *o = (*o).max(e.tokens.output);
+        }
+        by_id.values().copied().collect::<Vec<_>>()
+    };
+    let want = vec![500, 700];
+    let sorted = |mut v: Vec<u64>| {
+        v.sort();
+        v
+    };
+    for lines in [
+        vec![CONTEXT, &rec1, &rec2],
+        vec![CONTEXT, &tc1, &tc2],
+        vec![CONTEXT, &rec1, &tc1, &rec2, &tc2],
+        vec![CONTEXT, &tc1, &rec1, &tc2, &rec2],
+        vec![CONTEXT, &tc1, &rec1, &tc1, &tc1, &rec2, &tc2, &tc2],
+        vec![CONTEXT, &rec1, &rec1, &rec2, &rec2],
+    ] {
+        assert_eq!(sorted(outputs(&lines)), want, "{lines:?}");
+    }
+    // A record without the thread's total is keyed by its response.
+    let bare = record("2026-11-10T13:10:59.000Z", "resp_9", R1, None);
+    let e = &feed(&mut CodexParser::new(), &[CONTEXT, &bare])[0];
+    assert_eq!(e.id, EventId::from_parts("codex/response", &["resp_9"]));
+    assert_eq!(e.model, "gpt-5.2");
+    // Truncated or without usage: an error with its line.
+    assert!(CodexParser::new().parse(&rec1.as_bytes()[..rec1.len() - 9]).is_err());
+    let no_usage = rec1.replace(r#""usage":"#, r#""usage_gone":"#);
+    assert!(CodexParser::new().parse(no_usage.as_bytes()).is_err());
+}

@@ -1,4 +1,6 @@
-//! GitHub Copilot CLI's OpenTelemetry file export (`~/.copilot/otel/*.jsonl`,
+//! GitHub Copilot CLI: its own session logs (`~/.copilot/session-state/*/events.jsonl`,
+//! read by `copilot_session`, told apart by their event types) and its
+//! OpenTelemetry file export (`~/.copilot/otel/*.jsonl`,
 //! written with `COPILOT_OTEL_ENABLED=true`, `COPILOT_OTEL_EXPORTER_TYPE=file`,
 //! `COPILOT_OTEL_FILE_EXPORTER_PATH`).
 //!
@@ -16,12 +18,30 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use super::copilot_session::SessionLog;
 use super::genai::{self, Attributes, Value};
 use crate::sources::{LineError, LineParser};
 use crate::usage::{EventId, UsageEvent};
 
+/// One file's reader: a session log keeps state across its lines, the
+/// OpenTelemetry export needs none.
 #[derive(Debug, Default)]
-pub struct CopilotCliParser;
+pub struct CopilotCliParser {
+    session: SessionLog,
+}
+
+impl CopilotCliParser {
+    pub fn new() -> CopilotCliParser {
+        CopilotCliParser::default()
+    }
+}
+
+/// Just the line's type, to tell a session-log event from an export line.
+#[derive(Deserialize)]
+struct Kind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+}
 
 #[derive(Deserialize)]
 struct Line {
@@ -102,6 +122,10 @@ impl LineParser for CopilotCliParser {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
+        let kind: Kind = serde_json::from_slice(line)?;
+        if kind.kind.as_deref().is_some_and(SessionLog::owns) {
+            return self.session.parse(line);
+        }
         let parsed: Line = serde_json::from_slice(line)?;
         if parsed.kind.as_deref() != Some("span") {
             return Ok(None);
@@ -132,6 +156,19 @@ impl LineParser for CopilotCliParser {
         event.session = usage.conversation;
         Ok(Some(event))
     }
+
+    fn drain_pending(&mut self, now: Option<DateTime<Utc>>) -> Vec<UsageEvent> {
+        self.session.drain(now.is_none())
+    }
+
+    fn holding(&self) -> bool {
+        self.session.holding()
+    }
+
+    /// A session log's run, model and responses so far come from earlier lines.
+    fn needs_earlier_lines(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +187,7 @@ mod tests {
     /// errors, a chat span without usage is skipped.
     #[test]
     fn reads_the_fixture_session() {
-        let mut parser = CopilotCliParser;
+        let mut parser = CopilotCliParser::new();
         let results: Vec<_> = fixture("session-1.jsonl").lines().map(|l| parser.parse(l.as_bytes())).collect();
         let kinds: Vec<&str> = results
             .iter()
@@ -182,12 +219,12 @@ mod tests {
         assert_eq!(api_model_name("gpt-5.1-codex"), "gpt-5.1-codex");
         // OTLP-style attribute lists are read too.
         let line = r#"{"type":"span","name":"chat gpt-5","endTime":[1796130000,5],"attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.response.model","value":{"stringValue":"gpt-5"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"70"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":3}}]}"#;
-        let e = CopilotCliParser.parse(line.as_bytes()).unwrap().unwrap();
+        let e = CopilotCliParser::new().parse(line.as_bytes()).unwrap().unwrap();
         assert_eq!((e.tokens.input, e.tokens.output), (70, 3));
         for bad in
             [r#"{"type":"span","name":"chat x","attributes":{"gen_ai.usage.output_tokens":1,"gen_ai.request.model":"m"}}"#, "[1,2", "\u{0}"]
         {
-            assert!(CopilotCliParser.parse(bad.as_bytes()).is_err(), "{bad}");
+            assert!(CopilotCliParser::new().parse(bad.as_bytes()).is_err(), "{bad}");
         }
     }
 }

@@ -18,6 +18,16 @@
 //! the response's `usageMetadata` (see `google_usage`): cached is a cache
 //! read inside input, thoughts are billed as output, tool is prompt on top.
 //! Messages without tokens (errors, cancelled turns) are not requests.
+//!
+//! Resumes and rewinds (chatRecordingService.ts, Gemini CLI 0.61): `--resume`
+//! appends a `$set` of the whole message list in which the old messages have
+//! no `tokens` and new timestamps. A later copy without tokens therefore never
+//! replaces a copy that had them: the billed copy (its tokens and its time)
+//! stays, so the request is neither erased nor booked again.
+//!
+//! Qwen Code's legacy chats (`~/.qwen/tmp/<hash>/chats/session-*.json`,
+//! Qwen Code before 0.5) are this same document with message type `qwen`:
+//! `GeminiCliParser::qwen_legacy` reads them under the `qwen_code` format.
 
 use std::collections::HashMap;
 
@@ -28,8 +38,30 @@ use super::google_usage::GoogleUsage;
 use crate::sources::{parse_timestamp, DocumentParser, LineError};
 use crate::usage::{EventId, UsageEvent};
 
-#[derive(Debug, Default)]
-pub struct GeminiCliParser;
+/// A reader of one chat document; `kind` is the message type of the
+/// model's replies, `format` the id namespace of its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct GeminiCliParser {
+    kind: &'static str,
+    format: &'static str,
+}
+
+impl Default for GeminiCliParser {
+    fn default() -> GeminiCliParser {
+        GeminiCliParser::gemini()
+    }
+}
+
+impl GeminiCliParser {
+    pub fn gemini() -> GeminiCliParser {
+        GeminiCliParser { kind: "gemini", format: "gemini_cli" }
+    }
+
+    /// Qwen Code's legacy `session-*.json` (replies typed `qwen`).
+    pub fn qwen_legacy() -> GeminiCliParser {
+        GeminiCliParser { kind: "qwen", format: "qwen_code/legacy" }
+    }
+}
 
 #[derive(Deserialize)]
 struct Legacy<'a> {
@@ -94,6 +126,8 @@ impl Messages {
             return;
         };
         match self.index.get(&id) {
+            // A copy without tokens (a resume's `$set`) keeps the billed copy.
+            Some(&at) if billed(&self.items[at]) && !billed(&parsed) && parsed.is_ok() => {}
             Some(&at) => self.items[at] = parsed,
             None => {
                 self.index.insert(id, self.items.len());
@@ -101,6 +135,10 @@ impl Messages {
             }
         }
     }
+}
+
+fn billed(message: &Result<Message, LineError>) -> bool {
+    message.as_ref().is_ok_and(|m| m.tokens.is_some())
 }
 
 /// The id of a message that did not parse as one, so a bad copy still
@@ -134,7 +172,7 @@ impl DocumentParser for GeminiCliParser {
                 json_lines(text, &mut messages)
             }
         };
-        Ok(messages.items.into_iter().filter_map(|m| event(m, session.as_deref()).transpose()).collect())
+        Ok(messages.items.into_iter().filter_map(|m| event(m, session.as_deref(), *self).transpose()).collect())
     }
 }
 
@@ -174,10 +212,10 @@ fn json_lines(text: &str, messages: &mut Messages) -> Option<String> {
     session
 }
 
-/// A `gemini` message with tokens is one request.
-fn event(message: Result<Message, LineError>, session: Option<&str>) -> Result<Option<UsageEvent>, LineError> {
+/// A `gemini` (Qwen: `qwen`) message with tokens is one request.
+fn event(message: Result<Message, LineError>, session: Option<&str>, reader: GeminiCliParser) -> Result<Option<UsageEvent>, LineError> {
     let m = message?;
-    if m.kind.as_deref() != Some("gemini") {
+    if m.kind.as_deref() != Some(reader.kind) {
         return Ok(None);
     }
     let Some(t) = m.tokens else { return Ok(None) };
@@ -195,7 +233,7 @@ fn event(message: Result<Message, LineError>, session: Option<&str>) -> Result<O
     if tokens.total() == 0 {
         return Ok(None);
     }
-    let mut event = UsageEvent::new(EventId::from_parts("gemini_cli", &[&m.id]), parse_timestamp(&timestamp)?, model, tokens);
+    let mut event = UsageEvent::new(EventId::from_parts(reader.format, &[&m.id]), parse_timestamp(&timestamp)?, model, tokens);
     event.reasoning_tokens = usage.reasoning();
     event.session = session.map(str::to_string);
     Ok(Some(event))

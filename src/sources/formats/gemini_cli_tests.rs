@@ -6,7 +6,7 @@ const LINES: &str = include_str!("../../../tests/fixtures/gemini_cli/tmp/9b1f6c2
 const MIGRATED: &str = include_str!("../../../tests/fixtures/gemini_cli/tmp/9b1f6c2ad7e94e0f8a3b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012/chats/session-2026-11-12T09-44-2f32182a.jsonl");
 
 fn events(text: &str) -> Vec<UsageEvent> {
-    GeminiCliParser.parse_document(text.as_bytes()).unwrap().into_iter().map(|r| r.unwrap()).collect()
+    GeminiCliParser::gemini().parse_document(text.as_bytes()).unwrap().into_iter().map(|r| r.unwrap()).collect()
 }
 
 fn id(message: &str) -> EventId {
@@ -53,13 +53,13 @@ fn a_re_read_gives_the_same_requests() {
 #[test]
 fn half_written_files() {
     // The whole-file form caught mid-rewrite: the document as a whole is not readable yet.
-    assert!(GeminiCliParser.parse_document(&LEGACY.as_bytes()[..LEGACY.len() / 2]).is_err());
+    assert!(GeminiCliParser::gemini().parse_document(&LEGACY.as_bytes()[..LEGACY.len() / 2]).is_err());
     // The lines form with its last line still being written: the rest is read.
     let cut = LINES.trim_end().len() - 40;
     assert_eq!(events(&LINES[..cut]).len(), 3);
-    assert_eq!(GeminiCliParser.parse_document(b"  \n"), Ok(Vec::new()));
+    assert_eq!(GeminiCliParser::gemini().parse_document(b"  \n"), Ok(Vec::new()));
     // A header alone.
-    assert_eq!(GeminiCliParser.parse_document(LINES.lines().next().unwrap().as_bytes()), Ok(Vec::new()));
+    assert_eq!(GeminiCliParser::gemini().parse_document(LINES.lines().next().unwrap().as_bytes()), Ok(Vec::new()));
 }
 
 #[test]
@@ -72,11 +72,11 @@ fn bad_items_are_errors_in_place_and_the_rest_is_read() {
         "{not json".to_string(),
     ];
     let text = format!("{{\"sessionId\":\"s\",\"projectHash\":\"p\"}}\n{}\n{good}\n", bad.join("\n"));
-    let items = GeminiCliParser.parse_document(text.as_bytes()).unwrap();
+    let items = GeminiCliParser::gemini().parse_document(text.as_bytes()).unwrap();
     assert_eq!(items.iter().filter(|i| i.is_err()).count(), 4, "{items:?}");
     assert_eq!(items.iter().filter_map(|i| i.as_ref().ok()).map(|e| e.id).collect::<Vec<_>>(), [id("g-9")]);
-    assert!(GeminiCliParser.parse_document(b"{\n  \"sessionId\": oops\n}\n").is_err());
-    assert!(GeminiCliParser.parse_document(b"\xff\xfe").is_err());
+    assert!(GeminiCliParser::gemini().parse_document(b"{\n  \"sessionId\": oops\n}\n").is_err());
+    assert!(GeminiCliParser::gemini().parse_document(b"\xff\xfe").is_err());
 }
 
 #[test]
@@ -87,5 +87,23 @@ fn messages_that_are_not_requests() {
         {"id":"z","timestamp":"2026-11-13T10:00:20.000Z","type":"gemini","content":"","tokens":{"input":0,"output":0,"cached":0,"total":0},"model":"gemini-2.5-pro"},
         {"id":"i","timestamp":"2026-11-13T10:00:20.000Z","type":"info","content":"x","tokens":{"input":5,"output":5,"cached":0}}
     ]}"#;
-    assert_eq!(GeminiCliParser.parse_document(text.as_bytes()), Ok(Vec::new()));
+    assert_eq!(GeminiCliParser::gemini().parse_document(text.as_bytes()), Ok(Vec::new()));
+}
+
+/// Gemini CLI 0.61 `--resume`: a `$set` of the whole list whose old messages
+/// have no tokens and new timestamps; a rewind after it. The billed message
+/// keeps its tokens and time, and is one request.
+#[test]
+fn a_resumes_set_without_tokens_neither_erases_nor_doubles_a_billed_message() {
+    let header = r#"{"sessionId":"s-9","projectHash":"p","startTime":"2026-11-20T10:00:00.000Z","kind":"main"}"#;
+    let billed = r#"{"id":"m-1","timestamp":"2026-11-20T10:00:05.000Z","type":"gemini","content":"hi","model":"gemini-3-flash-preview","tokens":{"input":1200,"output":30,"cached":200,"thoughts":10,"tool":0,"total":1240}}"#;
+    let set = r#"{"$set":{"messages":[{"id":"u-1","timestamp":"2026-11-21T08:00:00.000Z","type":"user","content":"q"},{"id":"m-1","timestamp":"2026-11-21T08:00:00.000Z","type":"gemini","content":"hi","model":"gemini-3-flash-preview"}]}}"#;
+    let after = r#"{"id":"m-2","timestamp":"2026-11-21T08:00:09.000Z","type":"gemini","content":"more","model":"gemini-3-flash-preview","tokens":{"input":1500,"output":40,"cached":0,"thoughts":0,"tool":0,"total":1540}}"#;
+    let rewind = r#"{"$rewindTo":"m-1"}"#;
+    for text in [[header, billed, set, after, rewind].join("\n"), [header, billed, set, set, after, rewind, set].join("\n")] {
+        let got = events(&text);
+        assert_eq!(got.iter().map(|e| e.id).collect::<Vec<_>>(), [id("m-1"), id("m-2")], "{text}");
+        assert_eq!(got[0].tokens, Tokens { input: 1000, output: 40, cache_read: 200, ..Tokens::default() });
+        assert_eq!(got[0].timestamp.to_rfc3339(), "2026-11-20T10:00:05+00:00");
+    }
 }

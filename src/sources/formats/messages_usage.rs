@@ -36,6 +36,9 @@ pub struct Usage<'a> {
     pub cache_read_input_tokens: Option<u64>,
     pub cache_creation: Option<CacheCreation>,
     pub server_tool_use: Option<ServerToolUse>,
+    /// Claude Code 2.1.3xx: `output_tokens_details.thinking_tokens`, a part
+    /// of `output_tokens` (shown as reasoning, never added again).
+    pub output_tokens_details: Option<OutputDetails>,
     #[serde(borrow, default, deserialize_with = "lenient_text")]
     pub service_tier: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient_text")]
@@ -102,6 +105,12 @@ pub struct CacheCreation {
 
 #[derive(Deserialize, Clone, Copy, Default)]
 #[serde(default)]
+pub struct OutputDetails {
+    pub thinking_tokens: Count,
+}
+
+#[derive(Deserialize, Clone, Copy, Default)]
+#[serde(default)]
 pub struct ServerToolUse {
     pub web_search_requests: Count,
 }
@@ -160,6 +169,12 @@ impl Usage<'_> {
             cache_write_1h: w1,
             cache_read: self.cache_read_input_tokens.unwrap_or(0),
         }
+    }
+
+    /// Of the output, the thinking tokens (at most the output).
+    pub fn reasoning(&self) -> u64 {
+        let thinking = self.output_tokens_details.and_then(|d| d.thinking_tokens.get()).unwrap_or(0);
+        thinking.min(self.output_tokens.unwrap_or(0))
     }
 
     pub fn web_searches(&self) -> Option<u64> {

@@ -7,6 +7,7 @@ pub mod claude_code;
 pub mod claude_statusline;
 pub mod codex;
 pub mod copilot_cli;
+pub mod copilot_session;
 pub mod fields;
 pub mod gemini_cli;
 pub mod genai;

@@ -121,9 +121,9 @@ pub fn read_message(data: &[u8], id: Option<&str>, session: Option<&str>) -> Res
     };
     let created = fields::timestamp(created_raw, "time.created")?;
     let unfinished_since = if completed { None } else { created };
-    let tokens = match &m.tokens {
-        Some(t) => tokens(t)?,
-        None => Tokens::default(),
+    let (tokens, reasoning) = match &m.tokens {
+        Some(t) => (tokens(t)?, count(t.reasoning, "tokens.reasoning")?),
+        None => (Tokens::default(), 0),
     };
     let cost = fields::decimal(m.cost, "cost")?.filter(|c| !c.is_zero());
     if tokens.total() == 0 && cost.is_none() {
@@ -138,6 +138,9 @@ pub fn read_message(data: &[u8], id: Option<&str>, session: Option<&str>) -> Res
     let fingerprint = fingerprint(&[created_raw.map_or("", RawValue::get), &provider, &model, m.cost.map_or("", RawValue::get)], &tokens);
     let mut event = UsageEvent::new(EventId::from_parts(FORMAT, &[id]), at, model.into_owned(), tokens);
     event.stated_cost = cost;
+    // `tokens.reasoning` (packages/opencode/src/session/index.ts `getUsage`:
+    // the SDK's reasoning tokens, taken out of output) is shown as reasoning.
+    event.reasoning_tokens = reasoning.min(event.tokens.output);
     event.session = session.or(own_session.as_deref()).map(str::to_string);
     Ok(Message { event: Some(event), unfinished_since, fingerprint })
 }

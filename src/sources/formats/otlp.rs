@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use serde::Deserialize;
 
 use super::genai::{self, Attributes, Value};
+use super::messages_usage::{split_writes, CacheCreation};
 use crate::sources::{parse_timestamp, LineError};
 use crate::usage::{EventId, Tokens, UsageEvent};
 
@@ -142,11 +143,24 @@ fn claude_code_event(record: &LogRecord, attrs: &dyn Attributes) -> Result<Usage
             Some(v) => genai::token_count(v).ok_or_else(|| LineError::new(format!("`{key}` is not a token count"))),
         }
     };
+    // Claude Code 2.1.3xx adds `cache_creation_5m_tokens` and
+    // `cache_creation_1h_tokens` beside the total `cache_creation_tokens`
+    // (https://code.claude.com/docs/en/monitoring-usage, `api_request`
+    // attributes; seen by running 2.1.332 against a loopback provider): 1h
+    // writes at the 1h price, the rest of the total as 5m, as the
+    // transcript's `cache_creation` split is read (`split_writes`). Its
+    // `cost_usd` and `cost_usd_micros` are Claude Code's estimate: never the cost.
+    let split = |key: &str| -> Result<Option<u64>, LineError> { attrs.get(key).map(|_| count(key)).transpose() };
+    let (five, hour) = (split("cache_creation_5m_tokens")?, split("cache_creation_1h_tokens")?);
+    let by_ttl = (five.is_some() || hour.is_some())
+        .then(|| CacheCreation { ephemeral_5m_input_tokens: five.into(), ephemeral_1h_input_tokens: hour.into() });
+    let total = attrs.get("cache_creation_tokens").map(|_| count("cache_creation_tokens")).transpose()?;
+    let (cache_write_5m, cache_write_1h) = split_writes(total, by_ttl);
     let tokens = Tokens {
         input: count("input_tokens")?,
         output: count("output_tokens")?,
-        cache_write_5m: count("cache_creation_tokens")?,
-        cache_write_1h: 0,
+        cache_write_5m,
+        cache_write_1h,
         cache_read: count("cache_read_tokens")?,
     };
     let timestamp = match attrs.str("event.timestamp") {

@@ -139,3 +139,35 @@ fn ids_without_request_id_are_stable() {
     let Record::Event(e) = &a[0] else { panic!("{a:?}") };
     assert_eq!(e.timestamp.to_rfc3339(), "2026-12-01T19:40:55+00:00");
 }
+
+/// Claude Code 2.1.3xx's `api_request`: `cache_creation_5m_tokens` and
+/// `cache_creation_1h_tokens` (OTLP/JSON ints as strings) split the total;
+/// `cost_usd_micros` and `cost_usd` never set the cost. Opus 4.6: 1h writes
+/// at $10, 5m at $6.25 per million.
+#[test]
+fn cache_writes_split_by_ttl_and_the_stated_cost_is_ignored() {
+    let mut json: serde_json::Value = serde_json::from_slice(&fixture("claude-code-api-requests.otlp.json")).unwrap();
+    let record = &mut json["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    let attrs = record["attributes"].as_array_mut().unwrap();
+    attrs.truncate(attrs.len() - 1);
+    for (key, value) in [("cache_creation_5m_tokens", "159"), ("cache_creation_1h_tokens", "6000"), ("cost_usd_micros", "999999999")] {
+        attrs.push(serde_json::json!({"key": key, "value": {"intValue": value}}));
+    }
+    let request: ExportLogsServiceRequest = serde_json::from_value(json.clone()).unwrap();
+    let records = read_request(&request, None);
+    let first = events(&records)[0];
+    assert_eq!(first.tokens, Tokens { input: 3337, output: 3893, cache_write_5m: 159, cache_write_1h: 6000, cache_read: 0 });
+    assert_eq!(first.stated_cost, None);
+    let cost = crate::pricing::PriceTable::builtin().price(first).cost;
+    // 3337 x 5 + 3893 x 25 + 159 x 6.25 + 6000 x 10, per million
+    assert_eq!(cost.to_string(), "0.17500375");
+    // Only the 1h part: the rest of the total is 5m; a bad count is an error.
+    let attrs = json["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["attributes"].as_array_mut().unwrap();
+    attrs.retain(|a| a["key"] != "cache_creation_5m_tokens");
+    let request: ExportLogsServiceRequest = serde_json::from_value(json.clone()).unwrap();
+    assert_eq!(events(&read_request(&request, None))[0].tokens.cache_write_5m, 159);
+    let attrs = json["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["attributes"].as_array_mut().unwrap();
+    attrs.push(serde_json::json!({"key": "cache_creation_5m_tokens", "value": {"stringValue": "lots"}}));
+    let request: ExportLogsServiceRequest = serde_json::from_value(json).unwrap();
+    assert!(matches!(read_request(&request, None)[0], Record::Error(_)));
+}

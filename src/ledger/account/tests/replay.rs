@@ -47,6 +47,7 @@ fn entries_have_a_stable_json_form() {
         from_balance: d("1.123457"),
         deducted: true,
         from_plan: d("0"),
+        premium_requests: d("0"),
     };
     let json = serde_json::to_string(&entry).unwrap();
     assert_eq!(
@@ -77,6 +78,7 @@ fn apply_refuses_entries_that_do_not_fit_the_ledger() {
             from_balance: d("1"),
             deducted: true,
             from_plan: d("0"),
+            premium_requests: d("0"),
         },
     ];
     for entry in bad {

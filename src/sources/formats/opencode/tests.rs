@@ -58,6 +58,12 @@ fn tokens_by_kind_and_cost_from_each_shape() {
         assert_eq!(e.session.as_deref(), Some("ses_1"));
         assert_eq!(e.timestamp.to_rfc3339(), "2026-11-18T11:06:40.900+00:00");
     }
+    // `tokens.reasoning` is reported as reasoning, inside the output booked.
+    let reasoning: Vec<u64> = [[1500, 800, 640, 3200, 0], [4000, -300, 300, 0, 0], [1, 0, 0, 0, 0]]
+        .iter()
+        .map(|t| event(&assistant("gpt-5", "openai", *t, "0", true)).reasoning_tokens)
+        .collect();
+    assert_eq!(reasoning, [640, 300, 0]);
 }
 
 #[test]
