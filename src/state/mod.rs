@@ -13,6 +13,7 @@ pub mod codec;
 pub mod history;
 pub mod labels;
 mod pairs;
+pub mod postgres;
 pub mod prompt_sizes;
 pub mod recent;
 pub mod seen;
