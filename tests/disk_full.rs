@@ -69,6 +69,8 @@ fn fill(path: &std::path::Path) {
     let mut file = std::fs::File::create(path).unwrap();
     let chunk = vec![0u8; 4096];
     while file.write_all(&chunk).is_ok() {}
+    // And the last partial page.
+    while file.write_all(&[0]).is_ok() {}
     let _ = file.flush();
 }
 
@@ -128,4 +130,52 @@ fn an_otlp_export_that_cannot_be_committed_is_refused_as_unavailable_and_booked_
     assert_eq!(code, Some(0));
     let daemon = Daemon::start_with(dir.path(), &config, port);
     daemon.wait_metric(&spend, "26.494263");
+}
+
+/// A snapshot that cannot be written (the disk is full) leaves every
+/// journal segment and the last good snapshot in place; the next snapshot
+/// that can be written removes the segments before the previous one.
+#[test]
+fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compacts() {
+    use creditwatch::state::store::Store;
+    use creditwatch::state::{Batch, Record};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let _mount = Mount::tmpfs(&state, "1m");
+    let segments = || {
+        let mut names: Vec<String> = std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    };
+    let line = Record::Batch(Batch { lines: vec![("claude-code".into(), [1, 0, 0, 0])], ..Batch::default() });
+    let mut store = Store::open(&state, chrono_tz::UTC).unwrap();
+    for _ in 0..2 {
+        for _ in 0..3 {
+            store.commit(&line).unwrap();
+        }
+        store.snapshot().unwrap();
+    }
+    // Two snapshots: the segment before the first is gone.
+    let before = segments();
+    assert_eq!(before.len(), 2, "{before:?}");
+    for _ in 0..3 {
+        store.commit(&line).unwrap();
+    }
+    let snapshot = std::fs::read(state.join("snapshot.cws")).unwrap();
+    let filler = state.join("filler");
+    fill(&filler);
+    let err = format!("{:#}", store.snapshot().unwrap_err());
+    assert!(err.contains("No space left on device"), "{err}");
+    assert_eq!(segments(), before, "no segment removed");
+    assert_eq!(std::fs::read(state.join("snapshot.cws")).unwrap(), snapshot, "the last good snapshot kept");
+    assert!(!state.join(".snapshot.cws.tmp").exists());
+
+    std::fs::remove_file(&filler).unwrap();
+    store.snapshot().unwrap();
+    let after = segments();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[0], before[1], "the segment before the previous snapshot went");
+    drop(store);
+    let store = Store::open(&state, chrono_tz::UTC).unwrap();
+    assert_eq!(store.state.sources["claude-code"].lines, [9, 0, 0, 0]);
 }

@@ -69,7 +69,8 @@ fn cli_books_on_the_state_dir_idempotently() {
     assert_eq!(balances, ["10", "30", "41.17"]);
     let (code, out, _) = cw(&cfg, &["ledger", "verify"]);
     assert_eq!(code, 0);
-    assert!(out.contains("3 records") && out.contains("personal: balance $41.17"), "{out}");
+    // Each command wrote a snapshot; the segments before the previous one went.
+    assert!(out.contains("2 segments") && out.contains("1 records") && out.contains("personal: balance $41.17"), "{out}");
 }
 
 #[test]
@@ -133,8 +134,17 @@ fn a_torn_tail_is_cut_and_damage_in_the_middle_refuses_to_start() {
         let (code, _, err) = cw(&cfg, &["ledger", "topup", "personal", amount, "--id", &format!("t{i}")]);
         assert_eq!(code, 0, "{err}");
     }
-    let journal = dir.path().join("state/journal.cwj");
-    std::fs::remove_file(dir.path().join("state/snapshot.cws")).unwrap();
+    // Each command wrote a snapshot and started a new segment: the last
+    // holds nothing, the one before it the third top-up. Rewind to the
+    // moment the third top-up was being written: its snapshot and the new
+    // segment not there yet.
+    let state = dir.path().join("state");
+    let mut segments: Vec<_> = std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().path()).collect();
+    segments.sort();
+    let (journal, empty) = (segments[segments.len() - 2].clone(), segments[segments.len() - 1].clone());
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    std::fs::remove_file(state.join("snapshot.cws")).unwrap();
+    std::fs::remove_file(&empty).unwrap();
     let whole = std::fs::read(&journal).unwrap();
 
     // A torn tail (a crash mid-write): cut with a warning, the rest kept.
@@ -146,10 +156,12 @@ fn a_torn_tail_is_cut_and_damage_in_the_middle_refuses_to_start() {
     assert_eq!(code, 0);
     assert_eq!(json(&out)["accounts"][0]["balance_usd"], "13", "the last top-up was torn off");
 
-    // A flipped byte in the first record: refused, naming file and offset.
+    // A flipped byte in a segment that has a successor: refused, naming
+    // the segment file and the offset in it.
     let mut damaged = whole.clone();
     damaged[12] ^= 0xff;
     std::fs::write(&journal, &damaged).unwrap();
+    std::fs::write(&empty, b"").unwrap();
     let (code, _, err) = cw(&cfg, &["ledger", "verify"]);
     assert_eq!(code, 1);
     assert!(err.contains(&journal.display().to_string()) && err.contains("offset 0"), "{err}");

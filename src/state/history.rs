@@ -9,7 +9,7 @@
 //! changes no balance (a debit only adds its parts), so every row that is
 //! not a debit shows the same balance after it as the full journal gives.
 //! Plan-window snapshots move no money and are left out, as history always
-//! left them out.
+//! left them out. The journal after the newest snapshot is shown whole.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -66,6 +66,15 @@ impl History {
                 self.runs.retain(|(a, ..), _| a != account);
                 self.entries.push(other.clone());
             }
+        }
+    }
+
+    /// Adds an entry as it is, debits too (`ledger history` adds the
+    /// journal after the snapshot so: its debits are shown one by one).
+    pub fn push_whole(&mut self, entry: &Entry) {
+        if !matches!(entry, Entry::PlanWindows { .. }) {
+            self.runs.retain(|(a, ..), _| a != entry.account());
+            self.entries.push(entry.clone());
         }
     }
 

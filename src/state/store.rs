@@ -274,8 +274,8 @@ pub fn read_history(dir: &Path) -> Result<History> {
         };
         journal::read_with(dir, from, |r| -> Result<()> {
             match decode_at(dir, &r)? {
-                Record::Batch(b) => b.ledger.iter().for_each(|e| history.push(e)),
-                Record::Ledger(entries) => entries.iter().for_each(|e| history.push(e)),
+                Record::Batch(b) => b.ledger.iter().for_each(|e| history.push_whole(e)),
+                Record::Ledger(entries) => entries.iter().for_each(|e| history.push_whole(e)),
             }
             Ok(())
         })?;

@@ -86,9 +86,20 @@ impl Daemon {
     }
 
     pub fn start_with(dir: &Path, config: &Path, port: u16) -> Daemon {
+        Daemon::start_env(dir, config, port, &[])
+    }
+
+    /// `start_with`, with environment variables for the daemon.
+    pub fn start_env(dir: &Path, config: &Path, port: u16, env: &[(&str, &str)]) -> Daemon {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("daemon.log")).expect("log file");
-        let child =
-            Command::new(BIN).args(["run", "--config"]).arg(config).stdout(Stdio::null()).stderr(log).spawn().expect("start creditwatch");
+        let child = Command::new(BIN)
+            .args(["run", "--config"])
+            .arg(config)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start creditwatch");
         let d = Daemon { child, port, dir: dir.to_path_buf(), config: config.to_path_buf() };
         wait_for("the daemon to be ready", Duration::from_secs(30), || d.get("/readyz").is_some_and(|(s, _)| s == 200));
         d

@@ -172,7 +172,15 @@ mod tests {
     /// the upgrade hint in serde's message.
     #[test]
     fn an_earlier_release_cannot_read_the_marker_as_a_record_and_is_told_why() {
-        let err = serde_json::from_slice::<crate::state::Record>(&marker_payload()).unwrap_err().to_string();
+        // The shape of `state::Record` (externally tagged, two variants);
+        // `state` tests the real type against a real state directory.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Record {
+            Batch(serde_json::Value),
+            Ledger(serde_json::Value),
+        }
+        let err = serde_json::from_slice::<Record>(&marker_payload()).unwrap_err().to_string();
         assert!(err.contains("written by a newer creditwatch: upgrade creditwatch"), "{err}");
     }
 
