@@ -143,7 +143,8 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
     let state = dir.path().join("state");
     let _mount = Mount::tmpfs(&state, "1m");
     let segments = || {
-        let mut names: Vec<String> = std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(state.join("journal")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         names
     };

@@ -10,6 +10,7 @@ mod alerts;
 pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
+pub mod state_cli;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

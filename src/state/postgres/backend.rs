@@ -175,6 +175,45 @@ impl Backend {
         .await;
         self.after(result)
     }
+    /// Stores a whole state as snapshot 0 of an empty database, with the
+    /// ids it has booked: one transaction, refused when the database holds
+    /// any state (`state export --to-postgres`).
+    pub async fn import(&mut self, format: i32, image: &[u8], requests: &[Vec<u8>], receipts: &[(String, String)]) -> Result<(), PgError> {
+        let result = async {
+            let client = self.client().await?;
+            let tx = client.transaction().await?;
+            // Keeps a writer from committing while the emptiness holds.
+            tx.batch_execute(
+                "LOCK TABLE creditwatch_records, creditwatch_snapshots, creditwatch_requests, creditwatch_receipts IN EXCLUSIVE MODE",
+            )
+            .await?;
+            let held: i64 = tx
+                .query_one(
+                    "SELECT (SELECT count(*) FROM creditwatch_records) + (SELECT count(*) FROM creditwatch_snapshots)
+                          + (SELECT count(*) FROM creditwatch_requests) + (SELECT count(*) FROM creditwatch_receipts)",
+                    &[],
+                )
+                .await?
+                .get(0);
+            if held > 0 {
+                return Err(PgError::NotEmpty);
+            }
+            tx.execute("INSERT INTO creditwatch_snapshots (seq, format, image) VALUES (0, $1, $2)", &[&format, &image]).await?;
+            for chunk in requests.chunks(10_000) {
+                tx.execute("INSERT INTO creditwatch_requests (event_id, seq) SELECT unnest($1::bytea[]), 0", &[&chunk]).await?;
+            }
+            let (ids, kinds): (Vec<&str>, Vec<&str>) = receipts.iter().map(|(i, k)| (i.as_str(), k.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO creditwatch_receipts (id, kind, seq) SELECT unnest($1::text[]), unnest($2::text[]), 0",
+                &[&ids, &kinds],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        self.after(result)
+    }
 }
 
 /// What must be unique in the database: the ids of requests booked new, and

@@ -18,6 +18,7 @@ mod backend;
 pub mod lease;
 mod migrations;
 pub mod store;
+pub mod transfer;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -116,6 +117,8 @@ pub enum PgError {
     Duplicate(String),
     #[error("the database's schema is version {database}, newer than this release knows ({known}): upgrade creditwatch")]
     NewerSchema { database: i32, known: i32 },
+    #[error("the database already holds a creditwatch state: export into an empty database only")]
+    NotEmpty,
     #[error("record {seq} in the database cannot be read: {reason}")]
     Corrupt { seq: i64, reason: String },
 }
