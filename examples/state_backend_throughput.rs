@@ -119,12 +119,20 @@ async fn bench_postgres(url: DbUrl, records: u64, per: u64) -> Result<()> {
         latencies.push(t.elapsed());
     }
     report("PostgreSQL (one tx/commit)", latencies, started.elapsed(), per);
+    lease.release().await;
     Ok(())
 }
 
 /// Child: takes the lease, says so, then waits to be killed.
 async fn hold(url: DbUrl) -> Result<()> {
-    let _lease = Lease::try_acquire(&url, "killed", LEASE).await?.ok_or_else(|| anyhow!("lease held"))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let _lease = loop {
+        match Lease::try_acquire(&url, "killed", LEASE).await? {
+            Some(lease) => break lease,
+            None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(10)).await,
+            None => return Err(anyhow!("the lease stayed held for 30 s")),
+        }
+    };
     println!("held");
     tokio::time::sleep(Duration::from_secs(3600)).await;
     Ok(())
@@ -154,7 +162,7 @@ async fn takeover(url: DbUrl, url_file: &str, rounds: u32) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         times.push(killed.elapsed());
-        drop(lease);
+        lease.release().await;
     }
     times.sort();
     println!(

@@ -161,6 +161,7 @@ async fn setup(pg: &Postgres, lease: Duration) -> PgStore {
     let entry = Entry::Opened { account: "team".into(), balance: "100.00".parse().unwrap(), as_of: at() - chrono::Duration::days(1) };
     store.state.ledger.apply(&entry).unwrap();
     store.commit(first.epoch(), &Record::Ledger(vec![entry])).await.unwrap();
+    first.release().await;
     store
 }
 
@@ -209,7 +210,7 @@ async fn a_writer_killed_ten_times_loses_nothing_and_books_nothing_twice() {
         store.reload().await.unwrap();
         let r = next_booking(&mut store);
         store.commit(mine.epoch(), &r).await.unwrap();
-        drop(mine);
+        mine.release().await;
         drop(writer);
     }
     let requests = check_ledger(&pg, &mut store).await;

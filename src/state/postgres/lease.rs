@@ -73,6 +73,14 @@ impl Lease {
         Ok(())
     }
 
+    /// Gives the lease up at once (a stopping writer): the next replica need
+    /// not wait for the session to end.
+    pub async fn release(self) {
+        if let Err(e) = self.client.execute("SELECT pg_advisory_unlock($1)", &[&LEASE_LOCK]).await {
+            tracing::debug!("releasing the lease: {e} (the session's end releases it)");
+        }
+    }
+
     /// How often to `renew` so that a live holder's session never idles out.
     pub fn renew_every(lease: Duration) -> Duration {
         lease / 4
