@@ -43,23 +43,23 @@ fn a_full_disk_is_retried_and_loses_nothing() {
     std::fs::create_dir_all(&projects).unwrap();
     let d = Daemon::start(dir.path(), FOLLOW_CONFIG);
 
-    // ~400 bytes of journal per booking: 600 requests do not fit in 96 KiB.
-    let text: String = (0..600).map(|i| assistant_line(&format!("m{i}"), 200, "2026-11-20T10:00:00Z")).collect();
+    // ~85 bytes of journal per booking: 3,000 requests do not fit in 96 KiB.
+    let text: String = (0..3000).map(|i| assistant_line(&format!("m{i}"), 200, "2026-11-20T10:00:00Z")).collect();
     append(&projects.join("s.jsonl"), &text);
     wait_for("a failed commit", Duration::from_secs(20), || d.log().contains("cannot commit what was read"));
     assert_eq!(d.get("/healthz").map(|(s, _)| s), Some(200), "the daemon keeps running");
 
     mount.resize("8m");
-    d.wait_metric(SERIES_REQUESTS, "600");
-    d.wait_metric(SERIES_SPEND, "1.2");
-    d.wait_metric(r#"creditwatch_source_lines_total{outcome="booked",source="claude-code"}"#, "600");
+    d.wait_metric(SERIES_REQUESTS, "3000");
+    d.wait_metric(SERIES_SPEND, "6");
+    d.wait_metric(r#"creditwatch_source_lines_total{outcome="booked",source="claude-code"}"#, "3000");
     d.wait_metric(r#"creditwatch_source_lines_total{outcome="duplicate",source="claude-code"}"#, "0");
     // And the journal on disk says the same after a restart.
     let (code, _) = d.stop();
     assert_eq!(code, Some(0));
     let d = Daemon::start(dir.path(), FOLLOW_CONFIG);
-    d.wait_metric(SERIES_REQUESTS, "600");
-    d.wait_metric(r#"creditwatch_balance_usd{account="personal"}"#, "48.8");
+    d.wait_metric(SERIES_REQUESTS, "3000");
+    d.wait_metric(r#"creditwatch_balance_usd{account="personal"}"#, "44");
     drop(d);
 }
 
@@ -148,11 +148,16 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
         names.sort();
         names
     };
-    let line = Record::Batch(Batch { lines: vec![("claude-code".into(), [1, 0, 0, 0])], ..Batch::default() });
+    let batch = Batch { lines: vec![("claude-code".into(), [1, 0, 0, 0])], ..Batch::default() };
+    // As booking does: the state changed, then the record made durable.
+    let book = |store: &mut Store| {
+        store.state.apply_batch_usage(&batch);
+        store.commit(&Record::Batch(batch.clone())).unwrap();
+    };
     let mut store = Store::open(&state, chrono_tz::UTC).unwrap();
     for _ in 0..2 {
         for _ in 0..3 {
-            store.commit(&line).unwrap();
+            book(&mut store);
         }
         store.snapshot().unwrap();
     }
@@ -160,7 +165,7 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
     let before = segments();
     assert_eq!(before.len(), 2, "{before:?}");
     for _ in 0..3 {
-        store.commit(&line).unwrap();
+        book(&mut store);
     }
     let snapshot = std::fs::read(state.join("snapshot.cws")).unwrap();
     let filler = state.join("filler");
@@ -177,6 +182,12 @@ fn a_snapshot_that_cannot_be_written_removes_no_segment_and_the_next_one_compact
     assert_eq!(after.len(), 2, "{after:?}");
     assert_eq!(after[0], before[1], "the segment before the previous snapshot went");
     drop(store);
-    let store = Store::open(&state, chrono_tz::UTC).unwrap();
-    assert_eq!(store.state.sources["claude-code"].lines, [9, 0, 0, 0]);
+    // A daemon another test spawns may hold a copy of the lock's descriptor
+    // between its fork and its exec: wait for the lock with a deadline.
+    let mut reopened = None;
+    wait_for("the state lock", Duration::from_secs(10), || {
+        reopened = Store::open(&state, chrono_tz::UTC).ok();
+        reopened.is_some()
+    });
+    assert_eq!(reopened.unwrap().state.sources["claude-code"].lines, [9, 0, 0, 0]);
 }

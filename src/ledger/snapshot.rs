@@ -197,4 +197,33 @@ mod tests {
             assert!(parse(bad).is_err());
         }
     }
+
+    #[test]
+    fn saving_keeps_the_previous_snapshot_and_a_bad_current_one_falls_back_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        save_snapshot(dir.path(), 10, b"one").unwrap();
+        save_snapshot(dir.path(), 20, b"two").unwrap();
+        let found = load_snapshots(dir.path()).unwrap();
+        let seen: Vec<(u32, u64, &[u8])> = found.iter().map(|s| (s.format, s.offset, s.bytes.as_slice())).collect();
+        assert_eq!(seen, [(2, 20, &b"two"[..]), (2, 10, &b"one"[..])]);
+        let path = dir.path().join(SNAPSHOT_FILE);
+        let mut bad = std::fs::read(&path).unwrap();
+        *bad.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, bad).unwrap();
+        assert_eq!(load_snapshot(dir.path()).unwrap(), Some((10, b"one".to_vec())));
+    }
+
+    #[test]
+    fn a_snapshot_of_the_release_before_format_2_reads_as_format_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = b"{\"ledger\":{}}";
+        let mut bytes = MAGIC_V1.to_vec();
+        bytes.extend_from_slice(&7u64.to_le_bytes());
+        bytes.extend_from_slice(&(state.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&checksum(7, state).to_le_bytes());
+        bytes.extend_from_slice(state);
+        std::fs::write(dir.path().join(SNAPSHOT_FILE), bytes).unwrap();
+        let found = load_snapshots(dir.path()).unwrap();
+        assert_eq!((found[0].format, found[0].offset, found[0].bytes.as_slice()), (1, 7, &state[..]));
+    }
 }

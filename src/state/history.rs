@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::store;
 use crate::ledger::{Entry, Ledger};
 
+/// Open runs kept at most (each is a few names and a date).
+const MAX_OPEN_RUNS: usize = 4096;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub account: String,
@@ -57,6 +60,11 @@ impl History {
                         *run_at = (*run_at).max(*at);
                         return;
                     }
+                }
+                if self.runs.len() >= MAX_OPEN_RUNS {
+                    // Old days' runs stay open forever otherwise; closing
+                    // them only means a later debit of that day starts a row.
+                    self.runs.clear();
                 }
                 self.runs.insert(key, self.entries.len());
                 self.entries.push(entry.clone());

@@ -31,6 +31,11 @@ use crate::ledger::snapshot::{load_snapshots, save_snapshot};
 use crate::ledger::Ledger;
 
 const SNAPSHOT_EVERY_RECORDS: u64 = 10_000;
+/// After this many journal bytes since the last trim (a catch-up), the
+/// allocator is asked to give freed memory back; after this many, at the
+/// first round that commits nothing (a catch-up just ended).
+const TRIM_AFTER_BYTES: u64 = 1 << 20;
+const TRIM_WHEN_IDLE_AFTER_BYTES: u64 = 64 << 10;
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(300);
 
 /// `CREDITWATCH_SNAPSHOT_EVERY_RECORDS`: snapshot after this many records
@@ -57,6 +62,8 @@ pub struct Store {
     records_since_snapshot: u64,
     snapshot_every_records: u64,
     last_snapshot: Instant,
+    bytes_since_trim: u64,
+    committed_since_check: bool,
     _lock: StateLock,
 }
 
@@ -91,8 +98,11 @@ impl Store {
             records_since_snapshot: 0,
             snapshot_every_records: snapshot_every_records(),
             last_snapshot: Instant::now(),
+            bytes_since_trim: 0,
+            committed_since_check: false,
             _lock: lock,
         };
+        release_free_memory();
         if upgrade {
             // The first snapshot of this format: from here on the history
             // travels in snapshots and old segments can go.
@@ -108,6 +118,8 @@ impl Store {
     /// the disk: call `reload`.
     pub fn commit(&mut self, record: &Record) -> Result<()> {
         let payload = codec::encode(record);
+        self.bytes_since_trim += payload.len() as u64;
+        self.committed_since_check = true;
         self.journal.append(&[payload]).with_context(|| format!("writing the journal in {}", self.dir.display()))?;
         note(&mut self.history, &mut self.recent, record);
         self.records_since_snapshot += 1;
@@ -126,8 +138,15 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a snapshot when enough has changed since the last one.
+    /// Writes a snapshot when enough has changed since the last one. Called
+    /// after each round; after a large one (a catch-up) it also returns the
+    /// memory the round freed.
     pub fn maybe_snapshot(&mut self) {
+        let idle = !std::mem::take(&mut self.committed_since_check);
+        if self.bytes_since_trim >= TRIM_AFTER_BYTES || (idle && self.bytes_since_trim >= TRIM_WHEN_IDLE_AFTER_BYTES) {
+            self.bytes_since_trim = 0;
+            release_free_memory();
+        }
         let due = self.records_since_snapshot >= self.snapshot_every_records
             || (self.records_since_snapshot > 0 && self.last_snapshot.elapsed() >= SNAPSHOT_EVERY);
         if due {
@@ -173,6 +192,17 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// Hands the pages the allocator holds free back to the system: reading a
+/// backlog or a snapshot allocates and frees far more than the state keeps,
+/// and glibc keeps the freed pages resident in its arenas otherwise.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
