@@ -33,7 +33,7 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn number(name: &str, default: u64) -> Result<u64> {
-    arg(name).map_or(Ok(default), |n| n.parse().with_context(|| format!("{name}")))
+    arg(name).map_or(Ok(default), |n| n.parse().with_context(|| name.to_string()))
 }
 
 /// The opening record (applied to `state`).

@@ -298,10 +298,7 @@ pub fn read_state(dir: &Path, tz: Tz) -> Result<State> {
 /// The money history from the beginning, read-only (for `ledger history`).
 pub fn read_history(dir: &Path) -> Result<History> {
     read_unlocked(dir, || {
-        let (mut history, from) = match snapshot::newest_history(dir)? {
-            Some(found) => found,
-            None => (History::default(), 0),
-        };
+        let (mut history, from) = snapshot::newest_history(dir)?.unwrap_or_default();
         journal::read_with(dir, from, |r| -> Result<()> {
             match decode_at(dir, &r)? {
                 Record::Batch(b) => b.ledger.iter().for_each(|e| history.push_whole(e)),

@@ -22,7 +22,7 @@ use tokio_postgres::Client;
 use super::{connect, DbUrl, PgError};
 
 /// Session-level advisory lock key of the writer's lease ("cw-lead").
-const LEASE_LOCK: i64 = 0x63_77_2d_6c_65_61_64;
+const LEASE_LOCK: i64 = 0x0063_772d_6c65_6164;
 
 pub struct Lease {
     client: Client,

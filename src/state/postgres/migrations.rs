@@ -10,7 +10,7 @@ use tokio_postgres::Client;
 use super::PgError;
 
 /// Transaction-level lock key for migrations ("cw-migr" in ASCII).
-const MIGRATION_LOCK: i64 = 0x63_77_2d_6d_69_67_72;
+const MIGRATION_LOCK: i64 = 0x0063_772d_6d69_6772;
 
 /// (version, what it does, SQL).
 pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[(
