@@ -7,13 +7,10 @@ mod postgres_support;
 
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use creditwatch::ledger::Entry;
 use creditwatch::state::postgres::{DbUrl, Lease, PgError, PgStore};
-use creditwatch::state::seen::Seen;
-use creditwatch::state::{Batch, Booked, Record};
-use creditwatch::usage::{EventId, Tokens};
-use postgres_support::Postgres;
+use creditwatch::state::Record;
+use postgres_support::{at, Postgres};
 use rust_decimal::Decimal;
 
 const LEASE: Duration = Duration::from_secs(10);
@@ -30,10 +27,6 @@ async fn open(pg: &Postgres) -> PgStore {
     PgStore::open(url(pg), LEASE, chrono_tz::UTC).await.unwrap()
 }
 
-fn at() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap()
-}
-
 /// Opens the account "team" with `balance` in the store's state; the
 /// record to commit.
 fn opening(store: &mut PgStore, balance: &str) -> Record {
@@ -42,30 +35,8 @@ fn opening(store: &mut PgStore, balance: &str) -> Record {
     Record::Ledger(vec![entry])
 }
 
-/// Books request `id` costing `cost` into the store's state, as the daemon's
-/// booking does; the record to commit.
 fn booking(store: &mut PgStore, id: u128, cost: &str) -> Record {
-    let cost = dec(cost);
-    let tokens = Tokens { input: 1000, output: 100, ..Tokens::default() };
-    let ledger = store.state.ledger.book_usage("team", "claude_code", at(), cost).unwrap();
-    let booked = Booked {
-        source: "otlp".into(),
-        account: "team".into(),
-        app: "claude_code".into(),
-        model: "claude-sonnet-4-5".into(),
-        id: EventId(id),
-        at: at(),
-        tokens,
-        cost,
-        new_request: true,
-        unpriced: false,
-        seen: Seen { tokens, web_searches: 0, cost, at: at().timestamp() },
-        user: None,
-        cache_savings: Decimal::ZERO,
-    };
-    let batch = Batch { usage: vec![booked], ledger, ..Batch::default() };
-    store.state.apply_batch_usage(&batch);
-    Record::Batch(batch)
+    postgres_support::booking(&mut store.state, id, dec(cost))
 }
 
 fn balance(store: &PgStore) -> Decimal {

@@ -11,48 +11,21 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
 use creditwatch::ledger::Entry;
 use creditwatch::state::postgres::{DbUrl, Lease, PgError, PgStore};
-use creditwatch::state::seen::Seen;
-use creditwatch::state::{Batch, Booked, Record};
-use creditwatch::usage::{EventId, Tokens};
-use postgres_support::Postgres;
+use creditwatch::state::Record;
+use postgres_support::{at, Postgres};
 use rust_decimal::Decimal;
 
 const URL_ENV: &str = "CW_TEST_WRITER_URL";
 const LEASE_ENV: &str = "CW_TEST_WRITER_LEASE_MS";
 const COST: &str = "0.01";
 
-fn at() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap()
-}
-
 /// Books the next request (its id: one more than the requests booked) into
 /// the store's state; the record to commit.
 fn next_booking(store: &mut PgStore) -> Record {
     let id = store.state.seen.len() as u128 + 1;
-    let cost: Decimal = COST.parse().unwrap();
-    let tokens = Tokens { input: 10, output: 1, ..Tokens::default() };
-    let ledger = store.state.ledger.book_usage("team", "claude_code", at(), cost).unwrap();
-    let booked = Booked {
-        source: "otlp".into(),
-        account: "team".into(),
-        app: "claude_code".into(),
-        model: "claude-sonnet-4-5".into(),
-        id: EventId(id),
-        at: at(),
-        tokens,
-        cost,
-        new_request: true,
-        unpriced: false,
-        seen: Seen { tokens, web_searches: 0, cost, at: at().timestamp() },
-        user: None,
-        cache_savings: Decimal::ZERO,
-    };
-    let batch = Batch { usage: vec![booked], ledger, ..Batch::default() };
-    store.state.apply_batch_usage(&batch);
-    Record::Batch(batch)
+    postgres_support::booking(&mut store.state, id, COST.parse().unwrap())
 }
 
 /// The child: takes the lease, then commits a booking every 20 ms without

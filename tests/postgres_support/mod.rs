@@ -165,3 +165,36 @@ impl Drop for Postgres {
 fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temp path")
 }
+
+/// The time every test booking is at.
+pub fn at() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap()
+}
+
+/// Books request `id` costing `cost` on account "team" into `state`, as the
+/// daemon's booking does; the record to commit.
+pub fn booking(state: &mut creditwatch::state::State, id: u128, cost: rust_decimal::Decimal) -> creditwatch::state::Record {
+    use creditwatch::state::{seen::Seen, Batch, Booked, Record};
+    use creditwatch::usage::{EventId, Tokens};
+    let tokens = Tokens { input: 1000, output: 100, ..Tokens::default() };
+    let ledger = state.ledger.book_usage("team", "claude_code", at(), cost).unwrap();
+    let booked = Booked {
+        source: "otlp".into(),
+        account: "team".into(),
+        app: "claude_code".into(),
+        model: "claude-sonnet-4-5".into(),
+        id: EventId(id),
+        at: at(),
+        tokens,
+        cost,
+        new_request: true,
+        unpriced: false,
+        seen: Seen { tokens, web_searches: 0, cost, at: at().timestamp() },
+        user: None,
+        cache_savings: rust_decimal::Decimal::ZERO,
+    };
+    let batch = Batch { usage: vec![booked], ledger, ..Batch::default() };
+    state.apply_batch_usage(&batch);
+    Record::Batch(batch)
+}
