@@ -142,3 +142,14 @@ fn plan_windows_needs_direct_apps_and_no_dollar_allowance() {
     );
     assert!(parse(&ok).unwrap().account("personal").unwrap().plan_windows);
 }
+
+#[test]
+fn postgres_reads_url_file_relative_to_the_config_and_names_a_bad_field() {
+    let c = parse(&format!("{GOOD}postgres:\n  url_file: postgres.url\n")).unwrap();
+    let pg = c.postgres.unwrap();
+    assert_eq!(pg.url_file, PathBuf::from("/etc/cw/postgres.url"));
+    assert_eq!(pg.lease(), Duration::from_secs(10));
+    let err = parse(&format!("{GOOD}postgres:\n  url: postgres://u:p@h/db\n")).unwrap_err().to_string();
+    assert_eq!(err, "/etc/cw/config.yaml:22: postgres.url: unknown field `url`, expected `url_file` or `lease_seconds`");
+    assert!(parse(GOOD).unwrap().postgres.is_none());
+}
