@@ -5,17 +5,19 @@
 //!
 //! How the daemon drives it:
 //! 1. `StateLock::acquire(state_dir)`, held for the whole run.
-//! 2. `load_snapshot` -> `(offset, bytes)` (a `Ledger` in JSON plus whatever
-//!    else the daemon snapshots), or `Ledger::new(tz)` and offset 0.
-//! 3. `Journal::open(state_dir, offset)` and `Ledger::apply` every entry of
-//!    every record, then `set_timezone` and `configure(settings, now)`
+//! 2. `load_snapshots` -> the good snapshots, newest first (`(offset, bytes)`:
+//!    the state as `state::store` encodes it), or `Ledger::new(tz)` and 0.
+//! 3. `Journal::open_with(state_dir, offset, visit)` (journal segments, see
+//!    `journal::layout`) and `Ledger::apply` every entry of every record,
+//!    then `set_timezone` and `configure(settings, now)`
 //!    (settings from `AccountSettings::try_from(&AccountConfig)`; it opens
 //!    new accounts: journal their `Opened` entries).
 //! 4. Per batch: book on a clone of the `Ledger` (`book_usage`, `topup`,
 //!    `reconcile`), `append` one record with the entries and the file
 //!    checkpoints, and only then keep the clone: a failed append leaves the
 //!    ledger as the journal has it.
-//! 5. Now and then `save_snapshot(state_dir, journal.end(), bytes)`.
+//! 5. Now and then `save_snapshot(state_dir, journal.end(), bytes)`, then
+//!    `Journal::roll` and `Journal::remove_before(previous snapshot offset)`.
 pub mod account;
 pub mod config;
 pub mod entry;
@@ -34,5 +36,5 @@ pub use journal::{Journal, JournalError, Record, VerifySummary};
 pub use lock::StateLock;
 pub use month::Month;
 pub use settings::{AccountSettings, AutoReload, ReloadSize};
-pub use snapshot::{load_snapshot, save_snapshot, write_atomic};
+pub use snapshot::{load_snapshot, load_snapshots, save_snapshot, write_atomic};
 pub use view::AccountView;

@@ -109,6 +109,15 @@ fn a_booked_copy_with_its_debit_takes_under_150_bytes() {
         - serde_json::to_vec(&Record::Batch(sample_batch(1))).unwrap().len())
         / 100;
     assert!(per_copy < 150, "{per_copy} bytes per copy (JSON: {json_per_copy})");
+    // A round that booked one copy: its names and its file's checkpoint are
+    // written with it.
+    let mut round = sample_batch(1);
+    round.ledger.truncate(1);
+    (round.dropped, round.forget_before, round.row_checkpoints) = (Vec::new(), None, Vec::new());
+    let single = encode(&Record::Batch(round.clone())).len();
+    let single_json = serde_json::to_vec(&Record::Batch(round)).unwrap().len();
+    assert!(single < 300, "{single} bytes for a round of one copy");
+    eprintln!("{per_copy} bytes per copy in a batch (JSON: {json_per_copy}); a round of one copy: {single} bytes (JSON: {single_json})");
 }
 
 #[test]
