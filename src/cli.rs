@@ -46,6 +46,9 @@ pub enum Command {
     /// Inspect and change the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Move the state between the state directory and PostgreSQL.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Print the price creditwatch would use for a model, and where it comes from.
     Prices {
         #[command(flatten)]
@@ -174,6 +177,22 @@ pub enum LedgerCommand {
     },
     /// Check the journal's records and snapshot.
     Verify(LedgerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy the state: `state_dir` into the empty database of `postgres:`
+    /// (`--to-postgres`), or the database's state into a new directory (`--to-dir`).
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Into the database of the config's `postgres.url_file` (refused unless it is empty).
+        #[arg(long, required_unless_present = "to_dir", conflicts_with = "to_dir")]
+        to_postgres: bool,
+        /// From the database into this new (absent or empty) state directory.
+        #[arg(long, value_name = "DIR")]
+        to_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

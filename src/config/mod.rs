@@ -60,6 +60,9 @@ pub struct Config {
     /// The OTLP receiver's gRPC listener and token; see `crate::http::otlp`.
     #[serde(default)]
     pub otlp: crate::sources::formats::otlp::OtlpConfig,
+    /// The state in PostgreSQL instead of `state_dir`; see `crate::state::postgres`.
+    #[serde(default)]
+    pub postgres: Option<crate::state::postgres::PostgresConfig>,
     /// Where the file was read from (not a key).
     #[serde(skip)]
     pub path: PathBuf,
@@ -222,6 +225,9 @@ impl Config {
         self.web_config_file = self.web_config_file.as_deref().map(|p| resolve_path(&base, p));
         self.admin_token_file = self.admin_token_file.as_deref().map(|p| resolve_path(&base, p));
         self.otlp.token_file = self.otlp.token_file.as_deref().map(|p| resolve_path(&base, p));
+        if let Some(pg) = &mut self.postgres {
+            pg.url_file = resolve_path(&base, &pg.url_file);
+        }
         if let Some(alerting) = &mut self.alerting {
             alerting.resolve_paths(&base);
         }

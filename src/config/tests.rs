@@ -163,3 +163,14 @@ fn premium_requests_are_read_and_checked() {
         assert_eq!(err.line, Some(13), "{rule}: {err}");
     }
 }
+
+#[test]
+fn postgres_reads_url_file_relative_to_the_config_and_names_a_bad_field() {
+    let c = parse(&format!("{GOOD}postgres:\n  url_file: postgres.url\n")).unwrap();
+    let pg = c.postgres.unwrap();
+    assert_eq!(pg.url_file, PathBuf::from("/etc/cw/postgres.url"));
+    assert_eq!(pg.lease(), Duration::from_secs(10));
+    let err = parse(&format!("{GOOD}postgres:\n  url: postgres://u:p@h/db\n")).unwrap_err().to_string();
+    assert_eq!(err, "/etc/cw/config.yaml:22: postgres.url: unknown field `url`, expected `url_file` or `lease_seconds`");
+    assert!(parse(GOOD).unwrap().postgres.is_none());
+}

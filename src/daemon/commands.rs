@@ -29,6 +29,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Advise(args) => super::advise::run(args),
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
+        Command::State(cmd) => super::state_cli::run(cmd),
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
         Command::Statusline(_) => Ok(()), // answered above
         Command::Providers(crate::cli::ProvidersCommand::Check(c)) => super::providers_check::run(&c),

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod ledger_cli;
 pub mod providers;
 mod providers_check;
+pub mod state_cli;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -100,6 +101,14 @@ fn follow_price_refreshes(
 }
 
 pub fn run(config: &Config) -> Result<()> {
+    if config.postgres.is_some() {
+        // Refused rather than ignored: a daemon that silently kept the state
+        // in state_dir would leave the database behind without anyone noticing.
+        bail!(
+            "{}: `postgres:` is read by `creditwatch state export` only; this release's daemon keeps its state in state_dir (remove `postgres:` to run)",
+            config.path.display()
+        );
+    }
     let config = Arc::new(config.clone());
     let prices = Arc::new(price_table(&config));
     let sources = source_specs(&config)?;

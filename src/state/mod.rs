@@ -15,6 +15,7 @@ pub mod history;
 pub mod labels;
 mod pairs;
 pub mod people;
+pub mod postgres;
 pub mod prompt_sizes;
 pub mod recent;
 pub mod seen;

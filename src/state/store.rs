@@ -207,7 +207,7 @@ fn release_free_memory() {
 }
 
 /// What a committed record adds to the history and the last hour's spend.
-fn note(history: &mut History, recent: &mut RecentSpend, record: &Record) {
+pub(crate) fn note(history: &mut History, recent: &mut RecentSpend, record: &Record) {
     let entries = match record {
         Record::Batch(b) => {
             recent.note(&b.usage, Utc::now());
