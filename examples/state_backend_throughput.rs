@@ -66,6 +66,8 @@ fn batch(state: &mut State, first: u128, n: u64) -> Record {
             seen: Seen { tokens, web_searches: 0, cost, at: at.timestamp() },
             user: None,
             cache_savings: Decimal::ZERO,
+            premium_requests: Decimal::ZERO,
+            user_cost: None,
         });
     }
     state.apply_batch_usage(&batch);
