@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod live;
 pub mod metrics;
 pub mod pricing;
+pub mod providers;
 pub mod report;
 pub mod robustness;
 pub mod sources;
