@@ -64,6 +64,25 @@ struct CostResult {
     workspace_id: Option<String>,
 }
 
+/// The cost report's parameters for the days from `start` to `end` (UTC
+/// midnights): a month a page, per model and token type
+/// (`group_by[]=description`), per workspace when the account is a
+/// workspace's; `page` is the previous answer's `next_page`, the rest
+/// unchanged.
+pub fn cost_report_query(start: DateTime<Utc>, end: DateTime<Utc>, by_workspace: bool, page: Option<&str>) -> Vec<(&'static str, String)> {
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut q =
+        vec![("starting_at", time(start)), ("ending_at", time(end)), ("bucket_width", "1d".into()), ("group_by[]", "description".into())];
+    if by_workspace {
+        q.push(("group_by[]", "workspace_id".into()));
+    }
+    q.push(("limit", "31".into()));
+    if let Some(page) = page {
+        q.push(("page", page.into()));
+    }
+    q
+}
+
 /// The cursor of the next page: `next_page` when `has_more`, else none. A
 /// page that says there is more but gives no cursor cannot be followed.
 fn cursor<R>(endpoint: &'static str, page: &Page<R>) -> Result<Option<String>, ReadError> {

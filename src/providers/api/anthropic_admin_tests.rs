@@ -113,3 +113,19 @@ fn bad_answers_are_errors_that_say_why() {
     let usage_err = messages_usage(bucket(r#"{"output_tokens":"448"}"#).as_bytes()).unwrap_err().to_string();
     assert_eq!(usage_err, "anthropic usage_report/messages: data[0].results[0].output_tokens: invalid type: string \"448\", expected u64");
 }
+
+#[test]
+fn the_query_asks_per_description_and_keeps_its_parameters_across_pages() {
+    let (start, end) = ("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-03T00:00:00Z".parse().unwrap());
+    let text = |q: &[(&str, String)]| q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let first = cost_report_query(start, end, false, None);
+    assert_eq!(
+        text(&first),
+        "starting_at=2026-11-01T00:00:00Z&ending_at=2026-12-03T00:00:00Z&bucket_width=1d&group_by[]=description&limit=31"
+    );
+    let next = cost_report_query(start, end, true, Some("page_MjAyNS0wNS0xNFQwMDowMDowMFo="));
+    assert_eq!(
+        text(&next),
+        "starting_at=2026-11-01T00:00:00Z&ending_at=2026-12-03T00:00:00Z&bucket_width=1d&group_by[]=description&group_by[]=workspace_id&limit=31&page=page_MjAyNS0wNS0xNFQwMDowMDowMFo="
+    );
+}

@@ -62,6 +62,39 @@ struct Amount {
     currency: String,
 }
 
+/// The costs report's parameters for the days from `start` to `end` (UTC
+/// midnights): per line item (so per model), per project and API key when
+/// the account is limited to some (also asked of the API with
+/// `project_ids[]`/`api_key_ids[]`); `page` is the previous answer's
+/// `next_page`, the rest unchanged.
+pub fn costs_query(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    project_ids: &[String],
+    api_key_ids: &[String],
+    page: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut q = vec![
+        ("start_time", start.timestamp().to_string()),
+        ("end_time", end.timestamp().to_string()),
+        ("bucket_width", "1d".into()),
+        ("group_by[]", "line_item".into()),
+    ];
+    if !project_ids.is_empty() {
+        q.push(("group_by[]", "project_id".into()));
+    }
+    if !api_key_ids.is_empty() {
+        q.push(("group_by[]", "api_key_id".into()));
+    }
+    q.extend(project_ids.iter().map(|p| ("project_ids[]", p.clone())));
+    q.extend(api_key_ids.iter().map(|k| ("api_key_ids[]", k.clone())));
+    q.push(("limit", "31".into()));
+    if let Some(page) = page {
+        q.push(("page", page.into()));
+    }
+    q
+}
+
 fn cursor<R>(endpoint: &'static str, page: &Page<R>) -> Result<Option<String>, ReadError> {
     match (page.has_more, &page.next_page) {
         (false, _) => Ok(None),
@@ -196,6 +229,16 @@ pub fn completions_usage(body: &[u8]) -> Result<UsagePage, ReadError> {
 mod tests {
     use super::*;
     use crate::providers::api::example;
+
+    #[test]
+    fn the_query_asks_per_line_item_and_keeps_its_parameters_across_pages() {
+        let (start, end) = ("2026-11-01T00:00:00Z".parse().unwrap(), "2026-12-03T00:00:00Z".parse().unwrap());
+        let first = costs_query(start, end, &["proj_a".into()], &[], None);
+        let text = |q: &[(&str, String)]| q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        assert_eq!(text(&first), "start_time=1793491200&end_time=1796256000&bucket_width=1d&group_by[]=line_item&group_by[]=project_id&project_ids[]=proj_a&limit=31");
+        let next = costs_query(start, end, &["proj_a".into()], &[], Some("page_2"));
+        assert_eq!(text(&next), text(&first) + "&page=page_2");
+    }
 
     #[test]
     fn documented_costs_read_the_number_exactly() {
