@@ -8,6 +8,7 @@
 //! replay.
 
 mod book;
+pub mod daily;
 pub mod history;
 pub mod labels;
 mod pairs;
@@ -146,6 +147,10 @@ pub struct State {
     /// Cost booked per person (`creditwatch_user_spend_usd_total`).
     #[serde(default, with = "pairs")]
     pub users: BTreeMap<UserKey, Decimal>,
+    /// Cost from the logs per account, UTC day and model (providers compare
+    /// their daily reports with it); absent in older states.
+    #[serde(default)]
+    pub daily: daily::DailySpend,
 }
 
 impl State {
@@ -161,6 +166,7 @@ impl State {
             unpriced_models: BTreeSet::new(),
             row_checkpoints: BTreeMap::new(),
             users: BTreeMap::new(),
+            daily: daily::DailySpend::default(),
         }
     }
 
@@ -232,6 +238,7 @@ impl State {
                 totals.unpriced_requests += 1;
             }
         }
+        self.daily.add(&b.source, &b.account, b.at, &b.model, b.cost);
         let source = self.sources.entry(b.source.clone()).or_default();
         source.last_event = source.last_event.max(Some(b.at));
         if let Some(user) = &b.user {
