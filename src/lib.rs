@@ -7,6 +7,8 @@
 //! - `usage`: the usage event, tokens, price modifiers, money
 //! - `pricing`: usage -> cost (price table, remote price lists), pure
 //! - `sources`: files -> lines (`follow`) -> usage events (`formats`)
+//! - `providers`: a provider's own API -> observations (plan windows,
+//!   spend, balance): pure readers and one HTTP shell
 //! - `ledger`: balances, reloads, months: pure state machine + journal
 //! - `state`: the daemon's durable state, a fold of the journal (seen ids)
 //! - `live`: burn rates, runway, progress: what changes by the minute

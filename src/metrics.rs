@@ -7,6 +7,7 @@
 //! and after a restart it goes on from the same total.
 
 mod plan_windows;
+mod providers;
 
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
@@ -43,6 +44,7 @@ pub struct Metrics {
     runway: GaugeVec,
     alert_firing: GaugeVec,
     plan_windows: plan_windows::PlanWindowMetrics,
+    providers: providers::ProviderMetrics,
     cache_savings: CounterVec,
     prompt_sizes: std::sync::Arc<PromptSizesCollector>,
 }
@@ -65,6 +67,8 @@ pub struct Live<'a> {
     pub config: &'a crate::config::Config,
     pub burn: &'a crate::live::burn::BurnSnapshot,
     pub firing: &'a [(String, String)],
+    /// The providers' pollers (`providers::status`).
+    pub providers: &'a [crate::providers::status::ProviderStatus],
 }
 
 impl Metrics {
@@ -135,6 +139,7 @@ impl Metrics {
             runway: gauge(&r, "creditwatch_runway_seconds", "Time until the balance reaches zero at the 1h burn rate, counting the auto-reloads the cap still allows (+Inf when not burning).", &["account"]),
             alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             plan_windows: plan_windows::PlanWindowMetrics::new(&r),
+            providers: providers::ProviderMetrics::new(&r),
             cache_savings: counter(
                 &r,
                 "creditwatch_cache_savings_usd_total",
@@ -218,6 +223,7 @@ impl Metrics {
         self.prompt_sizes.fill(state);
         self.burn(live.burn);
         self.plan_windows.refresh(&state.ledger, now);
+        self.providers.refresh(live.providers);
         for (alert, account) in live.firing {
             self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }

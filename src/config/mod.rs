@@ -38,6 +38,9 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     #[serde(default)]
     pub sources: Vec<SourceConfig>,
+    /// The providers' own figures; see `crate::providers`.
+    #[serde(default)]
+    pub providers: Vec<crate::providers::ProviderConfig>,
     /// Per-million-token prices that override or add to the built-in table.
     #[serde(default)]
     pub prices: BTreeMap<String, PriceSpec>,
@@ -154,6 +157,7 @@ impl Config {
             }
             source.validate_format_options().map_err(|(field, m)| (format!("sources[{i}].{field}"), m))?;
         }
+        self.validate_providers(&names)?;
         if self.sources.iter().filter(|s| s.format == crate::sources::Format::Otlp).count() > 1 {
             let i = self.sources.iter().rposition(|s| s.format == crate::sources::Format::Otlp).unwrap_or(0);
             return Err((
@@ -183,6 +187,20 @@ impl Config {
         Ok(())
     }
 
+    fn validate_providers(&self, accounts: &HashSet<&str>) -> Result<(), (String, String)> {
+        let mut seen = HashSet::new();
+        for (i, provider) in self.providers.iter().enumerate() {
+            provider.validate().map_err(|(field, m)| (format!("providers[{i}].{field}"), m))?;
+            if !seen.insert(provider.name.as_str()) {
+                return Err((format!("providers[{i}].name"), format!("provider `{}` is defined twice", provider.name)));
+            }
+            if !accounts.contains(provider.account.as_str()) {
+                return Err((format!("providers[{i}].account"), format!("account `{}` is not defined under accounts:", provider.account)));
+            }
+        }
+        Ok(())
+    }
+
     /// Relative paths are relative to the config file's folder, as in
     /// Prometheus; `~` is the home folder.
     #[allow(clippy::redundant_closure_call)] // clippy 1.95 false positive: `resolve` is used four times
@@ -194,6 +212,9 @@ impl Config {
         self.otlp.token_file = self.otlp.token_file.as_deref().map(|p| resolve_path(&base, p));
         if let Some(alerting) = &mut self.alerting {
             alerting.resolve_paths(&base);
+        }
+        for provider in &mut self.providers {
+            provider.resolve_paths(&base);
         }
         for source in &mut self.sources {
             for p in &mut source.paths {
@@ -228,5 +249,7 @@ impl Config {
 
 #[cfg(test)]
 mod alerting_tests;
+#[cfg(test)]
+mod providers_tests;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ mod alerts;
 pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
+pub mod providers;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -147,6 +148,7 @@ pub fn run(config: &Config) -> Result<()> {
             exposition: arc_swap::ArcSwapOption::empty(),
             rendering: AtomicBool::new(false),
             otlp: otlp.clone(),
+            providers: Arc::new(crate::providers::status::Board::default()),
         });
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let mut prices_stop = shutdown_rx.clone();
@@ -168,6 +170,7 @@ pub fn run(config: &Config) -> Result<()> {
         };
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
         let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
+        let mut pollers = providers::ProviderTasks::start(&config, &app)?;
 
         while let Signal::Reload = next_signal().await {
             if let Err(e) = app.web.reload() {
@@ -194,6 +197,15 @@ pub fn run(config: &Config) -> Result<()> {
                     continue;
                 }
             }
+            // The providers restart with the new config and poll at once.
+            std::mem::replace(&mut pollers, providers::ProviderTasks::none()).stop().await;
+            pollers = match providers::ProviderTasks::start(&new, &app) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!("SIGHUP: providers refused, keeping the old ones: {e:#}");
+                    providers::ProviderTasks::start(&shared_config.load_full(), &app).unwrap_or_else(|_| providers::ProviderTasks::none())
+                }
+            };
             shared_config.store(new.clone());
             let _ = reload_tx.send(new);
             let _ = wake_tx.send(());
@@ -203,6 +215,7 @@ pub fn run(config: &Config) -> Result<()> {
         stop.store(true, Ordering::Relaxed);
         let _ = wake_tx.send(());
         let _ = shutdown_tx.send(true);
+        pollers.stop().await;
         let joined = tokio::task::spawn_blocking(move || ingest_thread.join());
         let alerts_stopped = alerts.stop(&app);
         match tokio::time::timeout(Duration::from_secs(4), async { tokio::join!(joined, alerts_stopped) }).await {

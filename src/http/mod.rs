@@ -49,6 +49,8 @@ pub struct App {
     pub rendering: AtomicBool,
     /// The OTLP receiver, when an `otlp` source exists (`POST /v1/logs`).
     pub otlp: Option<Arc<otlp::Receiver>>,
+    /// What the providers' pollers know now (`daemon::providers`).
+    pub providers: Arc<crate::providers::status::Board>,
 }
 
 /// Binds the listen address (so errors show before anything else starts).

@@ -234,9 +234,14 @@ fn render_metrics(app: &App) -> Vec<u8> {
         let mut live = crate::live::lock_live(&app.live);
         (live.burn.rates(now), live.firing.clone())
     };
+    let providers = app.providers.snapshot();
     let body = {
         let store = lock(&app.store);
-        app.metrics.refresh(&store.state, now, &Live { sources: &sources, config: &config, burn: &burn, firing: &firing });
+        app.metrics.refresh(
+            &store.state,
+            now,
+            &Live { sources: &sources, config: &config, burn: &burn, firing: &firing, providers: &providers },
+        );
         app.metrics.render()
     };
     body
