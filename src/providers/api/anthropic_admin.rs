@@ -24,10 +24,45 @@ use serde::Deserialize;
 
 use super::wire::{self, count, ReadError};
 use super::{SpendLine, SpendPage};
+use crate::providers::spend::{self, Filters};
+use crate::providers::{Observation, Reader, Request};
 use crate::usage::Tokens;
 
 pub const COST_REPORT: &str = "/v1/organizations/cost_report";
 pub const MESSAGES_USAGE: &str = "/v1/organizations/usage_report/messages";
+
+/// The Admin API's version header, as its reference gives it.
+const VERSION: &str = "2023-06-01";
+
+/// The `anthropic_admin` kind: the cost report of the closed days of this
+/// month and the last, every page, filtered to the account's workspaces.
+pub struct AnthropicAdmin {
+    pub filters: Filters,
+}
+
+impl Reader for AnthropicAdmin {
+    fn next_request(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Option<Request> {
+        let (start, end) = spend::window(now);
+        let by_workspace = !self.filters.workspace_ids.is_empty();
+        super::next_page(answers, cost_report, |page| Request {
+            path: super::with_query(COST_REPORT, &cost_report_query(start, end, by_workspace, page)),
+            headers: vec![("anthropic-version", VERSION.into()), ("accept", "application/json".into())],
+        })
+    }
+
+    fn auth(&self) -> (&'static str, &'static str) {
+        ("x-api-key", "")
+    }
+
+    fn read(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Result<Observation, crate::providers::ReadError> {
+        super::spend_observation(now, answers, cost_report, &self.filters)
+    }
+
+    fn refused(&self, mut failure: crate::providers::Failure) -> crate::providers::Failure {
+        failure.message += ": the cost report needs an Admin API key (sk-ant-admin...), which only an organization's admins can create";
+        failure
+    }
+}
 
 const COST_ENDPOINT: &str = "anthropic cost_report";
 const USAGE_ENDPOINT: &str = "anthropic usage_report/messages";

@@ -10,6 +10,25 @@ use serde::Deserialize;
 
 use super::wire::{self, ReadError, WireDecimal};
 use super::Balance;
+use crate::providers::{Money, Observation, Reader, Request};
+
+/// The `deepseek` kind: the balance in each currency the account holds.
+pub struct DeepSeek;
+
+impl Reader for DeepSeek {
+    fn next_request(&self, _now: chrono::DateTime<chrono::Utc>, answers: &[Vec<u8>]) -> Option<Request> {
+        answers.is_empty().then(|| Request { path: USER_BALANCE.into(), headers: vec![("accept", "application/json".into())] })
+    }
+
+    fn read(&self, now: chrono::DateTime<chrono::Utc>, answers: &[Vec<u8>]) -> Result<Observation, crate::providers::ReadError> {
+        let body = answers.first().ok_or_else(|| crate::providers::ReadError::new("no answer"))?;
+        let balances = user_balance(body).map_err(|e| crate::providers::ReadError::new(e.to_string()))?;
+        let mut observation = Observation::new(now);
+        observation.balances =
+            balances.currencies.into_iter().map(|c| Money { amount: c.balance.amount, currency: c.balance.currency }).collect();
+        Ok(observation)
+    }
+}
 
 pub const USER_BALANCE: &str = "/user/balance";
 

@@ -18,10 +18,15 @@ pub mod openai_admin;
 pub mod openrouter;
 pub mod wire;
 
-use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 pub use wire::ReadError;
+
+use super::spend::{Filters, SpendReport};
+use super::{DailySpend, Money, Observation, Request};
 
 /// One cost line of a provider's daily report, in US dollars.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +63,58 @@ pub struct Balance {
     /// ISO code as the provider writes it, upper-cased (`USD`, `CNY`).
     pub currency: String,
     pub amount: Decimal,
+}
+
+/// `path?k=v&...`, each key and value percent-encoded (`group_by[]` ->
+/// `group_by%5B%5D`, a cursor's `=` -> `%3D`).
+pub fn with_query(path: &str, query: &[(&'static str, String)]) -> String {
+    let mut url = reqwest::Url::parse("http://localhost/").expect("a constant URL parses");
+    url.set_path(path);
+    url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+    match url.query() {
+        Some(q) if !q.is_empty() => format!("{}?{q}", url.path()),
+        _ => url.path().to_string(),
+    }
+}
+
+/// The request for the next page of a paginated report: the first page
+/// when nothing was answered yet, the page the last answer names next, or
+/// none when it names none (or cannot be read: `read` then says why).
+pub fn next_page(
+    answers: &[Vec<u8>],
+    read_page: fn(&[u8]) -> Result<SpendPage, ReadError>,
+    request: impl Fn(Option<&str>) -> Request,
+) -> Option<Request> {
+    match answers.last() {
+        None => Some(request(None)),
+        Some(last) => read_page(last).ok()?.next_page.map(|cursor| request(Some(&cursor))),
+    }
+}
+
+/// Every page of one poll into one observation: the account's costs per
+/// day and model (lines of one day and model summed) and the days covered.
+pub fn spend_observation(
+    now: DateTime<Utc>,
+    answers: &[Vec<u8>],
+    read_page: fn(&[u8]) -> Result<SpendPage, ReadError>,
+    filters: &Filters,
+) -> Result<Observation, super::ReadError> {
+    let mut report = SpendReport::default();
+    for (i, answer) in answers.iter().enumerate() {
+        let page = read_page(answer).map_err(|e| super::ReadError::new(format!("page {}: {e}", i + 1)))?;
+        report.add_page(page, filters);
+    }
+    let mut sums: BTreeMap<(NaiveDate, String), Decimal> = BTreeMap::new();
+    for line in &report.lines {
+        *sums.entry((line.day, line.model.clone())).or_default() += line.usd;
+    }
+    let mut observation = Observation::new(now);
+    observation.daily_spend = sums
+        .into_iter()
+        .map(|((day, model), usd)| DailySpend { day, model: (!model.is_empty()).then_some(model), amount: Money::usd(usd) })
+        .collect();
+    observation.spend_days = report.days.into_iter().collect();
+    Ok(observation)
 }
 
 /// A provider's documented or captured answer from `../shared/real/provider-examples/`,

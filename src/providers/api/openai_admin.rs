@@ -21,10 +21,39 @@ use serde::Deserialize;
 
 use super::wire::{self, count, ReadError};
 use super::{SpendLine, SpendPage};
+use crate::providers::spend::{self, Filters};
+use crate::providers::{Observation, Reader, Request};
 use crate::usage::Tokens;
 
 pub const COSTS: &str = "/v1/organization/costs";
 pub const COMPLETIONS_USAGE: &str = "/v1/organization/usage/completions";
+
+/// The `openai_admin` kind: the costs of the closed days of this month and
+/// the last, every page, per line item, filtered to the account's projects
+/// and API keys.
+pub struct OpenaiAdmin {
+    pub filters: Filters,
+}
+
+impl Reader for OpenaiAdmin {
+    fn next_request(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Option<Request> {
+        let (start, end) = spend::window(now);
+        let f = &self.filters;
+        super::next_page(answers, costs, |page| Request {
+            path: super::with_query(COSTS, &costs_query(start, end, &f.project_ids, &f.api_key_ids, page)),
+            headers: vec![("accept", "application/json".into())],
+        })
+    }
+
+    fn read(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Result<Observation, crate::providers::ReadError> {
+        super::spend_observation(now, answers, costs, &self.filters)
+    }
+
+    fn refused(&self, mut failure: crate::providers::Failure) -> crate::providers::Failure {
+        failure.message += ": the organization costs need an admin key (sk-admin-...), not a project key";
+        failure
+    }
+}
 
 const COSTS_ENDPOINT: &str = "openai organization/costs";
 const USAGE_ENDPOINT: &str = "openai organization/usage/completions";

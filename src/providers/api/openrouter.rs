@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::wire::{self, optional_decimal, ReadError, WireDecimal};
 use super::Balance;
+use crate::providers::{Failure, Money, Observation, Reader, Request};
 
 pub const CREDITS: &str = "/api/v1/credits";
 pub const KEY: &str = "/api/v1/key";
@@ -23,18 +24,31 @@ pub const KEY: &str = "/api/v1/key";
 const CREDITS_ENDPOINT: &str = "openrouter credits";
 const KEY_ENDPOINT: &str = "openrouter key";
 
-/// Why OpenRouter refused `/api/v1/credits`, in words that say what to do.
-pub fn credits_refused(status: u16) -> Option<&'static str> {
-    match status {
-        403 => Some(
-            "OpenRouter answered 403 Forbidden to /api/v1/credits: the balance needs a management key \
-             (a provisioning key, created under Settings > Management Keys); the key in key_file is an \
-             ordinary inference key, which can only read its own figures (/api/v1/key)",
-        ),
-        401 => Some("OpenRouter answered 401 Unauthorized: the key in key_file is not a valid OpenRouter key"),
-        _ => None,
+/// The `openrouter` kind: the account's prepaid balance from `/credits`.
+pub struct OpenRouter;
+
+impl Reader for OpenRouter {
+    fn next_request(&self, _now: chrono::DateTime<chrono::Utc>, answers: &[Vec<u8>]) -> Option<Request> {
+        answers.is_empty().then(|| Request { path: CREDITS.into(), headers: vec![("accept", "application/json".into())] })
+    }
+
+    fn read(&self, now: chrono::DateTime<chrono::Utc>, answers: &[Vec<u8>]) -> Result<Observation, crate::providers::ReadError> {
+        let body = answers.first().ok_or_else(|| crate::providers::ReadError::new("no answer"))?;
+        let balance = credits(body).map_err(|e| crate::providers::ReadError::new(e.to_string()))?.balance();
+        let mut observation = Observation::new(now);
+        observation.balances.push(Money { amount: balance.amount, currency: balance.currency });
+        Ok(observation)
+    }
+
+    fn refused(&self, mut failure: Failure) -> Failure {
+        failure.message = format!("{}: {}", failure.message, CREDITS_REFUSED);
+        failure
     }
 }
+
+/// Why OpenRouter refuses `/api/v1/credits` to a key it knows.
+pub const CREDITS_REFUSED: &str = "OpenRouter's /api/v1/credits needs a management key (a provisioning key, created under \
+     Settings > Management Keys); an ordinary inference key is refused with 403 and can read only its own figures (/api/v1/key)";
 
 #[derive(Deserialize)]
 struct Envelope<T> {
@@ -166,9 +180,13 @@ mod tests {
 
     #[test]
     fn refusals_name_the_key_type() {
-        let why = credits_refused(403).unwrap();
-        assert!(why.contains("needs a management key") && why.contains("ordinary inference key"), "{why}");
-        assert_eq!(credits_refused(500), None);
+        let refused = crate::providers::client::classify(reqwest::StatusCode::FORBIDDEN, None);
+        let message = OpenRouter.refused(refused).message;
+        assert_eq!(
+            message,
+            "answered 403: the token or key is not accepted: OpenRouter's /api/v1/credits needs a management key (a provisioning key, \
+             created under Settings > Management Keys); an ordinary inference key is refused with 403 and can read only its own figures (/api/v1/key)"
+        );
     }
 
     #[test]

@@ -112,7 +112,7 @@ mod tests {
             (r#"{"amount": -2.5}"#, "-2.5"),
         ] {
             let p: Probe = parse("probe", json.as_bytes()).unwrap();
-            assert_eq!(p.amount.0.to_string(), want, "{json}");
+            assert_eq!((p.amount.0.to_string().as_str(), p.tokens), (want, 0), "{json}");
         }
     }
 
