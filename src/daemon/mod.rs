@@ -10,6 +10,7 @@ mod alerts;
 pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
+mod provider_accounts;
 pub mod providers;
 
 use std::sync::atomic::{AtomicBool, Ordering};

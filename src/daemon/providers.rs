@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::http::App;
 use crate::providers::schedule::{jittered, Schedule};
 use crate::providers::{Observation, Poll, Provider, ProviderConfig};
+use crate::state::labels::Limits;
 use crate::state::store::Store;
 use crate::state::Record;
 
@@ -69,7 +70,8 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
                 if last_error.take().is_some() {
                     tracing::info!(provider = %name, "provider answers again");
                 }
-                take_in(&app.store, &provider.config, observation.clone()).await;
+                let limits = app.config.load().limits.clone();
+                take_in(&app.store, &provider.config, limits, observation.clone()).await;
                 None
             }
             Err(e) => {
@@ -91,9 +93,9 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
 
 /// Books what an observation tells the ledger, off the async workers (the
 /// commit writes and syncs the journal).
-async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, observation: Observation) {
+async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, limits: Limits, observation: Observation) {
     let (store, owned) = (store.clone(), config.clone());
-    match tokio::task::spawn_blocking(move || book_observation(&mut lock(&store), &owned, &observation)).await {
+    match tokio::task::spawn_blocking(move || book_observation(&mut lock(&store), &owned, &limits, &observation)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(provider = %config.name, "cannot book the provider's figures: {e:#}"),
         Err(e) => tracing::error!(provider = %config.name, "the provider booking task failed: {e}"),
@@ -102,12 +104,23 @@ async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, observation
 
 /// Takes an observation into the ledger and journals what changed; on a
 /// failed commit the state is read back from disk (nothing half booked).
-pub fn book_observation(store: &mut Store, config: &ProviderConfig, observation: &Observation) -> Result<()> {
-    let entries = observation_entries(&mut store.state.ledger, config, observation)?;
-    if entries.is_empty() {
+pub fn book_observation(store: &mut Store, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<()> {
+    let booked = observation_entries(&mut store.state.ledger, config, observation)
+        .and_then(|entries| Ok((entries, super::provider_accounts::account_batch(&mut store.state, config, limits, observation)?)));
+    let (entries, mut batch) = match booked {
+        Ok(b) => b,
+        Err(e) => {
+            store.reload().context("reading the state back after a refused booking")?;
+            return Err(e);
+        }
+    };
+    if entries.is_empty() && batch.is_empty() {
         return Ok(());
     }
-    if let Err(e) = store.commit(&Record::Ledger(entries)) {
+    // The plan windows' entries were applied before the batch's.
+    batch.ledger.splice(0..0, entries);
+    let record = if batch.usage.is_empty() { Record::Ledger(batch.ledger) } else { Record::Batch(batch) };
+    if let Err(e) = store.commit(&record) {
         store.reload().context("reading the state back after a failed commit")?;
         return Err(e);
     }

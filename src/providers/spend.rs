@@ -21,6 +21,7 @@ use serde::Deserialize;
 
 use super::api::{SpendLine, SpendPage};
 use super::audit::{self, Audit};
+use super::Observation;
 use crate::usage::EventId;
 
 /// Days after its end during which a day's unseen spend is booked.
@@ -108,18 +109,59 @@ pub fn compare(report: &SpendReport, ours: &[(NaiveDate, String, Decimal)]) -> A
     audit::compare(ours, &report.by_day_model(), &report.days)
 }
 
-/// The unseen spend of the month (provider minus ours over this month's
-/// closed days, from `opened` on), never negative.
-pub fn unseen_this_month(audit: &Audit, now: DateTime<Utc>, opened: Option<DateTime<Utc>>) -> Decimal {
-    let mut from = first_of_month(now.date_naive());
-    if let Some(opened) = opened {
-        // A day the ledger opened during is left out: part of it is in the
-        // opening balance.
-        let opened_day = opened.date_naive() + Duration::days(i64::from(opened.time() != chrono::NaiveTime::MIN));
-        from = from.max(opened_day);
-    }
-    let gap: Decimal = audit.rows.iter().filter(|r| r.day >= from).map(|r| r.difference).sum();
+/// An observation's daily spend as a report (US dollars only: a spend
+/// report in another currency is not compared with dollars).
+pub fn report_of(observation: &Observation) -> SpendReport {
+    let lines = observation
+        .daily_spend
+        .iter()
+        .filter(|s| s.amount.is_usd())
+        .map(|s| SpendLine {
+            day: s.day,
+            model: s.model.clone().unwrap_or_default(),
+            usd: s.amount.amount,
+            kind: String::new(),
+            scope_id: None,
+            api_key_id: None,
+        })
+        .collect();
+    SpendReport { lines, days: observation.spend_days.iter().copied().collect() }
+}
+
+/// The first day `window` asks for, for the "ours" side.
+pub fn window_start_day(now: DateTime<Utc>) -> NaiveDate {
+    window(now).0.date_naive()
+}
+
+/// The last closed day: yesterday, UTC.
+pub fn last_closed_day(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive() - Duration::days(1)
+}
+
+/// The unseen spend of the month: the provider's minus creditwatch's over
+/// this month's closed days from the ledger's opening on, creditwatch's
+/// being the logs' cost plus what `reconcile: auto` already booked for the
+/// day and model (`booked`); never negative.
+pub fn unseen_this_month(
+    audit: &Audit,
+    now: DateTime<Utc>,
+    opened: Option<DateTime<Utc>>,
+    booked: impl Fn(NaiveDate, &str) -> Decimal,
+) -> Decimal {
+    let from = first_of_month(now.date_naive()).max(opened.map_or(NaiveDate::MIN, first_whole_day));
+    let gap: Decimal = audit.rows.iter().filter(|r| r.day >= from).map(|r| r.difference - booked(r.day, &r.model)).sum();
     gap.max(Decimal::ZERO)
+}
+
+/// The first day wholly after `opened`: a day the ledger opened during is
+/// partly inside the opening balance.
+fn first_whole_day(opened: DateTime<Utc>) -> NaiveDate {
+    opened.date_naive() + Duration::days(i64::from(opened.time() != chrono::NaiveTime::MIN))
+}
+
+/// The id `reconcile: auto` books a day and model's unseen spend under.
+pub fn unseen_id(provider: &str, day: NaiveDate, model: &str) -> EventId {
+    EventId::from_parts("provider-unseen", &[provider, &day.to_string(), model])
 }
 
 /// What `reconcile: auto` books for one day and model: its unseen spend so
@@ -149,17 +191,12 @@ impl UnseenBooking {
 pub fn unseen_bookings(provider: &str, audit: &Audit, now: DateTime<Utc>, opened: Option<DateTime<Utc>>) -> Vec<UnseenBooking> {
     let today = now.date_naive();
     let oldest = today - Duration::days(RECONCILE_DAYS);
-    let opened_day = opened.map(|o| o.date_naive() + Duration::days(i64::from(o.time() != chrono::NaiveTime::MIN)));
+    let opened_day = opened.map(first_whole_day);
     let mut out: Vec<UnseenBooking> = audit
         .rows
         .iter()
         .filter(|r| r.day < today && r.day >= oldest && opened_day.is_none_or(|o| r.day >= o) && r.difference > Decimal::ZERO)
-        .map(|r| UnseenBooking {
-            id: EventId::from_parts("provider-unseen", &[provider, &r.day.to_string(), &r.model]),
-            day: r.day,
-            model: r.model.clone(),
-            unseen: r.difference,
-        })
+        .map(|r| UnseenBooking { id: unseen_id(provider, r.day, &r.model), day: r.day, model: r.model.clone(), unseen: r.difference })
         .collect();
     out.sort_by(|a, b| (a.day, &a.model).cmp(&(b.day, &b.model)));
     out

@@ -81,9 +81,19 @@ fn month_figures_and_unseen_spend_from_pages() {
     ];
     let audit = compare(&report, &ours);
     // Nov 1: opus 33.9152823 unseen, haiku -0.075; Nov 2: -0.10 (we saw more).
-    assert_eq!(unseen_this_month(&audit, now, None).to_string(), "33.7402823");
+    let nothing_booked = |_: NaiveDate, _: &str| Decimal::ZERO;
+    assert_eq!(unseen_this_month(&audit, now, None, nothing_booked).to_string(), "33.7402823");
     // Opened during Nov 1: only Nov 2 counts, and there we saw more.
-    assert_eq!(unseen_this_month(&audit, now, Some(t("2026-11-01T10:00:00Z"))).to_string(), "0");
+    assert_eq!(unseen_this_month(&audit, now, Some(t("2026-11-01T10:00:00Z")), nothing_booked).to_string(), "0");
+    // What reconcile booked for a day and model is creditwatch's too.
+    let opus_booked = |day: NaiveDate, model: &str| {
+        if (day, model) == (d("2026-11-01"), "claude-opus-4-6") {
+            "30".parse().unwrap()
+        } else {
+            Decimal::ZERO
+        }
+    };
+    assert_eq!(unseen_this_month(&audit, now, None, opus_booked).to_string(), "3.7402823");
 
     let bookings = unseen_bookings("anthropic", &audit, now, None);
     let got: Vec<_> = bookings.iter().map(|b| (b.day.to_string(), b.model.as_str(), b.unseen.to_string(), b.at().to_rfc3339())).collect();

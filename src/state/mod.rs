@@ -13,6 +13,7 @@ pub mod history;
 pub mod labels;
 mod pairs;
 pub mod prompt_sizes;
+pub mod provider_book;
 pub mod seen;
 pub mod store;
 
@@ -239,8 +240,11 @@ impl State {
             }
         }
         self.daily.add(&b.source, &b.account, b.at, &b.model, b.cost);
-        let source = self.sources.entry(b.source.clone()).or_default();
-        source.last_event = source.last_event.max(Some(b.at));
+        // A provider's bookings (`provider_book`) come from no source.
+        if !b.source.starts_with(daily::PROVIDER_SOURCE_PREFIX) {
+            let source = self.sources.entry(b.source.clone()).or_default();
+            source.last_event = source.last_event.max(Some(b.at));
+        }
         if let Some(user) = &b.user {
             self.labels.note_user(user);
             *self.users.entry(UserKey { account: b.account.clone(), user: user.clone() }).or_default() += b.cost;
