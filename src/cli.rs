@@ -59,6 +59,15 @@ pub enum Command {
     },
     /// Claude Code's statusLine command: status JSON on stdin, one line out, exit 0 always.
     Statusline(StatuslineArgs),
+    /// The providers' own figures (`providers:` in the config).
+    #[command(subcommand)]
+    Providers(ProvidersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Poll each provider once and print its figures beside the ledger's; exit 1 when one fails.
+    Check(ConfigArg),
 }
 
 #[derive(Debug, Args)]

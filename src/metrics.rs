@@ -227,7 +227,9 @@ impl Metrics {
         self.burn(live.burn);
         self.plan_windows.refresh(&state.ledger, now);
         self.providers.refresh(live.providers);
-        self.provider_accounts.refresh(state, now, live.providers);
+        self.providers.refresh_ledger(&state.ledger);
+        let (balance, unseen) = self.providers.balance_and_unseen();
+        self.provider_accounts.refresh(state, now, live.providers, balance, unseen);
         for (alert, account) in live.firing {
             self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }

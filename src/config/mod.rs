@@ -197,6 +197,15 @@ impl Config {
             if !accounts.contains(provider.account.as_str()) {
                 return Err((format!("providers[{i}].account"), format!("account `{}` is not defined under accounts:", provider.account)));
             }
+            // One subscription's extra usage per account: the unseen gap
+            // compares one provider's period with the account's bookings.
+            let claude = crate::providers::Kind::ClaudeOauth;
+            if provider.kind == claude && self.providers[..i].iter().any(|p| p.kind == claude && p.account == provider.account) {
+                return Err((
+                    format!("providers[{i}].account"),
+                    format!("account `{}` has a claude_oauth provider already", provider.account),
+                ));
+            }
         }
         Ok(())
     }

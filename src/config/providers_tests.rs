@@ -58,6 +58,10 @@ fn provider_errors_name_file_line_and_field() {
             "/etc/cw/config.yaml:8: providers[1].name: provider `claude` is defined twice",
         ),
         (
+            "  - {name: other, kind: claude_oauth, account: personal}\n",
+            "/etc/cw/config.yaml:8: providers[1].account: account `personal` has a claude_oauth provider already",
+        ),
+        (
             "  - {name: other, kind: claude_oauth, account: nobody}\n",
             "/etc/cw/config.yaml:8: providers[1].account: account `nobody` is not defined",
         ),

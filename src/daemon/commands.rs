@@ -31,6 +31,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Ledger(cmd) => super::ledger_cli::run(cmd),
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
         Command::Statusline(_) => Ok(()), // answered above
+        Command::Providers(crate::cli::ProvidersCommand::Check(c)) => super::providers_check::run(&c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

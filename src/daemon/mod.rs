@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod ledger_cli;
 mod provider_accounts;
 pub mod providers;
+mod providers_check;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use rust_decimal::Decimal;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -16,10 +17,19 @@ use crate::common::lock;
 use crate::config::Config;
 use crate::http::App;
 use crate::providers::schedule::{jittered, Schedule};
-use crate::providers::{Observation, Poll, Provider, ProviderConfig};
+use crate::providers::{Money, Observation, Provider, ProviderConfig, Reconcile};
+use crate::state::daily::PROVIDER_SOURCE_PREFIX;
 use crate::state::labels::Limits;
+use crate::state::seen::Seen;
 use crate::state::store::Store;
-use crate::state::Record;
+use crate::state::{Batch, Record, State};
+use crate::usage::money;
+use crate::usage::plan::PlanObservation;
+use crate::usage::{EventId, Tokens};
+
+/// The app and model unseen spend is booked under (`reconcile: auto`).
+pub use crate::state::provider_book::UNATTRIBUTED_APP;
+pub const UNKNOWN_MODEL: &str = "unknown";
 
 /// The running pollers of one configuration.
 pub struct ProviderTasks {
@@ -102,58 +112,93 @@ async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, limits: Lim
     }
 }
 
-/// Takes an observation into the ledger and journals what changed; on a
-/// failed commit the state is read back from disk (nothing half booked).
+/// Takes an observation into the ledger and journals what changed in one
+/// record; on an error the state is read back from disk (nothing half
+/// booked).
 pub fn book_observation(store: &mut Store, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<()> {
-    let booked = observation_entries(&mut store.state.ledger, config, observation)
-        .and_then(|entries| Ok((entries, super::provider_accounts::account_batch(&mut store.state, config, limits, observation)?)));
-    let (entries, mut batch) = match booked {
-        Ok(b) => b,
+    let batch = match observation_batch(&mut store.state, config, limits, observation) {
+        Ok(batch) => batch,
         Err(e) => {
             store.reload().context("reading the state back after a refused booking")?;
             return Err(e);
         }
     };
-    if entries.is_empty() && batch.is_empty() {
+    if batch.is_empty() {
         return Ok(());
     }
-    // The plan windows' entries were applied before the batch's.
-    batch.ledger.splice(0..0, entries);
-    let record = if batch.usage.is_empty() { Record::Ledger(batch.ledger) } else { Record::Batch(batch) };
-    if let Err(e) = store.commit(&record) {
+    store.state.apply_batch_usage(&batch);
+    if let Err(e) = store.commit(&Record::Batch(batch)) {
         store.reload().context("reading the state back after a failed commit")?;
         return Err(e);
     }
     Ok(())
 }
 
-/// The ledger entries an observation makes (already applied to `ledger`).
-fn observation_entries(
-    ledger: &mut crate::ledger::Ledger,
-    config: &ProviderConfig,
-    observation: &Observation,
-) -> Result<Vec<crate::ledger::Entry>> {
-    let mut entries = Vec::new();
+/// The record an observation makes; its ledger entries are already applied
+/// to `state.ledger`, its usage is not.
+fn observation_batch(state: &mut State, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<Batch> {
+    let (ledger, account, name, at) = (&mut state.ledger, config.account.as_str(), config.name.as_str(), observation.at);
+    let mut batch = Batch::default();
     if !observation.windows.is_empty() {
-        let plan = crate::usage::plan::PlanObservation {
-            session: format!("provider:{}", config.name),
-            at: observation.at,
-            windows: observation.windows.clone(),
-        };
-        entries.extend(ledger.observe_plan(&config.account, &plan)?);
+        let plan = PlanObservation { session: format!("provider:{name}"), at, windows: observation.windows.clone() };
+        batch.ledger.extend(ledger.observe_plan(account, &plan)?);
     }
-    Ok(entries)
+    let usd = |m: &Money| m.is_usd().then_some(m.amount);
+    let spend = observation.extra_usage.as_ref().and_then(|e| Some((usd(&e.spent)?, e.limit.as_ref().and_then(usd))));
+    if let Some((spent, limit)) = spend {
+        let figures = ledger.observe_provider(account, name, at, spent, limit, observation.balance_usd())?;
+        if figures.is_some() {
+            if let Some(p) = ledger.provider_spend(account).filter(|p| p.gap() < Decimal::ZERO) {
+                tracing::warn!(provider = name, account, "the ledger booked {} more than the provider's extra-usage spend this period: creditwatch over-counts, please report it", -p.gap());
+            }
+        }
+        batch.ledger.extend(figures);
+    }
+    if config.reconcile == Reconcile::Auto {
+        follow_provider(state, config, observation, &mut batch)?;
+        // API accounts' cost reports: each closed day's unseen spend.
+        batch.usage.extend(super::provider_accounts::unseen_spend(state, config, limits, observation, &mut batch.ledger)?);
+    }
+    Ok(batch)
 }
 
-/// Polls each provider once (`creditwatch providers check`).
-pub async fn poll_each_once(config: &Config) -> Vec<(ProviderConfig, Result<Poll>)> {
-    let mut out = Vec::new();
-    for c in &config.providers {
-        let poll = match Provider::new(c) {
-            Ok(p) => Ok(p.poll(Utc::now()).await),
-            Err(e) => Err(e),
-        };
-        out.push((c.clone(), poll));
+/// `reconcile: auto`: a stated balance is reconciled to (the id names the
+/// figures, so the same observation books once); else the unseen spend is
+/// booked as app `unattributed`, model `unknown` (after which the gap is 0,
+/// so it is booked once too).
+fn follow_provider(state: &mut State, config: &ProviderConfig, observation: &Observation, batch: &mut Batch) -> Result<()> {
+    let (account, name, at) = (config.account.as_str(), config.name.as_str(), observation.at);
+    if let Some(balance) = observation.balance_usd() {
+        let spent = observation.extra_usage.as_ref().map(|e| money::format(e.spent.amount)).unwrap_or_default();
+        let id = format!("provider:{name}:balance:{}:spent:{spent}", money::format(balance));
+        batch.ledger.extend(state.ledger.reconcile(account, &id, balance, at)?.entry);
+        return Ok(());
     }
-    out
+    let Some(p) = state.ledger.provider_spend(account).filter(|p| p.provider == name && p.unseen() > Decimal::ZERO) else { return Ok(()) };
+    let (unseen, period, spent) = (p.unseen(), p.period_from.to_rfc3339(), money::format(p.spent));
+    let entries = state.ledger.book_usage(account, UNATTRIBUTED_APP, at, unseen)?;
+    batch.ledger.extend(entries);
+    let id = EventId::from_parts("provider", &[name, &period, &spent]);
+    batch.usage.push(crate::state::Booked {
+        source: format!("{PROVIDER_SOURCE_PREFIX}{name}"),
+        account: account.to_string(),
+        app: UNATTRIBUTED_APP.into(),
+        model: UNKNOWN_MODEL.into(),
+        id,
+        at,
+        tokens: Tokens::default(),
+        cost: unseen,
+        new_request: false,
+        unpriced: false,
+        seen: Seen { tokens: Tokens::default(), web_searches: 0, cost: unseen, at: at.timestamp() },
+        user: None,
+        cache_savings: Decimal::ZERO,
+    });
+    tracing::info!(
+        provider = name,
+        account,
+        "booked {} of spend the logs did not show as app `{UNATTRIBUTED_APP}` (reconcile: auto)",
+        money::format(unseen)
+    );
+    Ok(())
 }

@@ -74,6 +74,9 @@ pub(super) struct AccountState {
     pub(super) months: BTreeMap<Month, MonthFigures>,
     #[serde(default)]
     pub(super) plan: PlanState,
+    /// The provider's extra-usage figures and the unseen gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) provider: Option<super::provider::ProviderSpend>,
 }
 
 /// Balances and month figures of every account; `Clone` and serde so the
@@ -109,7 +112,7 @@ impl AccountState {
         let name = entry.account();
         match entry {
             Entry::Opened { .. } => return Err(LedgerError::BadEntry(format!("account `{name}` is opened twice"))),
-            Entry::Debit { month, cost, from_allowance, from_balance, deducted, from_plan, .. } => {
+            Entry::Debit { at, month, cost, from_allowance, from_balance, deducted, from_plan, .. } => {
                 let split_ok = *from_allowance >= Decimal::ZERO
                     && *from_balance >= Decimal::ZERO
                     && *from_plan >= Decimal::ZERO
@@ -121,6 +124,9 @@ impl AccountState {
                 }
                 if *deducted {
                     self.balance = self.balance.checked_sub(*from_balance).ok_or_else(|| LedgerError::Overflow(name.into()))?;
+                    if let Some(p) = &mut self.provider {
+                        p.count_debit(*at, *from_balance);
+                    }
                 }
                 let f = self.month_mut(*month);
                 f.spend = add(name, f.spend, *cost)?;
@@ -131,6 +137,7 @@ impl AccountState {
             Entry::PlanWindows { at, windows, .. } => {
                 self.plan.observe(*at, windows);
             }
+            Entry::ProviderFigures { .. } => super::provider::apply_figures(self, entry),
             Entry::AutoReload { amount, month, .. } => {
                 self.balance = add(name, self.balance, *amount)?;
                 self.topups.auto_usd = add(name, self.topups.auto_usd, *amount)?;
@@ -254,6 +261,7 @@ impl Ledger {
                 topups: TopupTotals::default(),
                 months: BTreeMap::new(),
                 plan: PlanState::default(),
+                provider: None,
             };
             self.accounts.insert(name.to_string(), state);
             return Ok(());

@@ -51,6 +51,16 @@ pub enum Entry {
     /// A status-line snapshot of the plan windows, journaled when it changed
     /// what the ledger knows (see `ledger::plan`). Moves no money.
     PlanWindows { account: String, session: String, at: DateTime<Utc>, windows: Vec<PlanWindow> },
+    /// A provider's own extra-usage figures (USD), journaled when they
+    /// changed (see `ledger::provider`). Moves no money.
+    ProviderFigures {
+        account: String,
+        provider: String,
+        at: DateTime<Utc>,
+        spent: Decimal,
+        limit: Option<Decimal>,
+        balance: Option<Decimal>,
+    },
 }
 
 impl Entry {
@@ -62,7 +72,8 @@ impl Entry {
             | Entry::ReloadCapReached { account, .. }
             | Entry::TopUp { account, .. }
             | Entry::Reconcile { account, .. }
-            | Entry::PlanWindows { account, .. } => account,
+            | Entry::PlanWindows { account, .. }
+            | Entry::ProviderFigures { account, .. } => account,
         }
     }
 
@@ -71,7 +82,10 @@ impl Entry {
         match self {
             Entry::Opened { balance, .. } => *balance,
             Entry::Debit { from_balance, deducted: true, .. } => -*from_balance,
-            Entry::Debit { deducted: false, .. } | Entry::ReloadCapReached { .. } | Entry::PlanWindows { .. } => Decimal::ZERO,
+            Entry::Debit { deducted: false, .. }
+            | Entry::ReloadCapReached { .. }
+            | Entry::PlanWindows { .. }
+            | Entry::ProviderFigures { .. } => Decimal::ZERO,
             Entry::AutoReload { amount, .. } | Entry::TopUp { amount, .. } => *amount,
             Entry::Reconcile { adjustment, .. } => *adjustment,
         }

@@ -24,6 +24,7 @@ pub mod journal;
 pub mod lock;
 pub mod month;
 pub mod plan;
+pub mod provider;
 pub mod settings;
 pub mod snapshot;
 pub mod view;

@@ -17,10 +17,8 @@ use crate::state::State;
 use crate::usage::money::to_f64;
 
 pub struct AccountFigures {
-    balance_usd: GaugeVec,
     balance_cny: GaugeVec,
     spend_this_month: GaugeVec,
-    unseen: GaugeVec,
     last_day_theirs: GaugeVec,
     last_day_ours: GaugeVec,
     last_day_difference: GaugeVec,
@@ -29,7 +27,6 @@ pub struct AccountFigures {
 impl AccountFigures {
     pub fn new(r: &Registry) -> AccountFigures {
         AccountFigures {
-            balance_usd: gauge(r, "creditwatch_provider_balance_usd", "A balance the provider states, in US dollars.", &["account"]),
             balance_cny: gauge(
                 r,
                 "creditwatch_provider_balance_cny",
@@ -41,12 +38,6 @@ impl AccountFigures {
                 "creditwatch_provider_spend_this_month_usd",
                 "The provider's spend on the closed UTC days of this month, as its cost report states it.",
                 &["account", "provider"],
-            ),
-            unseen: gauge(
-                r,
-                "creditwatch_unseen_spend_usd",
-                "The provider's spend this month minus creditwatch's for the same account and closed days; never negative.",
-                &["account"],
             ),
             last_day_theirs: gauge(
                 r,
@@ -69,35 +60,34 @@ impl AccountFigures {
         }
     }
 
-    pub fn refresh(&self, state: &State, now: DateTime<Utc>, providers: &[ProviderStatus]) {
-        for g in [
-            &self.balance_usd,
-            &self.balance_cny,
-            &self.spend_this_month,
-            &self.unseen,
-            &self.last_day_theirs,
-            &self.last_day_ours,
-            &self.last_day_difference,
-        ] {
+    /// Sets this family's gauges, and `balance` (`creditwatch_provider_balance_usd`)
+    /// and `unseen` (`creditwatch_unseen_spend_usd`), which the ledger's
+    /// provider figures share and reset before.
+    pub fn refresh(&self, state: &State, now: DateTime<Utc>, providers: &[ProviderStatus], balance: &GaugeVec, unseen: &GaugeVec) {
+        for g in [&self.balance_cny, &self.spend_this_month, &self.last_day_theirs, &self.last_day_ours, &self.last_day_difference] {
             g.reset();
         }
         for p in providers {
             let Some(observation) = &p.observation else { continue };
             let account = p.account.as_str();
-            for money in &observation.balances {
-                match money.currency.as_str() {
-                    "USD" => self.balance_usd.with_label_values(&[account]).set(to_f64(money.amount)),
-                    "CNY" => self.balance_cny.with_label_values(&[account]).set(to_f64(money.amount)),
-                    _ => {}
+            if matches!(p.kind, Kind::Openrouter | Kind::Deepseek) {
+                for money in &observation.balances {
+                    match money.currency.as_str() {
+                        "USD" => balance.with_label_values(&[account]).set(to_f64(money.amount)),
+                        "CNY" => self.balance_cny.with_label_values(&[account]).set(to_f64(money.amount)),
+                        _ => {}
+                    }
                 }
             }
             if matches!(p.kind, Kind::AnthropicAdmin | Kind::OpenaiAdmin) {
-                self.spend(state, now, p, observation);
+                let gap = self.spend(state, now, p, observation);
+                unseen.with_label_values(&[account]).set(to_f64(gap));
             }
         }
     }
 
-    fn spend(&self, state: &State, now: DateTime<Utc>, p: &ProviderStatus, observation: &crate::providers::Observation) {
+    /// Sets the spend gauges of one provider; returns the account's unseen spend.
+    fn spend(&self, state: &State, now: DateTime<Utc>, p: &ProviderStatus, observation: &crate::providers::Observation) -> Decimal {
         let (account, name) = (p.account.as_str(), p.name.as_str());
         let report = spend::report_of(observation);
         self.spend_this_month.with_label_values(&[account, name]).set(to_f64(report.month_to_date(now)));
@@ -105,10 +95,10 @@ impl AccountFigures {
         let audit = spend::compare(&report, &ours);
         let opened = state.ledger.view(account, now).map(|v| v.opening_as_of);
         let booked = |day, model: &str| state.seen.get(&spend::unseen_id(name, day, model)).map_or(Decimal::ZERO, |s| s.cost);
-        self.unseen.with_label_values(&[account]).set(to_f64(spend::unseen_this_month(&audit, now, opened, booked)));
+        let unseen = spend::unseen_this_month(&audit, now, opened, booked);
         let last = spend::last_closed_day(now);
         if !report.days.contains(&last) {
-            return;
+            return unseen;
         }
         let (mut theirs, mut ours) = (Decimal::ZERO, Decimal::ZERO);
         for row in audit.rows.iter().filter(|r| r.day == last) {
@@ -118,5 +108,6 @@ impl AccountFigures {
         }
         self.last_day_theirs.with_label_values(&[account, name]).set(to_f64(theirs));
         self.last_day_ours.with_label_values(&[account, name]).set(to_f64(ours));
+        unseen
     }
 }

@@ -89,13 +89,14 @@ fn percent(raw: Option<&RawValue>, field: &str) -> Result<Option<Decimal>, ReadE
     Ok(Some(p))
 }
 
+/// A reset time, to the whole second: Claude Code's status line gives
+/// epoch seconds, and the same window must keep one reset time whichever
+/// of the two reported it last (a new reset time is a new window).
 fn time(raw: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, ReadError> {
-    raw.map(|t| {
-        DateTime::parse_from_rfc3339(t)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| ReadError::new(format!("`{field}`: `{t}` is not a time")))
-    })
-    .transpose()
+    let Some(text) = raw else { return Ok(None) };
+    let bad = || ReadError::new(format!("`{field}`: `{text}` is not a time"));
+    let t = DateTime::parse_from_rfc3339(text).map_err(|_| bad())?;
+    DateTime::from_timestamp(t.timestamp(), 0).filter(|t| t.timestamp() > 0).map(Some).ok_or_else(bad)
 }
 
 #[derive(Deserialize)]

@@ -87,11 +87,17 @@ pub fn supported(kind: Kind) -> bool {
 
 /// The reader of a provider (its kind, with the filters it is configured with).
 pub fn reader(config: &ProviderConfig) -> Option<Box<dyn Reader>> {
+    reader_since(config, None)
+}
+
+/// The reader of a provider whose daily report starts at `since` (a UTC
+/// day) instead of the first of the previous month (`creditwatch audit`).
+pub fn reader_since(config: &ProviderConfig, since: Option<chrono::NaiveDate>) -> Option<Box<dyn Reader>> {
     let filters = config.filters();
     match config.kind {
         Kind::ClaudeOauth => Some(Box::new(claude_oauth::ClaudeOauth)),
-        Kind::AnthropicAdmin => Some(Box::new(api::anthropic_admin::AnthropicAdmin { filters })),
-        Kind::OpenaiAdmin => Some(Box::new(api::openai_admin::OpenaiAdmin { filters })),
+        Kind::AnthropicAdmin => Some(Box::new(api::anthropic_admin::AnthropicAdmin { filters, since })),
+        Kind::OpenaiAdmin => Some(Box::new(api::openai_admin::OpenaiAdmin { filters, since })),
         Kind::Openrouter => Some(Box::new(api::openrouter::OpenRouter)),
         Kind::Deepseek => Some(Box::new(api::deepseek::DeepSeek)),
     }
@@ -143,7 +149,12 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(config: &ProviderConfig) -> anyhow::Result<Provider> {
-        let reader = reader(config).ok_or_else(|| anyhow::anyhow!("kind `{}` is not yet supported", config.kind.as_str()))?;
+        Provider::since(config, None)
+    }
+
+    /// A provider whose daily report starts at `since` (`creditwatch audit`).
+    pub fn since(config: &ProviderConfig, since: Option<chrono::NaiveDate>) -> anyhow::Result<Provider> {
+        let reader = reader_since(config, since).ok_or_else(|| anyhow::anyhow!("kind `{}` is not yet supported", config.kind.as_str()))?;
         Ok(Provider { config: config.clone(), reader, client: Client::new(config.timeout)?, secret: SecretSource::of(config) })
     }
 

@@ -68,6 +68,13 @@ pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (midnight(previous), midnight(today))
 }
 
+/// `window`, or from `since` (a UTC day) when given: `creditwatch audit
+/// --since` asks for more (or fewer) days than the daemon compares.
+pub fn window_since(now: DateTime<Utc>, since: Option<NaiveDate>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let (start, end) = window(now);
+    (since.map_or(start, midnight).min(end), end)
+}
+
 fn first_of_month(day: NaiveDate) -> NaiveDate {
     day.with_day(1).unwrap_or(day)
 }

@@ -34,8 +34,9 @@ pub fn read(dir: &Path, account: Option<&str>) -> Result<Vec<Row>> {
         for entry in entries {
             ledger.apply(entry).with_context(|| format!("journal record at offset {}", r.offset))?;
             let name = entry.account();
-            // Plan-window snapshots move no money: history is about the balance.
-            if account.is_some_and(|a| a != name) || matches!(entry, Entry::PlanWindows { .. }) {
+            // Plan-window snapshots and provider figures move no money:
+            // history is about the balance.
+            if account.is_some_and(|a| a != name) || matches!(entry, Entry::PlanWindows { .. } | Entry::ProviderFigures { .. }) {
                 continue;
             }
             let balance = ledger.view(name, Utc::now()).map(|v| v.balance_usd).unwrap_or_default();

@@ -31,9 +31,11 @@ pub struct UnseenSpend {
     pub total: Decimal,
 }
 
-/// Books what each item adds and returns the batch to journal (already
-/// applied to `state`). On an error the state may be half changed: the
-/// caller reads it back from disk.
+/// Books what each item adds to the ledger and returns the batch to journal:
+/// its ledger entries are applied to `state.ledger`, its usage is not (the
+/// caller applies the whole batch's with `State::apply_batch_usage`). On an
+/// error the ledger may be half changed: the caller reads the state back
+/// from disk.
 pub fn book_unseen(
     state: &mut State,
     provider: &str,
@@ -68,7 +70,6 @@ pub fn book_unseen(
             cache_savings: Decimal::ZERO,
         });
     }
-    state.apply_batch_usage(&batch);
     Ok(batch)
 }
 
@@ -107,7 +108,12 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-03T08:00:00Z".parse().unwrap();
         let limits = Limits::default();
         let balance = |s: &State| s.ledger.view("team", now).unwrap().balance_usd.to_string();
-        let first = book_unseen(&mut s, "anthropic", "team", &[item("2026-11-01", "claude-opus-4-6", "33.9152823")], &limits, now).unwrap();
+        let book = |s: &mut State, total: &str| {
+            let batch = book_unseen(s, "anthropic", "team", &[item("2026-11-01", "claude-opus-4-6", total)], &limits, now).unwrap();
+            s.apply_batch_usage(&batch);
+            batch
+        };
+        let first = book(&mut s, "33.9152823");
         assert_eq!(
             (first.usage.len(), first.usage[0].cost.to_string(), first.usage[0].app.as_str()),
             (1, "33.9152823".into(), "unattributed")
@@ -116,9 +122,9 @@ mod tests {
         let repeat =
             book_unseen(&mut s, "anthropic", "team", &[item("2026-11-01", "claude-opus-4-6", "33.9152823")], &limits, now).unwrap();
         assert!(repeat.usage.is_empty() && repeat.ledger.is_empty());
-        let revised = book_unseen(&mut s, "anthropic", "team", &[item("2026-11-01", "claude-opus-4-6", "35")], &limits, now).unwrap();
+        let revised = book(&mut s, "35");
         assert_eq!(revised.usage[0].cost.to_string(), "1.0847177");
-        let lower = book_unseen(&mut s, "anthropic", "team", &[item("2026-11-01", "claude-opus-4-6", "30")], &limits, now).unwrap();
+        let lower = book(&mut s, "30");
         assert!(lower.usage.is_empty(), "nothing is taken back");
         assert_eq!(balance(&s), "65");
         // Replaying the journaled batches on a fresh state gives the same balance.

@@ -38,11 +38,13 @@ const VERSION: &str = "2023-06-01";
 /// month and the last, every page, filtered to the account's workspaces.
 pub struct AnthropicAdmin {
     pub filters: Filters,
+    /// The first day asked for, instead of the first of the previous month.
+    pub since: Option<chrono::NaiveDate>,
 }
 
 impl Reader for AnthropicAdmin {
     fn next_request(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Option<Request> {
-        let (start, end) = spend::window(now);
+        let (start, end) = spend::window_since(now, self.since);
         let by_workspace = !self.filters.workspace_ids.is_empty();
         super::next_page(answers, cost_report, |page| Request {
             path: super::with_query(COST_REPORT, &cost_report_query(start, end, by_workspace, page)),

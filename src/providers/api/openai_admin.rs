@@ -33,11 +33,13 @@ pub const COMPLETIONS_USAGE: &str = "/v1/organization/usage/completions";
 /// and API keys.
 pub struct OpenaiAdmin {
     pub filters: Filters,
+    /// The first day asked for, instead of the first of the previous month.
+    pub since: Option<chrono::NaiveDate>,
 }
 
 impl Reader for OpenaiAdmin {
     fn next_request(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Option<Request> {
-        let (start, end) = spend::window(now);
+        let (start, end) = spend::window_since(now, self.since);
         let f = &self.filters;
         super::next_page(answers, costs, |page| Request {
             path: super::with_query(COSTS, &costs_query(start, end, &f.project_ids, &f.api_key_ids, page)),

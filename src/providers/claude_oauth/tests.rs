@@ -34,11 +34,7 @@ fn the_captured_answer_reads_limits_and_spend() {
     let o = read_usage(&body, now()).unwrap();
     assert_eq!(
         windows(&o),
-        [
-            "five_hour 15 2026-07-19T03:39:59.570750+00:00",
-            "seven_day 48 2026-07-23T14:59:59.570774+00:00",
-            "weekly_fable 81 2026-07-23T14:59:59.571131+00:00",
-        ]
+        ["five_hour 15 2026-07-19T03:39:59+00:00", "seven_day 48 2026-07-23T14:59:59+00:00", "weekly_fable 81 2026-07-23T14:59:59+00:00",]
     );
     assert_eq!(extra(&o), "408.43 USD limit none enabled true");
     assert!(o.balances.is_empty());
