@@ -7,6 +7,7 @@
 
 mod advise;
 mod alerts;
+mod audit;
 pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
