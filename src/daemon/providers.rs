@@ -68,6 +68,15 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
     let name = provider.name().to_string();
     let mut schedule = Schedule::new(provider.config.poll_every);
     let mut last_error: Option<String> = None;
+    // The provider's figures are compared with what the ledger booked: not
+    // before the first scan has booked the logs' backlog, or all of it
+    // would look unseen (and `reconcile: auto` would book it twice).
+    while !app.progress.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
     loop {
         let now = Utc::now();
         let poll = tokio::select! {
