@@ -120,16 +120,6 @@ pub fn cost_report_query(start: DateTime<Utc>, end: DateTime<Utc>, by_workspace:
     q
 }
 
-/// The cursor of the next page: `next_page` when `has_more`, else none. A
-/// page that says there is more but gives no cursor cannot be followed.
-fn cursor<R>(endpoint: &'static str, page: &Page<R>) -> Result<Option<String>, ReadError> {
-    match (page.has_more, &page.next_page) {
-        (false, _) => Ok(None),
-        (true, Some(next)) if !next.is_empty() => Ok(Some(next.clone())),
-        (true, _) => Err(ReadError::new(endpoint, "has_more is true but next_page is empty: the next page cannot be asked for")),
-    }
-}
-
 fn check_bucket<R>(endpoint: &'static str, i: usize, b: &Bucket<R>) -> Result<(), ReadError> {
     if b.ending_at <= b.starting_at {
         return Err(ReadError::new(endpoint, format!("data[{i}]: ending_at {} is not after starting_at {}", b.ending_at, b.starting_at)));
@@ -140,7 +130,7 @@ fn check_bucket<R>(endpoint: &'static str, i: usize, b: &Bucket<R>) -> Result<()
 /// Reads one page of the cost report into dollars per UTC day and model.
 pub fn cost_report(body: &[u8]) -> Result<SpendPage, ReadError> {
     let page: Page<CostResult> = wire::parse(COST_ENDPOINT, body)?;
-    let next_page = cursor(COST_ENDPOINT, &page)?;
+    let next_page = super::cursor(COST_ENDPOINT, page.has_more, &page.next_page)?;
     let mut out = SpendPage { next_page, ..SpendPage::default() };
     for (i, bucket) in page.data.into_iter().enumerate() {
         check_bucket(COST_ENDPOINT, i, &bucket)?;
@@ -234,7 +224,7 @@ pub struct UsagePage {
 /// Reads one page of the messages usage report.
 pub fn messages_usage(body: &[u8]) -> Result<UsagePage, ReadError> {
     let page: Page<UsageResult> = wire::parse(USAGE_ENDPOINT, body)?;
-    let next_page = cursor(USAGE_ENDPOINT, &page)?;
+    let next_page = super::cursor(USAGE_ENDPOINT, page.has_more, &page.next_page)?;
     let mut buckets = Vec::with_capacity(page.data.len());
     for (i, bucket) in page.data.into_iter().enumerate() {
         check_bucket(USAGE_ENDPOINT, i, &bucket)?;

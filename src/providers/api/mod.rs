@@ -65,6 +65,18 @@ pub struct Balance {
     pub amount: Decimal,
 }
 
+/// The cursor of the next page of a report (`has_more`, `next_page`, as
+/// Anthropic and OpenAI both write them): the cursor when there is more,
+/// else none. A page that says there is more but gives no cursor cannot be
+/// followed: an error, not a silently short report.
+pub fn cursor(endpoint: &'static str, has_more: bool, next_page: &Option<String>) -> Result<Option<String>, ReadError> {
+    match (has_more, next_page) {
+        (false, _) => Ok(None),
+        (true, Some(next)) if !next.is_empty() => Ok(Some(next.clone())),
+        (true, _) => Err(ReadError::new(endpoint, "has_more is true but next_page is empty: the next page cannot be asked for")),
+    }
+}
+
 /// `path?k=v&...`, each key and value percent-encoded (`group_by[]` ->
 /// `group_by%5B%5D`, a cursor's `=` -> `%3D`).
 pub fn with_query(path: &str, query: &[(&'static str, String)]) -> String {

@@ -126,14 +126,6 @@ pub fn costs_query(
     q
 }
 
-fn cursor<R>(endpoint: &'static str, page: &Page<R>) -> Result<Option<String>, ReadError> {
-    match (page.has_more, &page.next_page) {
-        (false, _) => Ok(None),
-        (true, Some(next)) if !next.is_empty() => Ok(Some(next.clone())),
-        (true, _) => Err(ReadError::new(endpoint, "has_more is true but next_page is empty: the next page cannot be asked for")),
-    }
-}
-
 fn bucket_times<R>(endpoint: &'static str, i: usize, b: &Bucket<R>) -> Result<(DateTime<Utc>, DateTime<Utc>), ReadError> {
     let at = |secs: i64, name: &str| {
         DateTime::from_timestamp(secs, 0).ok_or_else(|| ReadError::new(endpoint, format!("data[{i}].{name}: {secs} is not a time")))
@@ -157,7 +149,7 @@ pub fn split_line_item(line_item: &str) -> (&str, &str) {
 /// Reads one page of the costs report into dollars per UTC day and line.
 pub fn costs(body: &[u8]) -> Result<SpendPage, ReadError> {
     let page: Page<CostResult> = wire::parse(COSTS_ENDPOINT, body)?;
-    let next_page = cursor(COSTS_ENDPOINT, &page)?;
+    let next_page = super::cursor(COSTS_ENDPOINT, page.has_more, &page.next_page)?;
     let mut out = SpendPage { next_page, ..SpendPage::default() };
     for (i, bucket) in page.data.into_iter().enumerate() {
         let day = bucket_times(COSTS_ENDPOINT, i, &bucket)?.0.date_naive();
@@ -223,7 +215,7 @@ pub struct UsagePage {
 /// Reads one page of the completions usage report.
 pub fn completions_usage(body: &[u8]) -> Result<UsagePage, ReadError> {
     let page: Page<UsageResult> = wire::parse(USAGE_ENDPOINT, body)?;
-    let next_page = cursor(USAGE_ENDPOINT, &page)?;
+    let next_page = super::cursor(USAGE_ENDPOINT, page.has_more, &page.next_page)?;
     let mut rows = Vec::new();
     for (i, bucket) in page.data.into_iter().enumerate() {
         let (start, end) = bucket_times(USAGE_ENDPOINT, i, &bucket)?;
