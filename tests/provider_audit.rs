@@ -136,6 +136,15 @@ fn audit_follows_every_page_and_compares_per_day_and_model_exactly() {
     assert_eq!(line, format!("{d1} claude-opus-4-6 800.0000 833.9153 33.9153 4.07%"));
     let total = table.lines().find(|l| l.trim_start().starts_with("total")).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(total, "total 801.3000 835.0403 33.7403 4.04%");
+
+    // `providers check` sums what the report says.
+    let out = Command::new(BIN).args(["providers", "check", "--config"]).arg(&config).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("  daily spend  $835.0402823 over 3 closed days ({d1} to {d3}); per day and model: creditwatch audit")),
+        "{text}"
+    );
+    assert!(!text.contains(KEY));
 }
 
 #[test]
