@@ -50,7 +50,7 @@ fn inputs(balance: &str) -> AlertInputs {
         cap_reached_this_month: false,
     };
     // Alertmanager judges endsAt by its own clock: use the real one.
-    AlertInputs { now: Utc::now(), accounts: vec![account], burn: vec![], sources: vec![], plan_windows: vec![] }
+    AlertInputs { now: Utc::now(), accounts: vec![account], burn: vec![], sources: vec![], plan_windows: vec![], providers: vec![] }
 }
 
 fn keys(v: &Value) -> Vec<String> {

@@ -41,7 +41,7 @@ fn balance(now: &str, usd: &str) -> AlertInputs {
         reload_cap_usd: None,
         cap_reached_this_month: false,
     };
-    AlertInputs { now: t(now), accounts: vec![account], burn: vec![], sources: vec![], plan_windows: vec![] }
+    AlertInputs { now: t(now), accounts: vec![account], burn: vec![], sources: vec![], plan_windows: vec![], providers: vec![] }
 }
 
 fn keys(v: &Value) -> Vec<&str> {

@@ -30,7 +30,7 @@ fn account(name: &str, balance: &str) -> AccountInput {
 }
 
 fn inputs(now: &str, accounts: Vec<AccountInput>) -> AlertInputs {
-    AlertInputs { now: t(now), accounts, burn: vec![], sources: vec![], plan_windows: vec![] }
+    AlertInputs { now: t(now), accounts, burn: vec![], sources: vec![], plan_windows: vec![], providers: vec![] }
 }
 
 /// (status, alertname, account) of each request the receiver got.

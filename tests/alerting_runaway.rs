@@ -27,7 +27,7 @@ fn inputs(now: DateTime<Utc>, burn: &mut BurnRates, balance: Decimal) -> AlertIn
         reload_cap_usd: None,
         cap_reached_this_month: false,
     };
-    AlertInputs { now, accounts: vec![account], burn: series, sources: vec![], plan_windows: vec![] }
+    AlertInputs { now, accounts: vec![account], burn: series, sources: vec![], plan_windows: vec![], providers: vec![] }
 }
 
 #[tokio::test]

@@ -78,6 +78,23 @@ pub struct AlertInputs {
     pub burn: Vec<SeriesBurn>,
     pub sources: Vec<SourceInput>,
     pub plan_windows: Vec<PlanWindowInput>,
+    pub providers: Vec<ProviderInput>,
+}
+
+/// One provider's poller and the figures it gave its account
+/// (`crate::providers`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderInput {
+    pub provider: String,
+    pub account: String,
+    /// Why it counts as down (expired login, no success for three
+    /// intervals), or `None` while it is up.
+    pub down: Option<String>,
+    /// The provider's extra-usage spend this period and its monthly limit.
+    pub extra_spent: Option<Decimal>,
+    pub extra_limit: Option<Decimal>,
+    /// Spend the provider saw and the logs did not.
+    pub unseen: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,15 @@ pub struct AlertingConfig {
     /// PlanWindowNearlyUsed once a plan window is used this far (percent).
     #[serde(default = "default_plan_window_warning_percent")]
     pub plan_window_warning_percent: u8,
+    /// SpendUnseenByLogs: the provider's spend the logs did not show above
+    /// this for `unseen_spend_for`.
+    #[serde(default = "default_unseen_spend_usd", deserialize_with = "money::deserialize")]
+    pub unseen_spend_usd: Decimal,
+    #[serde(default = "default_unseen_spend_for", deserialize_with = "duration")]
+    pub unseen_spend_for: Duration,
+    /// ExtraUsageLimitNear once the provider's extra-usage spend is this share of its limit.
+    #[serde(default = "default_extra_usage_warning_percent")]
+    pub extra_usage_warning_percent: u8,
     /// CreditwatchSourceStale: no booked event this long while files grow.
     #[serde(default = "default_source_stale_after", deserialize_with = "duration")]
     pub source_stale_after: Duration,
@@ -73,6 +82,15 @@ fn default_cap_warning_percent() -> u8 {
     80
 }
 fn default_plan_window_warning_percent() -> u8 {
+    90
+}
+fn default_unseen_spend_usd() -> Decimal {
+    Decimal::ONE
+}
+fn default_unseen_spend_for() -> Duration {
+    Duration::from_secs(1800)
+}
+fn default_extra_usage_warning_percent() -> u8 {
     90
 }
 fn default_source_stale_after() -> Duration {
@@ -172,6 +190,12 @@ impl AlertingConfig {
         }
         if !(1..=100).contains(&self.reload_cap_warning_percent) {
             return Err((field("reload_cap_warning_percent"), "must be between 1 and 100".into()));
+        }
+        if !(1..=100).contains(&self.extra_usage_warning_percent) {
+            return Err((field("extra_usage_warning_percent"), "must be between 1 and 100".into()));
+        }
+        if self.unseen_spend_usd < Decimal::ZERO {
+            return Err((field("unseen_spend_usd"), "must not be negative".into()));
         }
         if !(1..=99).contains(&self.plan_window_warning_percent) {
             return Err((field("plan_window_warning_percent"), "must be between 1 and 99 (100 is PlanWindowExhausted)".into()));

@@ -30,7 +30,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-pub use alert::{AccountInput, Alert, AlertInputs, FiringAlert, Notification, PlanWindowInput, SeriesBurn, Severity, SourceInput, Status};
+pub use alert::{
+    AccountInput, Alert, AlertInputs, FiringAlert, Notification, PlanWindowInput, ProviderInput, SeriesBurn, Severity, SourceInput, Status,
+};
 pub use config::AlertingConfig;
 pub use notify::{Dispatcher, NotificationCounts};
 pub use rules::AlertEngine;

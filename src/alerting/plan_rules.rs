@@ -46,7 +46,7 @@ mod tests {
                 resets_at: t(resets),
             })
             .collect();
-        AlertInputs { now: t(now), accounts: vec![], burn: vec![], sources: vec![], plan_windows }
+        AlertInputs { now: t(now), accounts: vec![], burn: vec![], sources: vec![], plan_windows, providers: vec![] }
     }
 
     #[test]

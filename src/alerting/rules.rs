@@ -37,6 +37,7 @@ struct Rules {
     cap_warning_percent: Decimal,
     plan_window_warning_percent: Decimal,
     source_stale_after: chrono::Duration,
+    providers: provider_rules::ProviderRules,
     tz: Tz,
 }
 
@@ -50,6 +51,8 @@ pub struct AlertEngine {
     firing: BTreeMap<Labels, FiringAlert>,
     /// AgentRunaway instances above the limit but not yet for `runaway_for`.
     pending: BTreeMap<Labels, DateTime<Utc>>,
+    /// SpendUnseenByLogs instances above the threshold, not yet for long enough.
+    unseen_pending: BTreeMap<Labels, DateTime<Utc>>,
     /// When each source was first seen, the staleness reference before its
     /// first booked event.
     first_seen: BTreeMap<String, DateTime<Utc>>,
@@ -70,9 +73,21 @@ impl AlertEngine {
             cap_warning_percent: Decimal::from(config.reload_cap_warning_percent),
             plan_window_warning_percent: Decimal::from(config.plan_window_warning_percent),
             source_stale_after: span(config.source_stale_after),
+            providers: provider_rules::ProviderRules {
+                warning_percent: Decimal::from(config.extra_usage_warning_percent),
+                unseen_above: config.unseen_spend_usd,
+                unseen_for: span(config.unseen_spend_for),
+            },
             tz,
         };
-        AlertEngine { rules, firing: BTreeMap::new(), pending: BTreeMap::new(), first_seen: BTreeMap::new(), changed: false }
+        AlertEngine {
+            rules,
+            firing: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            unseen_pending: BTreeMap::new(),
+            first_seen: BTreeMap::new(),
+            changed: false,
+        }
     }
 
     /// Starts from a firing set saved before a restart.
@@ -143,6 +158,15 @@ impl AlertEngine {
         self.runaway_alerts(inputs, &mut active);
         self.source_alerts(inputs, &mut active);
         plan_rules::plan_window_alerts(self.rules.plan_window_warning_percent, &inputs.plan_windows, inputs.now, &mut active);
+        let firing = |labels: &Labels| self.firing.contains_key(labels);
+        provider_rules::provider_alerts(
+            &self.rules.providers,
+            &inputs.providers,
+            inputs.now,
+            &firing,
+            &mut self.unseen_pending,
+            &mut active,
+        );
         active.into_iter().map(|a| (a.labels.clone(), a)).collect()
     }
 
@@ -287,6 +311,9 @@ fn human_secs(secs: f64) -> String {
 
 #[path = "plan_rules.rs"]
 mod plan_rules;
+
+#[path = "provider_rules.rs"]
+mod provider_rules;
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]

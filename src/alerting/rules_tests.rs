@@ -45,7 +45,7 @@ fn account(name: &str) -> AccountInput {
 }
 
 fn inputs(now: &str, accounts: Vec<AccountInput>, burn: Vec<SeriesBurn>) -> AlertInputs {
-    AlertInputs { now: t(now), accounts, burn, sources: vec![], plan_windows: vec![] }
+    AlertInputs { now: t(now), accounts, burn, sources: vec![], plan_windows: vec![], providers: vec![] }
 }
 
 fn burn(rate: f64) -> Vec<SeriesBurn> {
@@ -214,7 +214,14 @@ fn source(last_event: Option<&str>, growing: bool, errors: u64, ok: u64) -> Sour
 fn source_stale_when_files_grow_without_events_or_only_errors() {
     let mut e = engine(chrono_tz::UTC);
     let at = |e: &mut AlertEngine, now: &str, s: SourceInput| {
-        seen(&e.evaluate(&AlertInputs { now: t(now), accounts: vec![], burn: vec![], sources: vec![s], plan_windows: vec![] }))
+        seen(&e.evaluate(&AlertInputs {
+            now: t(now),
+            accounts: vec![],
+            burn: vec![],
+            sources: vec![s],
+            plan_windows: vec![],
+            providers: vec![],
+        }))
     };
     // Never booked: staleness counts from when the source was first seen.
     assert!(at(&mut e, "2026-11-25T12:00:00Z", source(None, true, 0, 0)).is_empty());

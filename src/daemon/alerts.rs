@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::{AccountInput, AlertInputs, Alerting, SeriesBurn, SourceInput};
+use crate::alerting::{AccountInput, AlertInputs, Alerting, ProviderInput, SeriesBurn, SourceInput};
 use crate::common::lock;
 use crate::config::Config;
 use crate::live::burn::{BurnSnapshot, WINDOW_5M};
 use crate::live::{lock_live, runway, Progress, Shared};
+use crate::providers::status::{Board, ProviderStatus};
 use crate::sources::Outcome;
 use crate::state::store::Store;
 use crate::state::State;
@@ -32,6 +33,7 @@ pub fn alert_inputs(
     snapshot: &BurnSnapshot,
     progress: &Progress,
     history: &mut SourceHistory,
+    providers: &[ProviderStatus],
     now: DateTime<Utc>,
 ) -> AlertInputs {
     let accounts = state
@@ -70,7 +72,31 @@ pub fn alert_inputs(
             }
         })
         .collect();
-    AlertInputs { now, accounts, burn: SeriesBurn::from_snapshot(snapshot), sources, plan_windows: plan_windows(state, now) }
+    let providers = provider_inputs(state, providers, now);
+    AlertInputs { now, accounts, burn: SeriesBurn::from_snapshot(snapshot), sources, plan_windows: plan_windows(state, now), providers }
+}
+
+/// Each provider's poller and the figures the ledger keeps for its account.
+fn provider_inputs(state: &State, providers: &[ProviderStatus], now: DateTime<Utc>) -> Vec<ProviderInput> {
+    providers
+        .iter()
+        .map(|p| {
+            let figures = state.ledger.provider_spend(&p.account).filter(|f| f.provider == p.name);
+            let down = p.down_at(now).then(|| match (&p.last_error, p.last_success) {
+                (Some(e), _) if p.expired => e.clone(),
+                (_, Some(at)) => format!("no successful poll since {}", at.format("%Y-%m-%d %H:%M UTC")),
+                (_, None) => format!("no successful poll since creditwatch started at {}", p.started.format("%Y-%m-%d %H:%M UTC")),
+            });
+            ProviderInput {
+                provider: p.name.clone(),
+                account: p.account.clone(),
+                down,
+                extra_spent: figures.map(|f| f.spent),
+                extra_limit: figures.and_then(|f| f.limit),
+                unseen: figures.map(|f| f.unseen()),
+            }
+        })
+        .collect()
 }
 
 /// The plan windows of every account that have not reset at `now`.
@@ -96,6 +122,7 @@ pub async fn alert_task(
     store: Arc<Mutex<Store>>,
     live: Shared,
     progress: Arc<Progress>,
+    providers: Arc<Board>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Alerting {
     let mut history = SourceHistory::default();
@@ -113,7 +140,7 @@ pub async fn alert_task(
         let snapshot = lock_live(&live).burn.rates(now);
         let inputs = {
             let store = lock(&store);
-            alert_inputs(&config.load(), &store.state, &snapshot, &progress, &mut history, now)
+            alert_inputs(&config.load(), &store.state, &snapshot, &progress, &mut history, &providers.snapshot(), now)
         };
         alerting.evaluate(&inputs);
         lock_live(&live).firing = alerting.firing();

@@ -99,6 +99,16 @@ fn check_config(arg: &ConfigArg) -> Result<()> {
         };
         println!("  account    {} (opening ${opening}{reload})", a.name);
     }
+    for p in &config.providers {
+        println!(
+            "  provider   {} ({}, account {}, every {}, reconcile {})",
+            p.name,
+            p.kind.as_str(),
+            p.account,
+            humantime::format_duration(p.poll_every),
+            format!("{:?}", p.reconcile).to_lowercase()
+        );
+    }
     for s in source_specs(&config)? {
         let (files, _) = crate::sources::follow::discover::find_files(&s.patterns);
         println!("  source     {} ({}, account {}): {} files now", s.name, s.format.as_str(), s.account, files.len());

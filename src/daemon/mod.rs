@@ -262,7 +262,8 @@ impl AlertTask {
         let alerting = Alerting::start(alerting_config, config.timezone.0, &config.state_dir, &external).context("alerting")?;
         let counter = alerting.counts().counter();
         app.metrics.register(Box::new(counter.clone()));
-        let task = alerts::alert_task(alerting, app.config.clone(), store.clone(), live.clone(), progress.clone(), stop_rx);
+        let task =
+            alerts::alert_task(alerting, app.config.clone(), store.clone(), live.clone(), progress.clone(), app.providers.clone(), stop_rx);
         Ok(AlertTask { stop, handle: Some(tokio::spawn(task)), counter: Some(counter) })
     }
 

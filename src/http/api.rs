@@ -67,6 +67,7 @@ pub fn accounts(app: &App) -> Resp {
                 let runway = crate::live::runway(reload, &view, &burn);
                 obj.insert("runway_seconds".into(), if runway.is_finite() { json!(runway.round()) } else { json!(null) });
                 obj.insert("plan_windows".into(), plan_windows(&store.state.ledger, name, now));
+                obj.insert("provider".into(), provider_figures(&store.state.ledger, name));
             }
             v
         })
@@ -92,6 +93,21 @@ fn plan_windows(ledger: &crate::ledger::Ledger, account: &str, now: chrono::Date
         })
         .collect();
     serde_json::Value::Object(windows)
+}
+
+/// The provider's extra-usage figures and the unseen gap (`providers:`),
+/// money as decimal strings; null when no provider reported for the account.
+fn provider_figures(ledger: &crate::ledger::Ledger, account: &str) -> serde_json::Value {
+    let Some(p) = ledger.provider_spend(account) else { return json!(null) };
+    json!({
+        "provider": p.provider,
+        "extra_usage_spent_usd": money::format(p.spent),
+        "extra_usage_limit_usd": p.limit.map(money::format),
+        "balance_usd": p.balance.map(money::format),
+        "unseen_spend_usd": money::format(p.unseen()),
+        "observed_at": p.observed_at.to_rfc3339(),
+        "period_from": p.period_from.to_rfc3339(),
+    })
 }
 
 pub fn history(app: &App, account: &str) -> Resp {

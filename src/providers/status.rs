@@ -99,7 +99,8 @@ pub struct Board(Mutex<BTreeMap<String, ProviderStatus>>);
 
 impl Board {
     /// Sets the providers of a (re)loaded config: new ones start, gone ones
-    /// leave, kept ones keep their counts (the counter must not go back).
+    /// leave, kept ones keep their counts (the counter must not go back) and
+    /// their last result (a reload is not a failed poll).
     pub fn configure(&self, configs: &[ProviderConfig], now: DateTime<Utc>) {
         let mut map = self.lock();
         let old = std::mem::take(&mut *map);
@@ -107,7 +108,11 @@ impl Board {
             let mut status = ProviderStatus::new(c, now);
             if let Some(before) = old.get(&c.name) {
                 status.requests = before.requests;
+                status.last_attempt = before.last_attempt;
                 status.last_success = before.last_success;
+                status.up = before.up;
+                status.expired = before.expired;
+                status.last_error = before.last_error.clone();
                 status.observation = before.observation.clone();
             }
             map.insert(c.name.clone(), status);
@@ -166,7 +171,7 @@ mod tests {
         board.update("claude", |s| s.record(t("10:01"), &Poll { requests: vec![Outcome::Ok], result: Ok(Observation::new(t("10:01"))) }));
         board.configure(&[config()], t("11:00"));
         let s = &board.snapshot()[0];
-        assert_eq!((s.requests(Outcome::Ok), s.last_success, s.started), (1, Some(t("10:01")), t("11:00")));
+        assert_eq!((s.requests(Outcome::Ok), s.last_success, s.started, s.up), (1, Some(t("10:01")), t("11:00"), true));
         board.configure(&[], t("11:01"));
         assert!(board.snapshot().is_empty());
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::render::AccountFigures;
 use crate::usage::money;
+use crate::usage::plan::PlanWindow;
 
 /// The whole exchange, connect to last byte.
 pub const DEADLINE: Duration = Duration::from_millis(80);
@@ -116,7 +117,15 @@ fn parse_accounts(body: &[u8], account: Option<&str>) -> Option<AccountFigures> 
         _ => return None,
     };
     let runway_seconds = chosen.get("runway_seconds").and_then(Value::as_f64);
-    Some(AccountFigures { account: name_of(chosen)?, balance_usd, runway_seconds })
+    let windows = chosen.get("plan_windows").and_then(Value::as_object).map(|o| o.iter().filter_map(|(n, w)| plan_window(n, w)).collect());
+    Some(AccountFigures { account: name_of(chosen)?, balance_usd, runway_seconds, windows: windows.unwrap_or_default() })
+}
+
+/// `"five_hour": {"used_percent": "41", "resets_at": "2026-12-01T22:00:00+00:00", ...}`.
+fn plan_window(name: &str, w: &Value) -> Option<PlanWindow> {
+    let used_percent = money::parse(w.get("used_percent")?.as_str()?).ok()?;
+    let resets_at = chrono::DateTime::parse_from_rfc3339(w.get("resets_at")?.as_str()?).ok()?.with_timezone(&chrono::Utc);
+    Some(PlanWindow { name: name.to_string(), used_percent, resets_at })
 }
 
 #[cfg(test)]
@@ -139,6 +148,12 @@ mod tests {
         assert_eq!((team.account.as_str(), money::format(team.balance_usd), team.runway_seconds), ("team", "3".into(), None));
         assert_eq!(parse_accounts(body.as_bytes(), None), None, "two accounts and none named");
         assert_eq!(parse_accounts(body.as_bytes(), Some("ghost")), None);
+        let windows = r#"{"accounts":[{"name":"p","balance_usd":"1","plan_windows":{"weekly_fable":{"used_percent":"81","resets_at":"2099-07-23T14:59:59+00:00","observed_at":"x"},"bad":{"used_percent":81}}}]}"#;
+        let got = parse_accounts(windows.as_bytes(), None).unwrap().windows;
+        assert_eq!(
+            got.iter().map(|w| format!("{} {} {}", w.name, w.used_percent, w.resets_at.to_rfc3339())).collect::<Vec<_>>(),
+            ["weekly_fable 81 2099-07-23T14:59:59+00:00"]
+        );
         let one = r#"{"accounts":[{"name":"solo","balance_usd":"1.5"}]}"#;
         assert_eq!(parse_accounts(one.as_bytes(), None).map(|f| f.account), Some("solo".into()));
     }

@@ -8,6 +8,11 @@
 //! reset shows `reset` (its figure is stale); a used-up window says that
 //! usage now draws on extra usage. Parts that are missing are left out; with
 //! nothing readable the line says so, and still shows the daemon's figures.
+//!
+//! The daemon's plan windows (from the provider's own figures, `providers:`)
+//! fill in what the status lacks: the five-hour and seven-day windows when
+//! Claude Code sent none, and the weekly window of the model in use
+//! (`7d Fable 81%`), which Claude Code's status JSON does not carry.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
@@ -24,6 +29,24 @@ pub struct AccountFigures {
     pub balance_usd: Decimal,
     /// `None`: not burning.
     pub runway_seconds: Option<f64>,
+    /// The account's plan windows the daemon knows (status line or provider).
+    pub windows: Vec<PlanWindow>,
+}
+
+impl AccountFigures {
+    fn window(&self, name: &str) -> Option<&PlanWindow> {
+        self.windows.iter().find(|w| w.name == name)
+    }
+
+    /// The weekly window of `model` (a display name such as `Fable` or
+    /// `Opus 4.7`): as the provider's `limits[]` names it (`weekly_fable`),
+    /// by the model's family (`weekly_opus`), or in the flat form (`seven_day_opus`).
+    fn model_window(&self, model: &str) -> Option<&PlanWindow> {
+        let family = model.split_whitespace().next().unwrap_or(model);
+        let named = |m: &str| crate::providers::claude_oauth::limit_window_name("weekly_scoped", Some(m));
+        let flat = named(family).map(|w| w.replacen("weekly_", "seven_day_", 1));
+        [named(model), named(family), flat].into_iter().flatten().find_map(|name| self.window(&name))
+    }
 }
 
 const SEP: &str = " · ";
@@ -38,11 +61,17 @@ pub fn line(status: Option<&Status>, daemon: Option<&AccountFigures>, now: DateT
             if let Some(cost) = s.cost_usd {
                 parts.push(format!("${}", money::cents(cost)));
             }
-            if let Some(w) = s.window("five_hour") {
+            let from_daemon = |name: &str| daemon.and_then(|d| d.window(name));
+            if let Some(w) = s.window("five_hour").or_else(|| from_daemon("five_hour")) {
                 parts.push(window("5h", w, now, true));
             }
-            if let Some(w) = s.window("seven_day") {
+            if let Some(w) = s.window("seven_day").or_else(|| from_daemon("seven_day")) {
                 parts.push(window("7d", w, now, false));
+            }
+            let model = s.model_name.as_deref().or(s.model_id.as_deref());
+            if let Some((model, w)) = model.and_then(|m| daemon.and_then(|d| d.model_window(m)).map(|w| (m, w))) {
+                let family = model.split_whitespace().next().unwrap_or(model);
+                parts.push(window(&format!("7d {family}"), w, now, false));
             }
         }
         None => parts.push("creditwatch: no status".into()),
@@ -101,7 +130,7 @@ mod tests {
     }
 
     fn figures(balance: &str, runway: Option<f64>) -> AccountFigures {
-        AccountFigures { account: "personal".into(), balance_usd: money::parse(balance).unwrap(), runway_seconds: runway }
+        AccountFigures { account: "personal".into(), balance_usd: money::parse(balance).unwrap(), runway_seconds: runway, windows: vec![] }
     }
 
     #[test]
@@ -141,5 +170,34 @@ mod tests {
             let s = Status::parse(input.as_bytes());
             assert_eq!(line(s.as_ref(), daemon.as_ref(), at), *want, "{input}");
         }
+    }
+
+    #[test]
+    fn the_daemons_provider_windows_fill_in_the_model_week() {
+        let at = now("2026-12-01T19:46:30Z");
+        let w = |name: &str, percent: &str, resets: &str| PlanWindow {
+            name: name.into(),
+            used_percent: percent.parse().unwrap(),
+            resets_at: now(resets),
+        };
+        let mut d = figures("41.165", None);
+        d.windows = vec![
+            w("five_hour", "15", "2026-12-01T22:00:00Z"),
+            w("seven_day", "48", "2026-12-05T00:00:00Z"),
+            w("weekly_fable", "81", "2026-12-05T00:00:00Z"),
+        ];
+        let status = |model: &str| Status::parse(format!(r#"{{"model":{{"id":"x","display_name":"{model}"}}}}"#).as_bytes());
+        assert_eq!(
+            line(status("Fable").as_ref(), Some(&d), at),
+            "Fable · 5h 15% (resets in 2h 13m) · 7d 48% · 7d Fable 81% · personal $41.17"
+        );
+        d.windows[2] = w("seven_day_opus", "30", "2026-12-05T00:00:00Z");
+        assert_eq!(
+            line(status("Opus 4.7").as_ref(), Some(&d), at),
+            "Opus 4.7 · 5h 15% (resets in 2h 13m) · 7d 48% · 7d Opus 30% · personal $41.17"
+        );
+        // The status's own windows come first: they are the newest.
+        let s = Status::parse(FIXTURE.as_bytes());
+        assert_eq!(line(s.as_ref(), Some(&d), at), "Sonnet 5.5 · $0.84 · 5h 41% (resets in 2h 13m) · 7d 12% · personal $41.17");
     }
 }

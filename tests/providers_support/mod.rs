@@ -91,10 +91,12 @@ fn serve(mut stream: TcpStream, answer: &Mutex<Answer>, requests: &Mutex<Vec<Str
 /// so the windows have not reset when the test runs (the figures are the
 /// capture's own).
 pub fn captured() -> String {
-    let text = std::fs::read_to_string("../shared/real/provider-examples/anthropic/oauth_usage.observed-2026-07-18.json").expect("the captured answer");
+    let text = std::fs::read_to_string("../shared/real/provider-examples/anthropic/oauth_usage.observed-2026-07-18.json")
+        .expect("the captured answer");
     text.replace("2026-07-", "2099-07-")
 }
 
-/// The 401 body the endpoint gives for an invalid or expired token (README
-/// of the captures).
-pub const UNAUTHORIZED_BODY: &str = r#"{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired. Please obtain a new token or refresh your existing token."},"request_id":"req_011CW"}"#;
+/// The 401 body the endpoint gives for an invalid or expired token, in the
+/// shape the captures' README records (`type` and `error.type` are
+/// Anthropic's; the message text is ours).
+pub const UNAUTHORIZED_BODY: &str = r#"{"type":"error","error":{"type":"authentication_error","message":"Invalid bearer token"}}"#;
