@@ -65,12 +65,26 @@ pub enum Command {
     /// The providers' own figures (`providers:` in the config).
     #[command(subcommand)]
     Providers(ProvidersCommand),
+    /// Our cost beside the provider's own, per UTC day and model (API accounts).
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProvidersCommand {
     /// Poll each provider once and print its figures beside the ledger's; exit 1 when one fails.
     Check(ConfigArg),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// First UTC day compared (YYYY-MM-DD) [default: the first of the previous month].
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Print JSON (money as decimal strings).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 //! and after a restart it goes on from the same total.
 
 mod plan_windows;
+mod provider_accounts;
 mod providers;
 
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};
@@ -45,6 +46,7 @@ pub struct Metrics {
     alert_firing: GaugeVec,
     plan_windows: plan_windows::PlanWindowMetrics,
     providers: providers::ProviderMetrics,
+    provider_accounts: provider_accounts::AccountFigures,
     cache_savings: CounterVec,
     premium_requests: CounterVec,
     prompt_sizes: std::sync::Arc<PromptSizesCollector>,
@@ -141,6 +143,7 @@ impl Metrics {
             alert_firing: gauge(&r, "creditwatch_alert_firing", "1 while a daemon-side alert fires.", &["alert", "account"]),
             plan_windows: plan_windows::PlanWindowMetrics::new(&r),
             providers: providers::ProviderMetrics::new(&r),
+            provider_accounts: provider_accounts::AccountFigures::new(&r),
             cache_savings: counter(
                 &r,
                 "creditwatch_cache_savings_usd_total",
@@ -243,6 +246,8 @@ impl Metrics {
         self.plan_windows.refresh(&state.ledger, now);
         self.providers.refresh(live.providers);
         self.providers.refresh_ledger(&state.ledger);
+        let (balance, unseen) = self.providers.balance_and_unseen();
+        self.provider_accounts.refresh(state, now, live.providers, balance, unseen);
         for (alert, account) in live.firing {
             self.alert_firing.with_label_values(&[alert.as_str(), account.as_str()]).set(1.0);
         }

@@ -212,6 +212,26 @@ impl Config {
                     format!("account `{}` has a claude_oauth provider already", provider.account),
                 ));
             }
+            // A cost report's unseen spend is booked once per day and model
+            // through the seen-id index: its ids must outlive the days rebooked.
+            let daily = matches!(provider.kind, crate::providers::Kind::AnthropicAdmin | crate::providers::Kind::OpenaiAdmin);
+            let needed = std::time::Duration::from_secs(86_400 * (crate::providers::spend::RECONCILE_DAYS as u64 + 2));
+            if daily && provider.reconcile == crate::providers::Reconcile::Auto && self.follow.dedup_retention < needed {
+                return Err((
+                    format!("providers[{i}].reconcile"),
+                    format!(
+                        "reconcile: auto books each day's unseen spend for {} days: follow.dedup_retention must be at least {}d",
+                        crate::providers::spend::RECONCILE_DAYS,
+                        crate::providers::spend::RECONCILE_DAYS + 2
+                    ),
+                ));
+            }
+            if daily && self.providers[..i].iter().any(|p| p.account == provider.account && p.kind == provider.kind) {
+                return Err((
+                    format!("providers[{i}].account"),
+                    format!("account `{}` has a {} provider already", provider.account, provider.kind.as_str()),
+                ));
+            }
         }
         Ok(())
     }

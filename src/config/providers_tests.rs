@@ -70,6 +70,18 @@ fn provider_errors_name_file_line_and_field() {
             "/etc/cw/config.yaml:8: providers[1].name: `bad name` is not a provider name",
         ),
         ("  - {name: ds, kind: moonshot, account: personal}\n", "/etc/cw/config.yaml:8: providers[1].kind: unknown variant `moonshot`"),
+        (
+            "  - {name: a, kind: anthropic_admin, account: personal, key_file: k, project_ids: [proj_1]}\n",
+            "/etc/cw/config.yaml:8: providers[1].project_ids: `project_ids` is only for kind `openai_admin`",
+        ),
+        (
+            "  - {name: a, kind: anthropic_admin, account: personal, key_file: k}\n  - {name: b, kind: anthropic_admin, account: personal, key_file: k}\n",
+            "/etc/cw/config.yaml:9: providers[2].account: account `personal` has a anthropic_admin provider already",
+        ),
+        (
+            "  - {name: a, kind: openai_admin, account: personal, key_file: k, reconcile: auto}\nfollow: {dedup_retention: 30d}\n",
+            "/etc/cw/config.yaml:8: providers[1].reconcile: reconcile: auto books each day's unseen spend for 35 days: follow.dedup_retention must be at least 37d",
+        ),
     ];
     for (extra, want) in cases {
         let text = format!("{BASE}{extra}");

@@ -33,6 +33,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Prices { config, model, check } => prices(&config, model.as_deref(), check),
         Command::Statusline(_) => Ok(()), // answered above
         Command::Providers(crate::cli::ProvidersCommand::Check(c)) => super::providers_check::run(&c),
+        Command::Audit(args) => super::audit::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

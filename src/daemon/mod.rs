@@ -7,9 +7,11 @@
 
 mod advise;
 mod alerts;
+mod audit;
 pub mod commands;
 pub mod ingest;
 pub mod ledger_cli;
+mod provider_accounts;
 pub mod providers;
 mod providers_check;
 pub mod state_cli;

@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::http::App;
 use crate::providers::schedule::{jittered, Schedule};
 use crate::providers::{Money, Observation, Provider, ProviderConfig, Reconcile};
+use crate::state::log_days::PROVIDER_SOURCE_PREFIX;
+use crate::state::labels::Limits;
 use crate::state::seen::Seen;
 use crate::state::store::Store;
 use crate::state::{Batch, Record, State};
@@ -26,7 +28,7 @@ use crate::usage::plan::PlanObservation;
 use crate::usage::{EventId, Tokens};
 
 /// The app and model unseen spend is booked under (`reconcile: auto`).
-pub const UNATTRIBUTED_APP: &str = "unattributed";
+pub use crate::state::provider_book::UNATTRIBUTED_APP;
 pub const UNKNOWN_MODEL: &str = "unknown";
 
 /// The running pollers of one configuration.
@@ -66,6 +68,15 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
     let name = provider.name().to_string();
     let mut schedule = Schedule::new(provider.config.poll_every);
     let mut last_error: Option<String> = None;
+    // The provider's figures are compared with what the ledger booked: not
+    // before the first scan has booked the logs' backlog, or all of it
+    // would look unseen (and `reconcile: auto` would book it twice).
+    while !app.progress.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
     loop {
         let now = Utc::now();
         let poll = tokio::select! {
@@ -78,7 +89,8 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
                 if last_error.take().is_some() {
                     tracing::info!(provider = %name, "provider answers again");
                 }
-                take_in(&app.store, &provider.config, observation.clone()).await;
+                let limits = app.config.load().limits.clone();
+                take_in(&app.store, &provider.config, limits, observation.clone()).await;
                 None
             }
             Err(e) => {
@@ -100,9 +112,9 @@ async fn poll_loop(provider: Provider, app: Arc<App>, mut stop: watch::Receiver<
 
 /// Books what an observation tells the ledger, off the async workers (the
 /// commit writes and syncs the journal).
-async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, observation: Observation) {
+async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, limits: Limits, observation: Observation) {
     let (store, owned) = (store.clone(), config.clone());
-    match tokio::task::spawn_blocking(move || book_observation(&mut lock(&store), &owned, &observation)).await {
+    match tokio::task::spawn_blocking(move || book_observation(&mut lock(&store), &owned, &limits, &observation)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::error!(provider = %config.name, "cannot book the provider's figures: {e:#}"),
         Err(e) => tracing::error!(provider = %config.name, "the provider booking task failed: {e}"),
@@ -112,8 +124,8 @@ async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, observation
 /// Takes an observation into the ledger and journals what changed in one
 /// record; on an error the state is read back from disk (nothing half
 /// booked).
-pub fn book_observation(store: &mut Store, config: &ProviderConfig, observation: &Observation) -> Result<()> {
-    let batch = match observation_batch(&mut store.state, config, observation) {
+pub fn book_observation(store: &mut Store, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<()> {
+    let batch = match observation_batch(&mut store.state, config, limits, observation) {
         Ok(batch) => batch,
         Err(e) => {
             store.reload().context("reading the state back after a refused booking")?;
@@ -133,7 +145,7 @@ pub fn book_observation(store: &mut Store, config: &ProviderConfig, observation:
 
 /// The record an observation makes; its ledger entries are already applied
 /// to `state.ledger`, its usage is not.
-fn observation_batch(state: &mut State, config: &ProviderConfig, observation: &Observation) -> Result<Batch> {
+fn observation_batch(state: &mut State, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<Batch> {
     let (ledger, account, name, at) = (&mut state.ledger, config.account.as_str(), config.name.as_str(), observation.at);
     let mut batch = Batch::default();
     if !observation.windows.is_empty() {
@@ -153,6 +165,8 @@ fn observation_batch(state: &mut State, config: &ProviderConfig, observation: &O
     }
     if config.reconcile == Reconcile::Auto {
         follow_provider(state, config, observation, &mut batch)?;
+        // API accounts' cost reports: each closed day's unseen spend.
+        batch.usage.extend(super::provider_accounts::unseen_spend(state, config, limits, observation, &mut batch.ledger)?);
     }
     Ok(batch)
 }
@@ -175,7 +189,7 @@ fn follow_provider(state: &mut State, config: &ProviderConfig, observation: &Obs
     batch.ledger.extend(entries);
     let id = EventId::from_parts("provider", &[name, &period, &spent]);
     batch.usage.push(crate::state::Booked {
-        source: name.to_string(),
+        source: format!("{PROVIDER_SOURCE_PREFIX}{name}"),
         account: account.to_string(),
         app: UNATTRIBUTED_APP.into(),
         model: UNKNOWN_MODEL.into(),

@@ -66,6 +66,14 @@ pub fn describe(c: &ProviderConfig, o: &Observation, state: Option<&State>) -> S
         if o.balances.is_empty() { "none stated".to_string() } else { o.balances.iter().map(usd).collect::<Vec<_>>().join(", ") };
     let ledger_balance = view.map(|v| format!("${}", money::format(v.balance_usd))).unwrap_or_else(|| "not readable".into());
     out += &format!("  balance      provider {provider_balance}; ledger {ledger_balance}\n");
+    if let (Some(first), Some(last)) = (o.spend_days.first(), o.spend_days.last()) {
+        let total: rust_decimal::Decimal = o.daily_spend.iter().filter(|s| s.amount.is_usd()).map(|s| s.amount.amount).sum();
+        let days = o.spend_days.len();
+        out += &format!(
+            "  daily spend  ${} over {days} closed days ({first} to {last}); per day and model: creditwatch audit\n",
+            money::format(total)
+        );
+    }
     let spent = o.extra_usage.as_ref().filter(|e| e.spent.is_usd()).map(|e| e.spent.amount);
     let gap = match (spent, ledger.and_then(|l| l.provider_spend(&c.account))) {
         (Some(spent), Some(p)) => {

@@ -64,6 +64,12 @@ impl ProviderMetrics {
         }
     }
 
+    /// The gauges the API accounts' figures (`provider_accounts`) set too,
+    /// after `refresh_ledger` has reset them.
+    pub(super) fn balance_and_unseen(&self) -> (&GaugeVec, &GaugeVec) {
+        (&self.balance, &self.unseen)
+    }
+
     /// The provider figures the ledger keeps, per account.
     pub fn refresh_ledger(&self, ledger: &Ledger) {
         for g in [&self.extra_spent, &self.extra_limit, &self.balance, &self.unseen] {

@@ -97,6 +97,16 @@ pub struct ProviderConfig {
     pub timeout: Duration,
     #[serde(default)]
     pub reconcile: Reconcile,
+    /// `anthropic_admin`: only these workspaces' costs (`default`: the
+    /// default workspace).
+    #[serde(default)]
+    pub workspace_ids: Vec<String>,
+    /// `openai_admin`: only these projects' costs.
+    #[serde(default)]
+    pub project_ids: Vec<String>,
+    /// `openai_admin`: only these API keys' costs.
+    #[serde(default)]
+    pub api_key_ids: Vec<String>,
 }
 
 impl ProviderConfig {
@@ -105,8 +115,25 @@ impl ProviderConfig {
         self.url.as_deref().unwrap_or(self.kind.default_url()).trim_end_matches('/').to_string()
     }
 
+    /// Which of the provider's costs are the account's.
+    pub fn filters(&self) -> super::spend::Filters {
+        super::spend::Filters {
+            workspace_ids: self.workspace_ids.clone(),
+            project_ids: self.project_ids.clone(),
+            api_key_ids: self.api_key_ids.clone(),
+        }
+    }
+
     /// Checks what serde cannot; errors are (key below the provider, message).
     pub fn validate(&self) -> Result<(), (String, String)> {
+        let filters = [
+            ("workspace_ids", !self.workspace_ids.is_empty(), Kind::AnthropicAdmin),
+            ("project_ids", !self.project_ids.is_empty(), Kind::OpenaiAdmin),
+            ("api_key_ids", !self.api_key_ids.is_empty(), Kind::OpenaiAdmin),
+        ];
+        if let Some((key, _, kind)) = filters.iter().find(|(_, set, kind)| *set && *kind != self.kind) {
+            return Err(((*key).into(), format!("`{key}` is only for kind `{}`", kind.as_str())));
+        }
         if self.name.trim().is_empty() || !self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
             return Err(("name".into(), format!("`{}` is not a provider name (letters, digits, `_`, `-`)", self.name)));
         }

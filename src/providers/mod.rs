@@ -15,12 +15,15 @@
 //! The daemon runs each provider in its own task (`daemon::providers`), so a
 //! slow provider never holds up ingestion.
 
+pub mod api;
+pub mod audit;
 pub mod claude_oauth;
 pub mod client;
 pub mod config;
 pub mod observation;
 pub mod schedule;
 pub mod secret;
+pub mod spend;
 pub mod status;
 
 use chrono::{DateTime, Utc};
@@ -67,18 +70,36 @@ pub trait Reader: Send + Sync {
 
     /// Reads every answer of one poll into one observation.
     fn read(&self, now: DateTime<Utc>, answers: &[Vec<u8>]) -> Result<Observation, ReadError>;
+
+    /// A refused request (401/403) in the kind's own words: which key the
+    /// endpoint needs. The default keeps the shell's message.
+    fn refused(&self, failure: Failure) -> Failure {
+        failure
+    }
 }
 
 /// Whether this build has a reader for `kind`.
 pub fn supported(kind: Kind) -> bool {
-    reader(kind).is_some()
+    match kind {
+        Kind::ClaudeOauth | Kind::AnthropicAdmin | Kind::OpenaiAdmin | Kind::Openrouter | Kind::Deepseek => true,
+    }
 }
 
-/// The reader of `kind`. Issue 22's kinds plug in here.
-pub fn reader(kind: Kind) -> Option<Box<dyn Reader>> {
-    match kind {
+/// The reader of a provider (its kind, with the filters it is configured with).
+pub fn reader(config: &ProviderConfig) -> Option<Box<dyn Reader>> {
+    reader_since(config, None)
+}
+
+/// The reader of a provider whose daily report starts at `since` (a UTC
+/// day) instead of the first of the previous month (`creditwatch audit`).
+pub fn reader_since(config: &ProviderConfig, since: Option<chrono::NaiveDate>) -> Option<Box<dyn Reader>> {
+    let filters = config.filters();
+    match config.kind {
         Kind::ClaudeOauth => Some(Box::new(claude_oauth::ClaudeOauth)),
-        Kind::AnthropicAdmin | Kind::OpenaiAdmin | Kind::Openrouter | Kind::Deepseek => None,
+        Kind::AnthropicAdmin => Some(Box::new(api::anthropic_admin::AnthropicAdmin { filters, since })),
+        Kind::OpenaiAdmin => Some(Box::new(api::openai_admin::OpenaiAdmin { filters, since })),
+        Kind::Openrouter => Some(Box::new(api::openrouter::OpenRouter)),
+        Kind::Deepseek => Some(Box::new(api::deepseek::DeepSeek)),
     }
 }
 
@@ -128,7 +149,12 @@ pub struct Provider {
 
 impl Provider {
     pub fn new(config: &ProviderConfig) -> anyhow::Result<Provider> {
-        let reader = reader(config.kind).ok_or_else(|| anyhow::anyhow!("kind `{}` is not yet supported", config.kind.as_str()))?;
+        Provider::since(config, None)
+    }
+
+    /// A provider whose daily report starts at `since` (`creditwatch audit`).
+    pub fn since(config: &ProviderConfig, since: Option<chrono::NaiveDate>) -> anyhow::Result<Provider> {
+        let reader = reader_since(config, since).ok_or_else(|| anyhow::anyhow!("kind `{}` is not yet supported", config.kind.as_str()))?;
         Ok(Provider { config: config.clone(), reader, client: Client::new(config.timeout)?, secret: SecretSource::of(config) })
     }
 
@@ -163,6 +189,7 @@ impl Provider {
                     answers.push(body);
                 }
                 Err(f) => {
+                    let f = if f.outcome == Outcome::Unauthorized { self.reader.refused(f) } else { f };
                     requests.push(f.outcome);
                     return Poll { requests, result: Err(PollError::Request(f)) };
                 }

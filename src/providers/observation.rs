@@ -73,11 +73,15 @@ pub struct Observation {
     /// Balances the provider states, one per currency.
     pub balances: Vec<Money>,
     pub daily_spend: Vec<DailySpend>,
+    /// The UTC days a daily report covers, those with nothing spent
+    /// included: an empty day is the provider saying $0, not silence.
+    #[serde(default)]
+    pub spend_days: Vec<NaiveDate>,
 }
 
 impl Observation {
     pub fn new(at: DateTime<Utc>) -> Observation {
-        Observation { at, windows: Vec::new(), extra_usage: None, balances: Vec::new(), daily_spend: Vec::new() }
+        Observation { at, windows: Vec::new(), extra_usage: None, balances: Vec::new(), daily_spend: Vec::new(), spend_days: Vec::new() }
     }
 
     /// The balance in US dollars, when one is stated.

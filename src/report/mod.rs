@@ -8,9 +8,11 @@
 //! not the ledger, not the checkpoints.
 
 pub mod advise;
+mod daily;
 mod output;
 mod price_memo;
 
+pub use daily::{daily_costs, DailyCosts};
 pub(crate) use price_memo::PriceMemo;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -13,11 +13,13 @@ pub mod codec;
 pub mod daily;
 pub mod history;
 pub mod labels;
+pub mod log_days;
 mod pairs;
 pub mod people;
 pub mod postgres;
 pub mod prompt_sizes;
 pub mod recent;
+pub mod provider_book;
 pub mod seen;
 mod snapshot;
 pub mod store;
@@ -171,6 +173,10 @@ pub struct State {
     /// Spend per day, for the page's 30-day chart.
     #[serde(default)]
     pub daily: daily::DailySpend,
+    /// Cost from the logs per account, UTC day and model (providers compare
+    /// their daily reports with it); absent in older states.
+    #[serde(default)]
+    pub log_days: log_days::LogDays,
 }
 
 impl State {
@@ -188,6 +194,7 @@ impl State {
             users: BTreeMap::new(),
             people: people::RequestPeople::default(),
             daily: daily::DailySpend::default(),
+            log_days: log_days::LogDays::default(),
         }
     }
 
@@ -261,9 +268,13 @@ impl State {
                 totals.unpriced_requests += 1;
             }
         }
-        let source = self.sources.entry(b.source.clone()).or_default();
-        source.last_event = source.last_event.max(Some(b.at));
         self.daily.add(b.at, self.ledger.timezone(), &b.account, &b.app, &b.model, b.cost);
+        self.log_days.add(&b.source, &b.account, b.at, &b.model, b.cost);
+        // A provider's bookings (`provider_book`) come from no source.
+        if !b.source.starts_with(log_days::PROVIDER_SOURCE_PREFIX) {
+            let source = self.sources.entry(b.source.clone()).or_default();
+            source.last_event = source.last_event.max(Some(b.at));
+        }
         if let Some(user) = &b.user {
             self.labels.note_user(user);
             self.people.note(b.id, user);
