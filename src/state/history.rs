@@ -51,7 +51,13 @@ impl History {
             Entry::Debit { account, app, at, month, cost, from_allowance, from_balance, deducted, from_plan, premium_requests } => {
                 let key = (account.clone(), app.clone(), at.date_naive(), month.to_string(), *deducted);
                 if let Some(Entry::Debit {
-                    at: run_at, cost: c, from_allowance: a, from_balance: b, from_plan: p, premium_requests: q, ..
+                    at: run_at,
+                    cost: c,
+                    from_allowance: a,
+                    from_balance: b,
+                    from_plan: p,
+                    premium_requests: q,
+                    ..
                 }) = self.runs.get(&key).and_then(|&i| self.entries.get_mut(i))
                 {
                     // Debits are capped far below Decimal's range (see

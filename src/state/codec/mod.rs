@@ -161,7 +161,23 @@ fn batch_from(r: &mut Reader) -> WireResult<Batch> {
 }
 
 fn booked_to(w: &mut Writer, b: &Booked) {
-    let Booked { source, account, app, model, id, at, tokens, cost, new_request, unpriced, seen, user, cache_savings, premium_requests, user_cost } = b;
+    let Booked {
+        source,
+        account,
+        app,
+        model,
+        id,
+        at,
+        tokens,
+        cost,
+        new_request,
+        unpriced,
+        seen,
+        user,
+        cache_savings,
+        premium_requests,
+        user_cost,
+    } = b;
     let seen_is_booked = seen.tokens == *tokens && seen.cost == *cost;
     let seen_at_event = seen.at == at.timestamp();
     let flags = [
