@@ -250,8 +250,11 @@ impl Follower {
                     self.missing.insert(t.id, now);
                 }
                 None => {
-                    // Truncated and written anew: start it afresh soon.
+                    // Truncated and written anew: start it afresh in the
+                    // next round, at once — what the writer wrote since may
+                    // already be there, and its notification is spent.
                     poll.dropped.push(t.id);
+                    poll.more = true;
                     self.recheck.insert(t.path);
                 }
             }
