@@ -7,7 +7,7 @@
 //! and after a restart it goes on from the same total.
 
 mod plan_windows;
-mod provider_accounts;
+pub mod provider_accounts;
 mod providers;
 
 use prometheus::{CounterVec, Encoder, GaugeVec, Opts, Registry, TextEncoder};

@@ -119,3 +119,37 @@ fn a_balance_provider_sets_the_dollar_balance_and_shows_yuan_apart() {
     assert!(!d.scrape().contains(r#"creditwatch_provider_balance_usd{account="cn"}"#));
     assert!(!d.log().contains(KEY));
 }
+
+/// With `reconcile: off`, a cost report's unseen spend of this month stays
+/// unseen: the gauge shows it and the daemon's own `SpendUnseenByLogs` fires
+/// for the account, as it does for a subscription.
+#[test]
+fn unseen_spend_of_an_api_account_fires_the_daemon_alert() {
+    let now = Utc::now();
+    let yesterday: NaiveDate = now.date_naive() - chrono::Duration::days(1);
+    let page = cost_page(&[(&yesterday.to_string(), &[("claude-opus-4-6", "83391.52823")])], None);
+    let server = ApiServer::start(move |_| Reply::json(&page));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    std::fs::write(dir.path().join("key"), KEY).unwrap();
+    let at = yesterday.and_hms_opt(9, 30, 0).unwrap().and_utc();
+    std::fs::write(dir.path().join("logs/spend.jsonl"), litellm_line("r1", "claude-opus-4-6-20260205", "800", at)).unwrap();
+    let providers = format!(
+        "  - {{ name: anthropic, kind: anthropic_admin, account: team, key_file: \"{{dir}}/key\", url: \"{}\", poll_every: 1h }}\n",
+        server.url()
+    );
+    let text = format!("{}alerting:\n  evaluate_every: 1s\n  unseen_spend_usd: \"10\"\n  unseen_spend_for: 1s\n", config(&providers));
+    let d = Daemon::start(dir.path(), &text);
+    d.wait_metric(r#"creditwatch_provider_last_day_booked_usd{account="team",provider="anthropic"}"#, "800");
+    let firing = r#"creditwatch_alert_firing{account="team",alert="SpendUnseenByLogs"}"#;
+    if yesterday.month() == now.month() {
+        d.wait_metric(r#"creditwatch_unseen_spend_usd{account="team"}"#, "33.9152823");
+        d.wait_metric(firing, "1");
+    } else {
+        // The first of a month: yesterday is last month's, nothing of this one is unseen.
+        d.wait_metric(r#"creditwatch_unseen_spend_usd{account="team"}"#, "0");
+        assert_eq!(common::metric(&d.scrape(), firing), None);
+    }
+    d.wait_metric(r#"creditwatch_balance_usd{account="team"}"#, "200");
+    assert!(!d.log().contains(KEY));
+}

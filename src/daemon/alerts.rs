@@ -93,7 +93,8 @@ fn provider_inputs(state: &State, providers: &[ProviderStatus], now: DateTime<Ut
                 down,
                 extra_spent: figures.map(|f| f.spent),
                 extra_limit: figures.and_then(|f| f.limit),
-                unseen: figures.map(|f| f.unseen()),
+                // A subscription's figures, else an API account's cost report.
+                unseen: figures.map(|f| f.unseen()).or_else(|| crate::metrics::provider_accounts::api_unseen(state, now, p)),
             }
         })
         .collect()

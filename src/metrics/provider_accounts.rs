@@ -89,13 +89,8 @@ impl AccountFigures {
     /// Sets the spend gauges of one provider; returns the account's unseen spend.
     fn spend(&self, state: &State, now: DateTime<Utc>, p: &ProviderStatus, observation: &crate::providers::Observation) -> Decimal {
         let (account, name) = (p.account.as_str(), p.name.as_str());
-        let report = spend::report_of(observation);
+        let MonthGap { report, audit, unseen } = month_gap(state, now, p, observation);
         self.spend_this_month.with_label_values(&[account, name]).set(to_f64(report.month_to_date(now)));
-        let ours = state.log_days.of(account, spend::window_start_day(now));
-        let audit = spend::compare(&report, &ours);
-        let opened = state.ledger.view(account, now).map(|v| v.opening_as_of);
-        let booked = |day, model: &str| state.seen.get(&spend::unseen_id(name, day, model)).map_or(Decimal::ZERO, |s| s.cost);
-        let unseen = spend::unseen_this_month(&audit, now, opened, booked);
         let last = spend::last_closed_day(now);
         if !report.days.contains(&last) {
             return unseen;
@@ -110,4 +105,33 @@ impl AccountFigures {
         self.last_day_ours.with_label_values(&[account, name]).set(to_f64(ours));
         unseen
     }
+}
+
+/// An API account's cost report beside the logs this month.
+struct MonthGap {
+    report: spend::SpendReport,
+    audit: crate::providers::audit::Audit,
+    unseen: Decimal,
+}
+
+fn month_gap(state: &State, now: DateTime<Utc>, p: &ProviderStatus, observation: &crate::providers::Observation) -> MonthGap {
+    let (account, name) = (p.account.as_str(), p.name.as_str());
+    let report = spend::report_of(observation);
+    let ours = state.log_days.of(account, spend::window_start_day(now));
+    let audit = spend::compare(&report, &ours);
+    let opened = state.ledger.view(account, now).map(|v| v.opening_as_of);
+    let booked = |day, model: &str| state.seen.get(&spend::unseen_id(name, day, model)).map_or(Decimal::ZERO, |s| s.cost);
+    let unseen = spend::unseen_this_month(&audit, now, opened, booked);
+    MonthGap { report, audit, unseen }
+}
+
+/// The unseen spend this month by the newest cost report of an API-account
+/// provider (`anthropic_admin`, `openai_admin`), as `creditwatch_unseen_spend_usd`
+/// shows it; `None` for the other kinds or before a successful poll. The
+/// daemon-side `SpendUnseenByLogs` reads it.
+pub fn api_unseen(state: &State, now: DateTime<Utc>, p: &ProviderStatus) -> Option<Decimal> {
+    if !matches!(p.kind, Kind::AnthropicAdmin | Kind::OpenaiAdmin) {
+        return None;
+    }
+    Some(month_gap(state, now, p, p.observation.as_ref()?).unseen)
 }
