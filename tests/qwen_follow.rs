@@ -64,4 +64,15 @@ follow: {{ poll_interval: "100ms" }}
         metric(&scrape, r#"creditwatch_spend_usd_total{account="dev",app="qwen-code",model="qwen3-coder-flash"}"#).as_deref(),
         Some("0.00126")
     );
+
+    // The last line of the chat: a side call whose wait ends only after the
+    // file has gone quiet (idle files give their descriptor back after 5 s).
+    // Nothing more is written, and it is booked all the same.
+    let soon = (chrono::Utc::now() - chrono::Duration::seconds(HOLD_SECONDS - 8)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    common::append(&chat, &format!("{}\n", telemetry("t-3", &soon, 500)));
+    wait_for("the last side call", Duration::from_secs(30), || metric(&daemon.scrape(), requests).as_deref() == Some("3"));
+    assert_eq!(metric(&daemon.scrape(), input).as_deref(), Some("4500"));
 }
+
+/// How long a telemetry record waits for its twin (`formats::qwen_code`).
+const HOLD_SECONDS: i64 = 60;

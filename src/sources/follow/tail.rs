@@ -272,7 +272,9 @@ impl Follower {
             // place, to a name the glob may not match) or deleted. A rename
             // is found among the siblings and read to its end there.
             let renamed = if gone { find_renamed(&t.path, id) } else { None };
-            if (gone && renamed.is_none()) || (!gone && t.size == t.offset) {
+            // Nothing new, unless the parser holds events whose wait may
+            // be over (it is asked below, after reading).
+            if (gone && renamed.is_none()) || (!gone && t.size == t.offset && !t.parser.holding()) {
                 if gone {
                     self.forget(ino, Some(now), poll);
                 }
@@ -388,9 +390,13 @@ impl Follower {
         }
         if finished || (gone && !grew) {
             self.forget(ino, Some(now), poll);
-        } else if !more && !was_hot {
+        } else if !more && !was_hot && !t.parser.holding() {
             // Offsets are at line boundaries: a partial line held in the
-            // buffer is read again after the reopen.
+            // buffer is read again after the reopen. A parser holding events
+            // (a stream without its last delta, telemetry waiting for its
+            // twin) keeps the file open: each round asks it again, so what
+            // it holds is booked when its wait is over, not when the file
+            // next grows.
             t.reader = None;
         } else if let Some(r) = t.reader.as_mut() {
             r.shrink();
