@@ -33,21 +33,28 @@ providers:
     )
 }
 
+/// A cost-report provider serving `page` for account `team`, whose logs
+/// show $800 of claude-opus-4-6 on `day`: the server, the folder and the
+/// `providers:` entry.
+fn api_account(day: NaiveDate, page: String, reconcile: &str) -> (ApiServer, tempfile::TempDir, String) {
+    let server = ApiServer::start(move |_| Reply::json(&page));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    std::fs::write(dir.path().join("key"), KEY).unwrap();
+    let at = day.and_hms_opt(9, 30, 0).unwrap().and_utc();
+    std::fs::write(dir.path().join("logs/spend.jsonl"), litellm_line("r1", "claude-opus-4-6-20260205", "800", at)).unwrap();
+    let providers = format!(
+        "  - {{ name: anthropic, kind: anthropic_admin, account: team, key_file: \"{{dir}}/key\", url: \"{}\", poll_every: 1h, {reconcile} }}\n",
+        server.url()
+    );
+    (server, dir, providers)
+}
+
 #[test]
 fn unseen_spend_is_booked_once_a_revision_its_difference_and_an_outage_nothing() {
     let yesterday: NaiveDate = Utc::now().date_naive() - chrono::Duration::days(1);
     let page = |cents: &'static str| cost_page(&[(&yesterday.to_string(), &[("claude-opus-4-6", cents)])], None);
-    let first = page("83391.52823");
-    let server = ApiServer::start(move |_| Reply::json(&first));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("logs")).unwrap();
-    std::fs::write(dir.path().join("key"), KEY).unwrap();
-    let at = yesterday.and_hms_opt(9, 30, 0).unwrap().and_utc();
-    std::fs::write(dir.path().join("logs/spend.jsonl"), litellm_line("r1", "claude-opus-4-6-20260205", "800", at)).unwrap();
-    let providers = format!(
-        "  - {{ name: anthropic, kind: anthropic_admin, account: team, key_file: \"{{dir}}/key\", url: \"{}\", poll_every: 1h, reconcile: auto }}\n",
-        server.url()
-    );
+    let (server, dir, providers) = api_account(yesterday, page("83391.52823"), "reconcile: auto");
     let d = Daemon::start(dir.path(), &config(&providers));
     let unattributed = r#"creditwatch_spend_usd_total{account="team",app="unattributed",model="claude-opus-4-6"}"#;
     let balance = r#"creditwatch_balance_usd{account="team"}"#;
@@ -128,16 +135,7 @@ fn unseen_spend_of_an_api_account_fires_the_daemon_alert() {
     let now = Utc::now();
     let yesterday: NaiveDate = now.date_naive() - chrono::Duration::days(1);
     let page = cost_page(&[(&yesterday.to_string(), &[("claude-opus-4-6", "83391.52823")])], None);
-    let server = ApiServer::start(move |_| Reply::json(&page));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("logs")).unwrap();
-    std::fs::write(dir.path().join("key"), KEY).unwrap();
-    let at = yesterday.and_hms_opt(9, 30, 0).unwrap().and_utc();
-    std::fs::write(dir.path().join("logs/spend.jsonl"), litellm_line("r1", "claude-opus-4-6-20260205", "800", at)).unwrap();
-    let providers = format!(
-        "  - {{ name: anthropic, kind: anthropic_admin, account: team, key_file: \"{{dir}}/key\", url: \"{}\", poll_every: 1h }}\n",
-        server.url()
-    );
+    let (_server, dir, providers) = api_account(yesterday, page, "reconcile: off");
     let text = format!("{}alerting:\n  evaluate_every: 1s\n  unseen_spend_usd: \"10\"\n  unseen_spend_for: 1s\n", config(&providers));
     let d = Daemon::start(dir.path(), &text);
     d.wait_metric(r#"creditwatch_provider_last_day_booked_usd{account="team",provider="anthropic"}"#, "800");
