@@ -124,6 +124,15 @@ fn a_balance_provider_sets_the_dollar_balance_and_shows_yuan_apart() {
     d.wait_metric(r#"creditwatch_provider_balance_cny{account="cn"}"#, "110");
     d.wait_metric(r#"creditwatch_balance_usd{account="cn"}"#, "5");
     assert!(!d.scrape().contains(r#"creditwatch_provider_balance_usd{account="cn"}"#));
+    // The summary shows each balance in its own currency.
+    let summary: serde_json::Value = serde_json::from_str(&d.get("/api/v1/summary").unwrap().1).unwrap();
+    let reports = |account: &str| {
+        let a = summary["accounts"].as_array().unwrap().iter().find(|a| a["name"] == account).unwrap().clone();
+        a["provider_reports"].clone()
+    };
+    assert_eq!(reports("team")[0]["balances"], serde_json::json!([{"currency": "USD", "amount": "74.75"}]));
+    assert_eq!(reports("cn")[0]["balances"], serde_json::json!([{"currency": "CNY", "amount": "110"}]));
+    assert!(d.get("/").unwrap().1.contains("balance 110 CNY"));
     assert!(!d.log().contains(KEY));
 }
 
@@ -149,5 +158,20 @@ fn unseen_spend_of_an_api_account_fires_the_daemon_alert() {
         assert_eq!(common::metric(&d.scrape(), firing), None);
     }
     d.wait_metric(r#"creditwatch_balance_usd{account="team"}"#, "200");
+    // The summary and the page say what the provider says, as /metrics does.
+    let (unseen, this_month) = if yesterday.month() == now.month() { ("33.9152823", "833.9152823") } else { ("0", "0") };
+    let (status, summary) = d.get("/api/v1/summary").unwrap();
+    assert_eq!(status, 200);
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let team = summary["accounts"].as_array().unwrap().iter().find(|a| a["name"] == "team").unwrap();
+    let report = &team["provider_reports"][0];
+    assert_eq!(
+        (report["provider"].as_str(), report["kind"].as_str(), report["spend_this_month_usd"].as_str(), report["unseen_usd"].as_str()),
+        (Some("anthropic"), Some("anthropic_admin"), Some(this_month), Some(unseen))
+    );
+    let (_, page) = d.get("/").unwrap();
+    assert!(page.contains("<dt>anthropic says</dt>"), "{page}");
+    assert!(page.contains(&format!("data-figure=\"provider_month\" data-usd=\"{this_month}\"")), "{page}");
+    assert!(page.contains(&format!("data-figure=\"unseen\" data-usd=\"{unseen}\"")), "{page}");
     assert!(!d.log().contains(KEY));
 }

@@ -11,6 +11,7 @@
 mod api;
 pub mod otlp;
 mod page;
+pub mod provider_reports;
 mod routes;
 pub mod summary;
 pub mod web_config;

@@ -168,6 +168,25 @@ fn account(out: &mut String, a: &AccountSummary, s: &Summary) {
         );
         let _ = write!(out, "<dt>{} says</dt><dd>{says}</dd>", esc(&p.provider));
     }
+    for r in &a.provider_reports {
+        let mut says = Vec::new();
+        if let Some(spent) = r.spend_this_month_usd {
+            says.push(format!("{} spent this month", figure("provider_month", spent)));
+        }
+        for b in &r.balances {
+            says.push(match b.currency.as_str() {
+                "USD" => format!("balance {}", figure("provider_balance", b.amount)),
+                other => format!("balance {} {}", money::format(b.amount), esc(other)),
+            });
+        }
+        let mut says = says.join(", ");
+        if let Some(unseen) = r.unseen_usd {
+            let class = if unseen > Decimal::ZERO { "warn" } else { "ok" };
+            let _ = write!(says, "<br><span class=\"{class}\">{} the logs did not show</span>", figure("unseen", unseen));
+        }
+        let _ = write!(says, " <span class=\"muted\">(as of {})</span>", ago(r.observed_at, s.as_of));
+        let _ = write!(out, "<dt>{} says</dt><dd>{says}</dd>", esc(&r.provider));
+    }
     let alerts = if a.alerts_firing.is_empty() {
         "<span class=\"ok\">none firing</span>".to_string()
     } else {

@@ -60,6 +60,9 @@ pub struct AccountSummary {
     /// configured for the account (`providers:`); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<ProviderFigures>,
+    /// What its API-account providers (cost reports, balances) say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provider_reports: Vec<super::provider_reports::ProviderReport>,
     /// Daemon-side alerts firing for this account.
     pub alerts_firing: Vec<String>,
 }
@@ -176,6 +179,7 @@ pub struct Inputs<'a> {
     pub burn: &'a BurnSnapshot,
     pub firing: &'a [(String, String)],
     pub files: &'a [u64],
+    pub providers: &'a [crate::providers::status::ProviderStatus],
     pub now: DateTime<Utc>,
 }
 
@@ -221,6 +225,7 @@ pub fn build(i: &Inputs) -> Summary {
                     unseen_usd: p.unseen(),
                     observed_at: p.observed_at,
                 }),
+                provider_reports: super::provider_reports::of_account(i.state, i.providers, name, i.now),
                 alerts_firing: i.firing.iter().filter(|(_, a)| a == name).map(|(alert, _)| alert.clone()).collect(),
             }
         })
@@ -294,8 +299,9 @@ pub fn of_app(app: &App) -> Summary {
     };
     let files: Vec<u64> = app.progress.sources.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|s| s.files).collect();
     let config = app.config.load();
+    let providers = app.providers.snapshot();
     let store = lock(&app.store);
-    build(&Inputs { config: &config, state: &store.state, burn: &burn, firing: &firing, files: &files, now })
+    build(&Inputs { config: &config, state: &store.state, burn: &burn, firing: &firing, files: &files, providers: &providers, now })
 }
 
 #[cfg(test)]
