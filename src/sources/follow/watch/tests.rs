@@ -39,10 +39,16 @@ fn the_first_plan_is_a_full_scan_then_only_what_changed_until_the_safety_scan() 
     append(&file, "{}\n");
     let mut seen = HashSet::new();
     wait_for_path(&mut feed, &wake, &file, &mut seen);
-    // A folder made later is watched too (notify adds it): a file in it is reported.
+    // A folder made later is watched too (notify adds it): a file in it is
+    // reported. One level at a time: with `mkdir -p`, a subfolder made
+    // before notify has watched its parent may be seen only by the walk of
+    // the parent (the follower's listing) and the safety scan, which a
+    // loaded machine makes a race in this test.
     let deeper = dir.path().join("p/b/c/t.jsonl");
-    std::fs::create_dir_all(deeper.parent().unwrap()).unwrap();
+    std::fs::create_dir(dir.path().join("p/b")).unwrap();
     wait_for_path(&mut feed, &wake, &dir.path().join("p/b"), &mut seen);
+    std::fs::create_dir(dir.path().join("p/b/c")).unwrap();
+    wait_for_path(&mut feed, &wake, &dir.path().join("p/b/c"), &mut seen);
     append(&deeper, "{}\n");
     wait_for_path(&mut feed, &wake, &deeper, &mut seen);
 
