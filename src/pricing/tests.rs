@@ -431,6 +431,12 @@ fn the_agents_default_models_are_priced() {
         // above 200k the whole request at the upper tier
         ("gemini-3.1-pro-preview-customtools", tokens(190_000, 1_000, 0, 0, 20_000), "0.786"),
         ("gpt-5.6-terra", tokens(80_000, 2_000, 0, 0, 20_000), "0.235"),
+        // Codex 0.171's default: $2 / $0.10 cached / $10; past 272K prompt tokens
+        // the whole request at $4 / $0.20 / $15 (builtin.yaml cites the sources)
+        ("gpt-6.2-sol", tokens(80_000, 2_000, 0, 0, 20_000), "0.182"),
+        ("gpt-6.2-sol", tokens(260_000, 1_000, 0, 0, 12_000), "0.5312"),
+        ("gpt-6.2-sol", tokens(260_000, 1_000, 0, 0, 12_001), "1.0574002"),
+        ("gpt-6.2-astra", tokens(80_000, 2_000, 0, 0, 20_000), "0.728"),
         // Qwen3 Coder Flash: 20k prompt at the first tier, 40k at the second
         ("qwen3-coder-flash", tokens(20_000, 1_000, 0, 0, 0), "0.0075"),
         ("qwen3-coder-flash", tokens(30_000, 1_000, 0, 0, 10_000), "0.0185"),
