@@ -32,8 +32,13 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
 
 /// One HTTP/1.1 request over a real socket: (status, body).
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+    http_within(port, method, path, headers, body, Duration::from_secs(10))
+}
+
+/// `http`, waiting up to `timeout` for the answer (a paused daemon answers late).
+pub fn http_within(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str, timeout: Duration) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -92,6 +97,13 @@ impl Daemon {
 
     /// `start_with`, with environment variables for the daemon.
     pub fn start_env(dir: &Path, config: &Path, port: u16, env: &[(&str, &str)]) -> Daemon {
+        let d = Daemon::spawn(dir, config, port, env);
+        wait_for("the daemon to be ready", Duration::from_secs(30), || d.get("/readyz").is_some_and(|(s, _)| s == 200));
+        d
+    }
+
+    /// Starts the daemon without waiting for it (a replica is never "ready").
+    pub fn spawn(dir: &Path, config: &Path, port: u16, env: &[(&str, &str)]) -> Daemon {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("daemon.log")).expect("log file");
         let child = Command::new(BIN)
             .args(["run", "--config"])
@@ -101,9 +113,7 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .expect("start creditwatch");
-        let d = Daemon { child, port, dir: dir.to_path_buf(), config: config.to_path_buf() };
-        wait_for("the daemon to be ready", Duration::from_secs(30), || d.get("/readyz").is_some_and(|(s, _)| s == 200));
-        d
+        Daemon { child, port, dir: dir.to_path_buf(), config: config.to_path_buf() }
     }
 
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
