@@ -376,7 +376,7 @@ impl Sender {
                 let one = export(n, records);
                 deliver(ports, (n % 2) as usize, &one, &mut sent.refusals);
                 sent.add(&one);
-                if n % 7 == 0 {
+                if n.is_multiple_of(7) {
                     deliver(ports, (n as usize + 1) % 2, &one, &mut sent.refusals);
                     sent.repeats += 1;
                 }
