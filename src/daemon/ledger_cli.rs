@@ -90,7 +90,7 @@ fn verify(args: &LedgerArgs) -> Result<()> {
     let config = load_config(&args.config);
     let summary = crate::ledger::journal::verify(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
     let segments = crate::ledger::journal::segments(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
-    let state = crate::daemon::read_state(config)?;
+    let state = crate::daemon::read_state(&config)?;
     let first = segments.first().map_or(0, |s| s.base);
     println!(
         "journal {}: {} segments from offset {first} to {}, {} records, all checksums good",
