@@ -174,6 +174,11 @@ fn database_stopped_under_load_loses_nothing() {
     }
     let acked = sender.acked();
     let refused = sender.refused();
+    // Its lease cannot be renewed: the writer steps down, nobody writes.
+    w.wait("to step down with the database down", || w.role() == Some(Role::Replica));
+    for replica in &pair.replicas {
+        replica.wait_metric("creditwatch_leader", "0");
+    }
     common::wait_for("the sender to be refused while the database is down", DEADLINE, || sender.refused() >= refused + 20);
     assert_eq!(sender.acked(), acked, "an export acknowledged with the database down");
 
@@ -229,6 +234,15 @@ fn figures(port: u16) -> (serde_json::Value, serde_json::Value, Vec<String>) {
     (accounts, history, series)
 }
 
+/// A history's rows other than debits, as shown, and the sum of its debits.
+fn money_rows(history: &serde_json::Value) -> (Vec<serde_json::Value>, rust_decimal::Decimal) {
+    let rows = history["entries"].as_array().expect("history entries");
+    let debit = |r: &&serde_json::Value| r["entry"]["type"] == "debit";
+    let others = rows.iter().filter(|r| !debit(r)).cloned().collect();
+    let spent = rows.iter().filter(debit).map(|r| common::fixture::dec(&r["entry"]["cost"])).sum();
+    (others, spent)
+}
+
 #[test]
 fn migrated_state_dir_gives_the_same_balance_and_history() {
     let fixture = common::fixture::Fixture("claude-code");
@@ -265,9 +279,18 @@ fn migrated_state_dir_gives_the_same_balance_and_history() {
         http(port, "POST", "/api/v1/accounts/personal/reconcile", &[("Authorization", &auth)], r#"{"id":"r-1","balance_usd":"9.10"}"#)
             .unwrap();
     assert_eq!(status, 201, "{body}");
+    let live = figures(port);
+    let reloads = live.1["entries"].as_array().unwrap().iter().filter(|e| e["entry"]["type"] == "auto_reload").count();
+    assert!(reloads > 0, "the fixture's spend triggers auto-reloads: {:#}", live.1);
+    assert_eq!(money_rows(&live.1).1, common::fixture::dec(&expected["total_usd"]), "the debits of the history");
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
+    // Stopped, the state dir's history sums the debits before its snapshot
+    // (state::history); what a restarted local daemon shows is the reference.
+    let daemon = Daemon::start_with(dir.path(), &local, port);
     let before = figures(port);
-    let reloads = before.1["entries"].as_array().unwrap().iter().filter(|e| e["entry"]["type"] == "auto_reload").count();
-    assert!(reloads > 0, "the fixture's spend triggers auto-reloads: {:#}", before.1);
+    assert_eq!(before.0, live.0, "the restarted local daemon's accounts");
+    assert_eq!(money_rows(&before.1), money_rows(&live.1), "the restarted local daemon's history");
     let (code, _) = daemon.stop();
     assert_eq!(code, Some(0));
 
@@ -286,7 +309,8 @@ fn migrated_state_dir_gives_the_same_balance_and_history() {
 
     let pg_config = fixture_config(dir.path(), port, "pg-state", &with_pg);
     let mut daemon = Daemon::spawn(dir.path(), &pg_config, port, &[]);
-    assert_eq!(postgres_daemon_support::started(&mut daemon), Role::Writer, "a single replica takes the lease");
+    postgres_daemon_support::started(&mut daemon);
+    common::wait_for("the only replica to take the lease", DEADLINE, || postgres_daemon_support::role(port) == Some(Role::Writer));
     let after = figures(port);
     assert_eq!(after.0, before.0, "/api/v1/accounts");
     assert_eq!(after.1, before.1, "/api/v1/accounts/personal/history");

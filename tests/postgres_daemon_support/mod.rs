@@ -336,16 +336,25 @@ impl Sent {
 /// Delivers `export` to one of `ports`, starting with `first`: any answer
 /// but 200 (or no answer) moves to the other port, after a short backoff,
 /// until one answers 200 or `DEADLINE` passes.
-pub fn deliver(ports: [u16; 2], first: usize, export: &Export, refusals: &mut std::collections::BTreeMap<String, u64>) {
+/// Each refusal is counted in `refusals` by answer and in `refused`.
+pub fn deliver(
+    ports: [u16; 2],
+    first: usize,
+    export: &Export,
+    refusals: &mut std::collections::BTreeMap<String, u64>,
+    refused: &AtomicU64,
+) {
     let deadline = Instant::now() + DEADLINE;
     let mut at = first;
     loop {
         let answer = post_export(ports[at], export, Duration::from_secs(10));
-        match answer {
+        let refusal = match answer {
             Some((200, body)) => return assert_all_accepted(&body),
-            Some((status, _)) => *refusals.entry(status.to_string()).or_default() += 1,
-            None => *refusals.entry("no answer".into()).or_default() += 1,
-        }
+            Some((status, _)) => status.to_string(),
+            None => "no answer".into(),
+        };
+        *refusals.entry(refusal).or_default() += 1;
+        refused.fetch_add(1, Ordering::SeqCst);
         assert!(Instant::now() < deadline, "no replica took an export within {DEADLINE:?}: {refusals:?}");
         at = 1 - at;
         // An exporter's backoff between retries.
@@ -374,14 +383,13 @@ impl Sender {
             let mut n = first;
             while !stop_flag.load(Ordering::SeqCst) {
                 let one = export(n, records);
-                deliver(ports, (n % 2) as usize, &one, &mut sent.refusals);
+                deliver(ports, (n % 2) as usize, &one, &mut sent.refusals, &refused_count);
                 sent.add(&one);
                 if n.is_multiple_of(7) {
-                    deliver(ports, (n as usize + 1) % 2, &one, &mut sent.refusals);
+                    deliver(ports, (n as usize + 1) % 2, &one, &mut sent.refusals, &refused_count);
                     sent.repeats += 1;
                 }
                 acked_count.store(sent.exports, Ordering::SeqCst);
-                refused_count.store(sent.refusals.values().sum(), Ordering::SeqCst);
                 n += 1;
                 // Pacing: a steady stream, not a benchmark.
                 std::thread::sleep(Duration::from_millis(5));
