@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use alerting_support::TestReceiver;
 use common::{http, Daemon};
-use postgres_daemon_support::{export, Pair, Role, Sender, Sent, ADMIN_TOKEN, DEADLINE, LEASE_SECONDS};
+use postgres_daemon_support::{export, top_up, Pair, Role, Sender, Sent, ADMIN_TOKEN, DEADLINE, LEASE_SECONDS};
 use postgres_support::Postgres;
 
 const RECORDS: u64 = 5;
@@ -44,7 +44,12 @@ fn ten_writer_kills_lose_nothing_and_book_nothing_twice() {
         "alerting:\n  evaluate_every: \"200ms\"\n  repeat_every: \"1h\"\n  low_balance_usd: \"99.50\"\n  delivery: {{ retry_base: \"50ms\", retry_max: \"200ms\", max_attempts: 5 }}\n  receivers:\n    - {{ name: oncall, type: webhook, url: \"{}\" }}\n",
         receiver.url("/hook")
     );
-    let mut pair = Pair::start(&alerting);
+    // Replica a holds an export after committing it, b before (while the
+    // file `hold` exists in its folder): the first two kills land there.
+    let mut pair = Pair::start_with(&alerting, |replica| {
+        let point = if replica.name == "a" { "after-commit" } else { "before-commit" };
+        vec![("CREDITWATCH_OTLP_FAILPOINT".into(), format!("{point}:{}", replica.dir.join("hold").display()))]
+    });
     let sender = Sender::start(pair.ports(), 0, RECORDS);
 
     let fired = Instant::now();
@@ -56,21 +61,40 @@ fn ten_writer_kills_lose_nothing_and_book_nothing_twice() {
     pair.replicas[writer].wait_metric(r#"creditwatch_notifications_total{outcome="sent",receiver="oncall"}"#, "1");
 
     let mut takeovers = Vec::new();
+    let mut topups = rust_decimal::Decimal::ZERO;
     for round in 1..=10 {
         // Load between kills: exports keep arriving while the writer dies.
         sender.wait_for_more(10);
         let old = pair.writer();
         let new = 1 - old;
+        let hold = pair.replicas[old].dir.join("hold");
+        if round <= 2 {
+            let held = |replica: &postgres_daemon_support::Replica| replica.log().matches("failpoint: holding this OTLP export").count();
+            let before = held(&pair.replicas[old]);
+            std::fs::write(&hold, "").unwrap();
+            pair.replicas[old].wait("to hold an export at its failpoint", || held(&pair.replicas[old]) > before);
+            println!("kill {round}: {} holds an export at its failpoint", pair.replicas[old].name);
+        }
         let killed = Instant::now();
         pair.replicas[old].kill();
+        let _ = std::fs::remove_file(&hold);
         pair.replicas[new].wait("to take the lease after the writer's SIGKILL", || pair.replicas[new].role() == Some(Role::Writer));
         let took = killed.elapsed();
         println!("kill {round}: {} took over from {} in {took:?}", pair.replicas[new].name, pair.replicas[old].name);
         takeovers.push(took);
+        pair.replicas[new].wait_metric("creditwatch_leader", "1");
         assert_eq!(pair.replicas[old].start(), Role::Replica, "the restarted {} comes back as a replica", pair.replicas[old].name);
+        pair.replicas[old].wait_metric("creditwatch_leader", "0");
+        if round == 5 {
+            // A top-up in the middle, and its retry: booked once. The
+            // balance stays under the alert's threshold (over $1.50 spent).
+            assert_eq!(top_up(pair.ports(), "t-1", "0.50"), 201);
+            assert_eq!(top_up(pair.ports(), "t-1", "0.50"), 200);
+            topups += rust_decimal::Decimal::new(50, 2);
+        }
     }
     sender.wait_for_more(10);
-    let sent = sender.finish();
+    let sent = Sent { topups, ..sender.finish() };
     let max = takeovers.iter().max().unwrap();
     println!("takeover times: {takeovers:?}; max {max:?}; lease {LEASE_SECONDS}s");
     println!(
@@ -105,6 +129,10 @@ fn a_paused_writer_cannot_commit_after_losing_its_lease() {
     for _ in 0..5 {
         send_to(old, &mut sent);
     }
+    // The replica follows the writer's commits (measured, not asserted).
+    let committed = Instant::now();
+    new.wait_metric(&otlp_support::series("team", postgres_daemon_support::MODEL).0, &sent.requests.to_string());
+    println!("the replica showed the writer's last commit after {:?}", committed.elapsed());
 
     old.signal("STOP");
     let paused = Instant::now();
@@ -147,12 +175,14 @@ fn a_paused_writer_cannot_commit_after_losing_its_lease() {
     let error: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("a JSON error ({e}): {body}"));
     assert!(error["error"].is_string(), "{body}");
 
-    // Nothing of the refused exports is booked; sent to the writer, once.
-    for refused in [&late, &again] {
-        let (status, body) = new.export(refused, Duration::from_secs(10)).expect("an answer");
-        assert_eq!(status, 200, "{body}");
-        sent.add(refused);
-    }
+    // Nothing of the refused exports is booked; sent to the writer (over
+    // gRPC and HTTP), once.
+    let grpc = otlp_support::send("grpc", &new.grpc, Some(otlp_support::TOKEN), &file, &[]);
+    assert_eq!((grpc["status"].as_str(), grpc["rejected"].as_i64()), (Some("OK"), Some(0)), "{grpc}");
+    sent.add(&late);
+    let (status, body) = new.export(&again, Duration::from_secs(10)).expect("an answer");
+    assert_eq!(status, 200, "{body}");
+    sent.add(&again);
     pair.assert_ledger(&sent);
 }
 

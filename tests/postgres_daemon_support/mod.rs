@@ -49,6 +49,8 @@ pub struct Replica {
     pub config: PathBuf,
     pub port: u16,
     pub grpc: String,
+    /// The process's environment (a failpoint).
+    pub env: Vec<(String, String)>,
     daemon: Option<Daemon>,
 }
 
@@ -78,14 +80,15 @@ postgres: {{ url_file: "{url}", lease_seconds: {LEASE_SECONDS} }}
             url = url_file.display(),
         );
         std::fs::write(&config, text).unwrap();
-        Replica { name: name.into(), dir, config, port, grpc, daemon: None }
+        Replica { name: name.into(), dir, config, port, grpc, env: Vec::new(), daemon: None }
     }
 
     /// Starts the process and waits until it says what it is (writer or
     /// replica); returns that.
     pub fn start(&mut self) -> Role {
         assert!(self.daemon.is_none(), "{} is already running", self.name);
-        let daemon = self.daemon.insert(Daemon::spawn(&self.dir, &self.config, self.port, &[]));
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let daemon = self.daemon.insert(Daemon::spawn(&self.dir, &self.config, self.port, &env));
         started(daemon)
     }
 
@@ -193,6 +196,11 @@ impl Pair {
     /// Starts PostgreSQL and both replicas (the first one alone first, so it
     /// runs the migrations) and waits until exactly one is the writer.
     pub fn start(extra: &str) -> Pair {
+        Pair::start_with(extra, |_| Vec::new())
+    }
+
+    /// `start`, each replica with the environment `env` gives it.
+    pub fn start_with(extra: &str, env: impl Fn(&Replica) -> Vec<(String, String)>) -> Pair {
         let pg = Postgres::start();
         let root = tempfile::Builder::new().prefix("creditwatch-pgd").tempdir().unwrap();
         std::fs::write(root.path().join("otlp.token"), format!("{TOKEN}\n")).unwrap();
@@ -201,6 +209,7 @@ impl Pair {
         pg.write_url_file(&url_file);
         let mut replicas = ["a", "b"].map(|name| Replica::new(root.path(), name, &url_file, extra));
         for replica in &mut replicas {
+            replica.env = env(replica);
             replica.start();
         }
         let pair = Pair { replicas, pg, root };
@@ -236,7 +245,7 @@ impl Pair {
     /// database holds each request once.
     pub fn assert_ledger(&self, sent: &Sent) {
         let (requests, spend) = series("team", MODEL);
-        let balance = OPENING_USD.parse::<Decimal>().unwrap() - sent.cost;
+        let balance = OPENING_USD.parse::<Decimal>().unwrap() - sent.cost + sent.topups;
         for replica in &self.replicas {
             replica.wait_metric(&requests, &sent.requests.to_string());
             replica.wait_metric(&spend, &sent.cost.normalize().to_string());
@@ -248,6 +257,10 @@ impl Pair {
             assert_eq!(shown.parse::<Decimal>().unwrap(), balance, "{}: /api/v1/accounts balance {shown}", replica.name);
         }
         assert_eq!(self.pg.psql("SELECT count(*) FROM creditwatch_requests"), sent.requests.to_string(), "request rows in the database");
+        let history = |replica: &Replica| replica.get("/api/v1/accounts/team/history").expect("the history API answers");
+        let (a, b) = (history(&self.replicas[0]), history(&self.replicas[1]));
+        assert_eq!(a.0, 200, "{}", a.1);
+        assert!(a == b, "the replicas show different histories:\na: {}\nb: {}", a.1, b.1);
     }
 }
 
@@ -323,6 +336,8 @@ pub struct Sent {
     pub refusals: std::collections::BTreeMap<String, u64>,
     /// Exports sent again after their 200 (each must book nothing).
     pub repeats: u64,
+    /// Top-ups booked through the admin API.
+    pub topups: Decimal,
 }
 
 impl Sent {
@@ -360,6 +375,24 @@ pub fn deliver(
         // An exporter's backoff between retries.
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A top-up through the admin API, sent like an export: to one replica,
+/// then the other, until one books it (201) or finds it booked (200).
+pub fn top_up(ports: [u16; 2], id: &str, amount: &str) -> u16 {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let body = format!(r#"{{"id":"{id}","amount_usd":"{amount}","note":"card"}}"#);
+    let deadline = Instant::now() + DEADLINE;
+    for at in [0, 1].into_iter().cycle() {
+        match http_within(ports[at], "POST", "/api/v1/accounts/team/topups", &[("Authorization", &auth)], &body, Duration::from_secs(10)) {
+            Some((status @ (200 | 201), _)) => return status,
+            Some((503, _)) | None => {}
+            Some((status, body)) => panic!("top-up {id}: {status} {body}"),
+        }
+        assert!(Instant::now() < deadline, "no replica took top-up {id} within {DEADLINE:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unreachable!()
 }
 
 /// A thread that streams exports (numbered from `first`, `records` each) to
