@@ -108,10 +108,7 @@ fn the_fixture_state_directory_moves_into_postgres_and_back_with_the_same_balanc
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("personal: balance $41.17"), "{out}");
 
-    // The daemon does not run on the database yet, and says so.
-    let (code, _, err) = cw(&restored, &["run"]);
-    assert_eq!(code, 1);
-    assert!(err.contains("`postgres:` is read by `creditwatch state export` only"), "{err}");
+    // A daemon on the migrated database: tests/postgres_daemon.rs.
 
     // A directory that holds anything is refused.
     let (code, _, err) = cw(&source, &["state", "export", "--to-dir", back.to_str().unwrap()]);
