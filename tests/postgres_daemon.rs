@@ -127,7 +127,11 @@ fn wait_notification(receiver: &TestReceiver, status: &str, alertname: &str) {
 
 #[test]
 fn a_paused_writer_cannot_commit_after_losing_its_lease() {
-    let pair = Pair::start("");
+    // An export can be held just before its commit while the file `hold`
+    // exists: the writer is paused holding one, so it commits after SIGCONT.
+    let pair = Pair::start_with("", |replica| {
+        vec![("CREDITWATCH_OTLP_FAILPOINT".into(), format!("before-commit:{}", replica.dir.join("hold").display()))]
+    });
     let (old, new) = {
         let w = pair.writer();
         (&pair.replicas[w], &pair.replicas[1 - w])
@@ -149,26 +153,30 @@ fn a_paused_writer_cannot_commit_after_losing_its_lease() {
     new.wait_metric(&otlp_support::series("team", postgres_daemon_support::MODEL).0, &sent.requests.to_string());
     println!("the replica showed the writer's last commit after {:?}", committed.elapsed());
 
+    // One export taken as writer and held before its commit...
+    let hold = old.dir.join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let held = export(999, RECORDS);
+    let held_answer = postgres_daemon_support::post_export_later(old.port, &held);
+    old.wait("to hold the export before its commit", || old.log().contains("failpoint: holding this OTLP export"));
     old.signal("STOP");
     let paused = Instant::now();
-    // An export that reaches the paused writer: its socket takes it, the
+    // ...and one that reaches the paused writer: its socket takes it, the
     // process reads it after SIGCONT, when its lease is gone.
     let late = export(1000, RECORDS);
-    let late_port = old.port;
-    let late_body = late.body.clone();
-    let late_answer = std::thread::spawn(move || {
-        let auth = format!("Bearer {}", otlp_support::TOKEN);
-        let headers = [("Content-Type", "application/json"), ("Authorization", auth.as_str())];
-        common::http_within(late_port, "POST", "/v1/logs", &headers, &late_body, Duration::from_secs(120))
-    });
+    let late_answer = postgres_daemon_support::post_export_later(old.port, &late);
     new.wait("to take the lease of the paused writer", || new.role() == Some(Role::Writer));
     println!("the paused writer's lease went to {} after {:?}", new.name, paused.elapsed());
     for _ in 0..5 {
         send_to(new, &mut sent);
     }
 
+    // Released as it resumes, the held export goes on to its commit at once.
+    std::fs::remove_file(&hold).unwrap();
     old.signal("CONT");
-    let (status, body) = late_answer.join().unwrap().expect("the resumed writer answers the export it held");
+    let (status, body) = held_answer.join().unwrap().expect("the resumed writer answers the export it held");
+    assert_eq!(status, 503, "the commit after the lease was lost is refused, retryably: {body}");
+    let (status, body) = late_answer.join().unwrap().expect("the resumed writer answers the export it read late");
     assert_eq!(status, 503, "the export read after the lease was lost is refused, retryably: {body}");
     let again = export(1001, RECORDS);
     let (status, body) = old.export(&again, Duration::from_secs(10)).expect("an answer");
@@ -198,6 +206,9 @@ fn a_paused_writer_cannot_commit_after_losing_its_lease() {
     let (status, body) = new.export(&again, Duration::from_secs(10)).expect("an answer");
     assert_eq!(status, 200, "{body}");
     sent.add(&again);
+    let (status, body) = new.export(&held, Duration::from_secs(10)).expect("an answer");
+    assert_eq!(status, 200, "{body}");
+    sent.add(&held);
     pair.assert_ledger(&sent);
 }
 

@@ -316,6 +316,13 @@ pub fn post_export(port: u16, export: &Export, within: Duration) -> Option<(u16,
     http_within(port, "POST", "/v1/logs", &headers, &export.body, within)
 }
 
+/// `post_export` on a thread, waiting up to two minutes for the answer (a
+/// paused or held daemon answers late).
+pub fn post_export_later(port: u16, export: &Export) -> JoinHandle<Option<(u16, String)>> {
+    let export = Export { body: export.body.clone(), requests: export.requests, cost: export.cost };
+    std::thread::spawn(move || post_export(port, &export, Duration::from_secs(120)))
+}
+
 /// A 200 answer must not reject any record (every record here is valid).
 pub fn assert_all_accepted(body: &str) {
     let answer: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("a 200 answer that is not JSON ({e}): {body}"));
