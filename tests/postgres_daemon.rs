@@ -244,31 +244,35 @@ fn writers_paused_under_load_book_nothing_twice() {
 fn database_stopped_under_load_loses_nothing() {
     let pair = Pair::start("");
     let sender = Sender::start(pair.ports(), 0, RECORDS);
-    sender.wait_for_more(20);
-    let writer = pair.writer();
+    for (outage, mode) in ["fast", "immediate"].into_iter().enumerate() {
+        sender.wait_for_more(20);
+        let writer = pair.writer();
+        let stopped = Instant::now();
+        pair.pg.stop_server_with(mode);
+        let w = &pair.replicas[writer];
+        w.wait_metric("creditwatch_state_backend_up", "0");
+        // Nothing is acknowledged while nothing can be committed: both answer 503.
+        let probe = export(1_000_000 + outage as u64, RECORDS);
+        for replica in &pair.replicas {
+            let (status, body) = replica.export(&probe, Duration::from_secs(30)).expect("an answer");
+            assert_eq!(status, 503, "{} with the database down: {body}", replica.name);
+        }
+        let acked = sender.acked();
+        let refused = sender.refused();
+        // Its lease cannot be renewed: the writer steps down, nobody writes.
+        w.wait("to step down with the database down", || w.role() == Some(Role::Replica));
+        for replica in &pair.replicas {
+            replica.wait_metric("creditwatch_leader", "0");
+        }
+        common::wait_for("the sender to be refused while the database is down", DEADLINE, || sender.refused() >= refused + 20);
+        assert_eq!(sender.acked(), acked, "an export acknowledged with the database down");
 
-    pair.pg.stop_server();
-    let w = &pair.replicas[writer];
-    w.wait_metric("creditwatch_state_backend_up", "0");
-    // Nothing is acknowledged while nothing can be committed: both answer 503.
-    let probe = export(1_000_000, RECORDS);
-    for replica in &pair.replicas {
-        let (status, body) = replica.export(&probe, Duration::from_secs(30)).expect("an answer");
-        assert_eq!(status, 503, "{} with the database down: {body}", replica.name);
+        pair.pg.start_server();
+        let started = Instant::now();
+        let writer = pair.writer();
+        pair.replicas[writer].wait_metric("creditwatch_state_backend_up", "1");
+        println!("stop -m {mode}: a writer again {:?} after the start ({:?} after the stop)", started.elapsed(), stopped.elapsed());
     }
-    let acked = sender.acked();
-    let refused = sender.refused();
-    // Its lease cannot be renewed: the writer steps down, nobody writes.
-    w.wait("to step down with the database down", || w.role() == Some(Role::Replica));
-    for replica in &pair.replicas {
-        replica.wait_metric("creditwatch_leader", "0");
-    }
-    common::wait_for("the sender to be refused while the database is down", DEADLINE, || sender.refused() >= refused + 20);
-    assert_eq!(sender.acked(), acked, "an export acknowledged with the database down");
-
-    pair.pg.start_server();
-    let writer = pair.writer();
-    pair.replicas[writer].wait_metric("creditwatch_state_backend_up", "1");
     sender.wait_for_more(20);
     let sent = sender.finish();
     println!("sent: {} exports, {} requests, ${}; refusals {:?}", sent.exports, sent.requests, sent.cost, sent.refusals);

@@ -129,8 +129,15 @@ impl Postgres {
 
     /// Stops the server at once (connections cut, as when a database host goes).
     pub fn stop_server(&self) {
-        let out = self.run("pg_ctl", &["-D", s(&self.data()), "-m", "immediate", "-w", "stop"]);
-        assert!(out.status.success(), "pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
+        self.stop_server_with("immediate");
+    }
+
+    /// Stops the server with a `pg_ctl stop -m` mode: `fast` (sessions ended,
+    /// a checkpoint, as a planned restart does) or `immediate` (a crash,
+    /// recovered from the WAL at the next start).
+    pub fn stop_server_with(&self, mode: &str) {
+        let out = self.run("pg_ctl", &["-D", s(&self.data()), "-m", mode, "-w", "stop"]);
+        assert!(out.status.success(), "pg_ctl stop -m {mode} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// The URL the daemon reads from its `url_file` (password included).
