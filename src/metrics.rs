@@ -50,6 +50,8 @@ pub struct Metrics {
     cache_savings: CounterVec,
     premium_requests: CounterVec,
     prompt_sizes: std::sync::Arc<PromptSizesCollector>,
+    leader: GaugeVec,
+    backend_up: GaugeVec,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
@@ -72,6 +74,8 @@ pub struct Live<'a> {
     pub firing: &'a [(String, String)],
     /// The providers' pollers (`providers::status`).
     pub providers: &'a [crate::providers::status::ProviderStatus],
+    /// Whether this process writes, and whether its backend takes commits.
+    pub role: &'a crate::state::role::Role,
 }
 
 impl Metrics {
@@ -157,6 +161,13 @@ impl Metrics {
                 &["account", "app", "model"],
             ),
             prompt_sizes: PromptSizesCollector::register(&r),
+            leader: gauge(
+                &r,
+                "creditwatch_leader",
+                "1 on the replica that writes (the lease holder with PostgreSQL state; always, with a state directory), 0 on the others.",
+                &[],
+            ),
+            backend_up: gauge(&r, "creditwatch_state_backend_up", "1 while the state backend accepts commits.", &[]),
             registry: r,
         };
         m.build_info.with_label_values(&[crate::common::build_info::VERSION, crate::common::build_info::REVISION]).set(1.0);
@@ -176,6 +187,8 @@ impl Metrics {
 
     /// Fills the families from the state and live figures.
     pub fn refresh(&self, state: &State, now: chrono::DateTime<chrono::Utc>, live: &Live) {
+        self.leader.with_label_values::<&str>(&[]).set(if live.role.is_writer() { 1.0 } else { 0.0 });
+        self.backend_up.with_label_values::<&str>(&[]).set(if live.role.backend_up() { 1.0 } else { 0.0 });
         for v in [
             &self.spend,
             &self.user_spend,

@@ -48,7 +48,7 @@ async fn migrations_run_once_and_a_writer_that_lost_its_lease_cannot_commit() {
     let pg = Postgres::start();
     // Two replicas starting together both migrate; the schema is applied once.
     let (mut a, mut b) = tokio::join!(open(&pg), open(&pg));
-    assert_eq!(pg.psql("SELECT string_agg(version::text, ',') FROM creditwatch_schema"), "1");
+    assert_eq!(pg.psql("SELECT string_agg(version::text, ',') FROM creditwatch_schema"), "1,2");
 
     let lease_a = Lease::try_acquire(&url(&pg), "replica-a", LEASE).await.unwrap().expect("a takes the free lease");
     assert_eq!(lease_a.epoch(), 1);
@@ -128,6 +128,41 @@ async fn a_request_id_and_a_top_up_id_are_booked_once_in_the_database() {
     assert_eq!(pg.psql("SELECT count(*) || ' ' || min(seq) FROM creditwatch_requests"), "1 2");
     a.reload().await.unwrap();
     assert_eq!(balance(&a), dec("67.00"));
+}
+
+/// The seen index forgets requests older than `dedup_retention`; the
+/// database forgets their ids in the same commit, so a copy sent after the
+/// retention is booked (as a state directory books it) instead of being
+/// refused forever — and an id still inside it stays refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_forgotten_with_the_seen_index_retention() {
+    let pg = Postgres::start();
+    let mut a = open(&pg).await;
+    let lease = Lease::try_acquire(&url(&pg), "a", LEASE).await.unwrap().unwrap();
+    let r = opening(&mut a, "50");
+    a.commit(lease.epoch(), &r).await.unwrap();
+    for id in [1, 2] {
+        let r = booking(&mut a, id, "1.00");
+        a.commit(lease.epoch(), &r).await.unwrap();
+    }
+    let at = postgres_support::at().timestamp();
+    assert_eq!(pg.psql("SELECT string_agg(at::text, ',' ORDER BY at) FROM creditwatch_requests"), format!("{at},{at}"));
+    // Retention passes request 1 and 2's event time (both booked at `at`).
+    let retention = creditwatch::state::Batch { forget_before: Some(at + 1), ..Default::default() };
+    a.state.apply(&Record::Batch(retention.clone())).unwrap();
+    a.commit(lease.epoch(), &Record::Batch(retention)).await.unwrap();
+    assert_eq!(pg.psql("SELECT count(*) FROM creditwatch_requests"), "0");
+    assert!(a.state.seen.is_empty(), "the seen index forgot them too");
+    let r = booking(&mut a, 1, "1.00");
+    a.commit(lease.epoch(), &r).await.expect("a copy after the retention is booked as new");
+    let r = booking(&mut a, 1, "1.00");
+    a.state.seen = Default::default();
+    match a.commit(lease.epoch(), &r).await {
+        Err(PgError::Duplicate(what)) => assert_eq!(what, "a request id booked before"),
+        other => panic!("an id inside the retention must stay refused, got {other:?}"),
+    }
+    a.reload().await.unwrap();
+    assert_eq!(balance(&a), dec("47.00"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -36,7 +36,7 @@ pub use alert::{
 pub use config::AlertingConfig;
 pub use notify::{Dispatcher, NotificationCounts};
 pub use rules::AlertEngine;
-pub use state::{AlertStore, StateError};
+pub use state::{AlertStore, SharedFiring, StateError};
 
 /// Firing alerts are re-posted to Alertmanager receivers this often (as
 /// Prometheus does), so Alertmanager does not resolve them on its own.
@@ -75,7 +75,11 @@ impl Alerting {
     /// inside the tokio runtime. `external_url` is the default link in
     /// notifications (`http://<listen>`) when the config sets none.
     pub fn start(config: &AlertingConfig, tz: Tz, state_dir: &Path, external_url: &str) -> Result<Alerting, AlertingError> {
-        let store = AlertStore::new(state_dir);
+        Alerting::start_with(config, tz, AlertStore::new(state_dir), external_url)
+    }
+
+    /// `start` with the firing set kept in `store` (shared by replicas).
+    pub fn start_with(config: &AlertingConfig, tz: Tz, store: AlertStore, external_url: &str) -> Result<Alerting, AlertingError> {
         let firing = store.load().unwrap_or_else(|e| {
             // Losing the set costs at worst one repeated page; refusing to
             // start would cost every page.
@@ -100,10 +104,19 @@ impl Alerting {
     /// Evaluates the rules, saves the firing set when it changed and queues
     /// the notifications; returns them (for logs and tests).
     pub fn evaluate(&mut self, inputs: &AlertInputs) -> Vec<Notification> {
+        let before = self.store.is_shared().then(|| self.engine.firing_alerts());
         let notifications = self.engine.evaluate(inputs);
         if self.engine.take_changed() {
             if let Err(e) = self.store.save(&self.engine.firing_alerts()) {
                 tracing::error!(error = %e, "cannot save the alert state");
+                if let Some(before) = before {
+                    // Another replica may be the writer now: it decides
+                    // what is sent, from the set it can read. If this one
+                    // still is, the next evaluation makes them again.
+                    tracing::warn!(held = notifications.len(), "notifications held back: the shared alert state is not saved");
+                    self.engine.restore(before);
+                    return Vec::new();
+                }
             }
         }
         for n in &notifications {

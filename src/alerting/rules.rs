@@ -96,6 +96,13 @@ impl AlertEngine {
         self
     }
 
+    /// Puts the firing set back as it was before an evaluation whose
+    /// notifications were not sent: the next evaluation makes them again.
+    pub fn restore(&mut self, firing: Vec<FiringAlert>) {
+        self.firing = firing.into_iter().map(|f| (f.alert.labels.clone(), f)).collect();
+        self.changed = false;
+    }
+
     /// Evaluates every rule at `inputs.now`: firing, repeated and resolved
     /// notifications, in that order.
     pub fn evaluate(&mut self, inputs: &AlertInputs) -> Vec<Notification> {

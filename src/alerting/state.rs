@@ -1,4 +1,7 @@
 //! The firing set on disk, so a restart neither re-pages nor loses a resolve.
+//! With replicas on PostgreSQL it is kept in the database instead
+//! (`SharedFiring`), written by the writer under its lease, so the replica
+//! that takes over knows what was sent and neither re-pages nor forgets.
 //!
 //! `STATE_DIR/alerts.json` holds every firing instance with its labels,
 //! figures, `since` and `last_sent`. It is replaced atomically after each
@@ -24,6 +27,19 @@ pub enum StateError {
     Parse { path: PathBuf, source: serde_json::Error },
     #[error("{path}: version {found}, this creditwatch reads version {VERSION}")]
     Version { path: PathBuf, found: u32 },
+    /// The shared firing set could not be written (the lease lost, the
+    /// database down): this replica must not notify.
+    #[error("{0}")]
+    Shared(String),
+}
+
+/// Where replicas keep one firing set.
+pub trait SharedFiring: Send + Sync {
+    /// What it is called in messages (the database, without password).
+    fn name(&self) -> String;
+    fn load(&self) -> Result<Option<Vec<u8>>, String>;
+    /// Refused unless this process holds the writer's lease.
+    fn save(&self, body: Vec<u8>) -> Result<(), String>;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -32,27 +48,42 @@ struct StateFile {
     firing: Vec<FiringAlert>,
 }
 
-/// `alerts.json` in the state directory.
-#[derive(Debug, Clone)]
+/// `alerts.json` in the state directory, or the shared set.
+#[derive(Clone)]
 pub struct AlertStore {
     path: PathBuf,
+    shared: Option<std::sync::Arc<dyn SharedFiring>>,
 }
 
 impl AlertStore {
     pub fn new(state_dir: &Path) -> AlertStore {
-        AlertStore { path: state_dir.join(FILE_NAME) }
+        AlertStore { path: state_dir.join(FILE_NAME), shared: None }
+    }
+
+    pub fn shared(shared: std::sync::Arc<dyn SharedFiring>) -> AlertStore {
+        AlertStore { path: PathBuf::from(shared.name()), shared: Some(shared) }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Whether a failed save must hold the notifications back (shared: the
+    /// replica that could not save may no longer be the one that sends).
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
     /// The saved firing set; empty when there is no file yet.
     pub fn load(&self) -> Result<Vec<FiringAlert>, StateError> {
-        let bytes = match fs::read(&self.path) {
+        let read = match &self.shared {
+            Some(shared) => shared.load().map_err(StateError::Shared)?.ok_or(std::io::ErrorKind::NotFound),
+            None => fs::read(&self.path).map_err(|e| e.kind()),
+        };
+        let bytes = match read {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(StateError::Io { path: self.path.clone(), source }),
+            Err(std::io::ErrorKind::NotFound) => return Ok(Vec::new()),
+            Err(kind) => return Err(StateError::Io { path: self.path.clone(), source: kind.into() }),
         };
         let file: StateFile = serde_json::from_slice(&bytes).map_err(|source| StateError::Parse { path: self.path.clone(), source })?;
         if file.version != VERSION {
@@ -67,10 +98,13 @@ impl AlertStore {
             let path = path.to_path_buf();
             move |source| StateError::Io { path, source }
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(io(dir))?;
         let body = serde_json::to_vec_pretty(&StateFile { version: VERSION, firing: firing.to_vec() })
             .map_err(|source| StateError::Parse { path: self.path.clone(), source })?;
+        if let Some(shared) = &self.shared {
+            return shared.save(body).map_err(StateError::Shared);
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(io(dir))?;
         let temp = self.path.with_extension("json.tmp");
         let mut file = File::create(&temp).map_err(io(&temp))?;
         file.write_all(&body).map_err(io(&temp))?;

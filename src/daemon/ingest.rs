@@ -139,6 +139,14 @@ impl Ingest {
     /// waiting (a backlog larger than one round).
     pub fn round(&mut self, store: &Mutex<Store>, progress: &Progress) -> bool {
         self.take_price_refresh();
+        if let Err(e) = lock(store).writable() {
+            // Not the writer (any more), or the state not read back after a
+            // failed commit: read nothing, so nothing is booked on it.
+            if self.problems_logged.insert(format!("not writable: {e}")) {
+                tracing::warn!("not reading the sources: {e}");
+            }
+            return false;
+        }
         let poll = self.follower.poll(&|id| lock(store).state.checkpoint(id));
         self.lines_since_trim += poll.batches.iter().map(|b| b.lines.len()).sum::<usize>();
         for p in &poll.problems {
@@ -276,9 +284,28 @@ impl Ingest {
     /// poll interval.
     pub fn run(mut self, store: Arc<Mutex<Store>>, progress: Arc<Progress>, wake: Receiver<()>, stop: Arc<AtomicBool>) {
         let interval = self.config.follow.poll_interval;
+        let role = lock(&store).role().clone();
+        let mut was_writer = role.is_writer();
         while !stop.load(Ordering::Relaxed) {
             if let Some(config) = self.reloads.as_ref().and_then(|r| r.try_iter().last()) {
                 self.reconfigure(config, &store);
+            }
+            // A replica that starts writing reads on from the checkpoints the
+            // database holds, not from where it stopped when it last wrote.
+            match (was_writer, role.is_writer()) {
+                (false, true) => {
+                    self.follower.reset();
+                    self.databases.reset();
+                    self.last_retention = None;
+                    self.problems_logged.clear();
+                    was_writer = true;
+                }
+                (true, false) => was_writer = false,
+                _ => {}
+            }
+            if !role.is_writer() {
+                wait(&wake, interval);
+                continue;
             }
             let mut more = self.round(&store, &progress);
             while more && !stop.load(Ordering::Relaxed) {
@@ -291,11 +318,10 @@ impl Ingest {
                 self.lines_since_trim = 0;
                 give_back_memory();
             }
-            match wake.recv_timeout(interval) {
-                Ok(()) => while wake.try_recv().is_ok() {},
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(interval),
-            }
+            wait(&wake, interval);
+        }
+        if !role.is_writer() {
+            return;
         }
         // Final round so the checkpoints cover everything read, then the
         // events parsers still hold (a stream whose final delta has not come):
@@ -307,6 +333,15 @@ impl Ingest {
         if let Err(e) = guard.snapshot() {
             tracing::warn!("cannot write the final snapshot: {e:#}");
         }
+    }
+}
+
+/// Waits for a file-change wake-up or the poll interval.
+fn wait(wake: &Receiver<()>, interval: Duration) {
+    match wake.recv_timeout(interval) {
+        Ok(()) => while wake.try_recv().is_ok() {},
+        Err(RecvTimeoutError::Timeout) => {}
+        Err(RecvTimeoutError::Disconnected) => std::thread::sleep(interval),
     }
 }
 

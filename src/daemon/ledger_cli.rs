@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::cli::{LedgerArgs, LedgerCommand};
 use crate::config::Config;
 use crate::daemon::commands::load_config;
-use crate::state::store::{read_state, Store};
+use crate::state::store::Store;
 use crate::state::Record;
 use crate::usage::money;
 
@@ -38,7 +38,7 @@ pub fn run(cmd: LedgerCommand) -> Result<()> {
 }
 
 fn accounts_json(config: &Config) -> Result<Value> {
-    let state = read_state(&config.state_dir, config.timezone.0)?;
+    let state = crate::daemon::read_state(config)?;
     let now = Utc::now();
     let accounts: Vec<Value> =
         state.ledger.accounts().filter_map(|a| state.ledger.view(a, now)).map(|v| serde_json::to_value(v).unwrap_or_default()).collect();
@@ -90,7 +90,7 @@ fn verify(args: &LedgerArgs) -> Result<()> {
     let config = load_config(&args.config);
     let summary = crate::ledger::journal::verify(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
     let segments = crate::ledger::journal::segments(&config.state_dir).map_err(|e| anyhow!("{e}"))?;
-    let state = read_state(&config.state_dir, config.timezone.0)?;
+    let state = crate::daemon::read_state(&config)?;
     let first = segments.first().map_or(0, |s| s.base);
     println!(
         "journal {}: {} segments from offset {first} to {}, {} records, all checksums good",
@@ -160,6 +160,9 @@ fn daemon_post(config: &Config, account: &str, action: &str, body: &Value) -> Re
 
 /// Books on the state directory under its lock (no daemon running).
 fn book_directly(config: &Config, account: &str, action: &str, body: &Value) -> Result<Value> {
+    if config.postgres.is_some() {
+        bail!("{}: the state is in PostgreSQL: top-ups and reconciles are booked by the writer replica's API (POST /api/v1/accounts/{account}/{action} there)", config.path.display());
+    }
     let mut store = crate::daemon::open_store(config)?;
     let id = body["id"].as_str().unwrap_or_default();
     let now = Utc::now();

@@ -14,6 +14,7 @@ pub mod ledger_cli;
 mod provider_accounts;
 pub mod providers;
 mod providers_check;
+mod replica;
 pub mod state_cli;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,7 @@ use crate::live::LiveView;
 use crate::live::Progress;
 use crate::metrics::Metrics;
 use crate::sources::follow::tail::Follower;
+use crate::state::postgres::PgLink;
 use crate::state::store::Store;
 use crate::state::Record;
 
@@ -42,21 +44,47 @@ pub fn account_settings(config: &Config) -> Result<Vec<AccountSettings>> {
     config.accounts.iter().map(|a| AccountSettings::try_from(a).with_context(|| format!("account `{}`", a.name))).collect()
 }
 
-/// Opens the store and books the opening entries of accounts new to it.
+/// Opens the store (the state directory, or PostgreSQL as a replica that
+/// does not write yet) and books the opening entries of accounts new to it.
 pub fn open_store(config: &Config) -> Result<Store> {
-    let mut store = Store::open(&config.state_dir, config.timezone.0)?;
+    let mut store = match &config.postgres {
+        None => Store::open(&config.state_dir, config.timezone.0)?,
+        Some(pg) => {
+            let url = pg.url().with_context(|| format!("{}: postgres.url_file", config.path.display()))?;
+            let link =
+                PgLink::open(url.clone(), pg.lease()).with_context(|| format!("{}: postgres: cannot open {url}", config.path.display()))?;
+            Store::open_postgres(link, config.timezone.0)?
+        }
+    };
     configure_accounts(&mut store, config)?;
     Ok(store)
 }
 
-/// Gives the ledger the configured accounts; books opening entries for
-/// accounts it does not have yet.
+/// The state as it is kept (state directory or PostgreSQL), for commands
+/// that only read it while a daemon may be writing.
+pub fn read_state(config: &Config) -> Result<crate::state::State> {
+    match &config.postgres {
+        None => crate::state::store::read_state(&config.state_dir, config.timezone.0),
+        Some(_) => Ok(open_store(config)?.state),
+    }
+}
+
+/// Gives the ledger the configured accounts; the writer books opening
+/// entries for accounts it does not have yet (a replica that does not write
+/// only takes the settings: the writer opens them, and it replays that).
 pub fn configure_accounts(store: &mut Store, config: &Config) -> Result<()> {
     let settings = account_settings(config)?;
     store.state.ledger.set_timezone(config.timezone.0);
+    if !store.role().is_writer() {
+        store.state.ledger.set_settings(settings);
+        return Ok(());
+    }
     let opened = store.state.ledger.configure(settings, chrono::Utc::now());
     if !opened.is_empty() {
-        store.commit(&Record::Ledger(opened)).context("booking the opening balances")?;
+        if let Err(e) = store.commit(&Record::Ledger(opened)) {
+            let _ = store.reload();
+            return Err(e.context("booking the opening balances"));
+        }
     }
     Ok(())
 }
@@ -103,30 +131,29 @@ fn follow_price_refreshes(
 }
 
 pub fn run(config: &Config) -> Result<()> {
-    if config.postgres.is_some() {
-        // Refused rather than ignored: a daemon that silently kept the state
-        // in state_dir would leave the database behind without anyone noticing.
-        bail!(
-            "{}: `postgres:` is read by `creditwatch state export` only; this release's daemon keeps its state in state_dir (remove `postgres:` to run)",
-            config.path.display()
-        );
-    }
     let config = Arc::new(config.clone());
     let prices = Arc::new(price_table(&config));
     let sources = source_specs(&config)?;
     let admin_token = read_admin_token(&config)?;
     let web = crate::http::web_config::WebConfigHandle::open(config.web_config_file.as_deref()).context("web_config_file")?;
     let store = Arc::new(Mutex::new(open_store(&config)?));
+    let role = lock(&store).role().clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {
         let listener = http::bind(&config.listen).await?;
-        tracing::info!(listen = %config.listen, state_dir = %config.state_dir.display(), sources = sources.len(), "creditwatch started");
+        match lock(&store).link() {
+            Some(link) => tracing::info!(listen = %config.listen, postgres = %link.url(), sources = sources.len(), "creditwatch started as a replica"),
+            None => tracing::info!(listen = %config.listen, state_dir = %config.state_dir.display(), sources = sources.len(), "creditwatch started"),
+        }
         let progress = Arc::new(Progress::default());
         let stop = Arc::new(AtomicBool::new(false));
         let (wake_tx, wake_rx) = std::sync::mpsc::channel();
 
         let live = Arc::new(Mutex::new(LiveView::new(&config.burn_rate)));
         crate::live::lock_live(&live).seed(store.lock().unwrap_or_else(|e| e.into_inner()).recent());
+        let shared_config = Arc::new(arc_swap::ArcSwap::new(config.clone()));
+        let (replica_stop, replica_stopped) = tokio::sync::watch::channel(false);
+        let replica_tasks = start_replica(&shared_config, &store, &live, &replica_stopped);
         let (reload_tx, reload_rx) = std::sync::mpsc::channel();
         let (prices_refreshed, price_refreshes) = tokio::sync::watch::channel(0u64);
         let otlp = otlp_receiver(&config, &sources, &store, &prices, &live)?;
@@ -146,7 +173,6 @@ pub fn run(config: &Config) -> Result<()> {
                 .context("starting the ingest thread")?
         };
 
-        let shared_config = Arc::new(arc_swap::ArcSwap::new(config.clone()));
         let app = Arc::new(App {
             config: shared_config.clone(),
             live: live.clone(),
@@ -180,10 +206,44 @@ pub fn run(config: &Config) -> Result<()> {
             _ => None,
         };
         let server = tokio::spawn(http::serve(listener, app.clone(), shutdown_rx, Duration::from_secs(2)));
-        let mut alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
-        let mut pollers = providers::ProviderTasks::start(&config, &app)?;
+        // The writer's duties: notify and poll providers.
+        let (mut alerts, mut pollers) = (AlertTask::none(), providers::ProviderTasks::none());
+        if role.is_writer() {
+            alerts = AlertTask::start(&config, &app, &store, &live, &progress)?;
+            pollers = providers::ProviderTasks::start(&config, &app)?;
+        }
+        let mut duties = role.is_writer();
+        let mut role_changes = role.subscribe();
+        let mut signals = Signals::install();
 
-        while let Signal::Reload = next_signal().await {
+        loop {
+            let signal = tokio::select! {
+                signal = signals.next() => signal,
+                changed = role_changes.changed(), if changed_ok(&role_changes) => {
+                    let _ = changed;
+                    let writer = role.is_writer();
+                    if writer && !duties {
+                        let current = shared_config.load_full();
+                        alerts = AlertTask::start(&current, &app, &store, &live, &progress).unwrap_or_else(|e| {
+                            tracing::error!("alerting cannot start: {e:#}");
+                            AlertTask::none()
+                        });
+                        pollers = providers::ProviderTasks::start(&current, &app).unwrap_or_else(|e| {
+                            tracing::error!("providers cannot start: {e:#}");
+                            providers::ProviderTasks::none()
+                        });
+                    } else if !writer && duties {
+                        std::mem::replace(&mut alerts, AlertTask::none()).stop(&app).await;
+                        std::mem::replace(&mut pollers, providers::ProviderTasks::none()).stop().await;
+                    }
+                    duties = writer;
+                    let _ = wake_tx.send(());
+                    continue;
+                }
+            };
+            if let Signal::Stop = signal {
+                break;
+            }
             if let Err(e) = app.web.reload() {
                 tracing::error!("SIGHUP: web config refused, keeping the old one: {e}");
             }
@@ -196,6 +256,14 @@ pub fn run(config: &Config) -> Result<()> {
             };
             if new.listen != config.listen || new.state_dir != config.state_dir {
                 tracing::warn!("listen and state_dir changes take effect at the next restart");
+            }
+            if !duties {
+                // A replica that does not write takes the new config for
+                // its reads; the duties start with it when it writes.
+                shared_config.store(new.clone());
+                let _ = reload_tx.send(new);
+                let _ = wake_tx.send(());
+                continue;
             }
             // One alert task at a time (they share the counters' names).
             std::mem::replace(&mut alerts, AlertTask::none()).stop(&app).await;
@@ -233,6 +301,11 @@ pub fn run(config: &Config) -> Result<()> {
             Ok(_) => {}
             Err(_) => tracing::warn!("still busy after 4s; exiting (the journal holds everything committed)"),
         }
+        // The last round is committed: the lease may go to another replica.
+        let _ = replica_stop.send(true);
+        for task in replica_tasks {
+            let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
+        }
         let _ = tokio::time::timeout(Duration::from_millis(500), server).await;
         if let Some(grpc) = grpc {
             let _ = tokio::time::timeout(Duration::from_millis(500), grpc).await;
@@ -267,7 +340,15 @@ impl AlertTask {
             return Ok(AlertTask { stop, handle: None, counter: None });
         };
         let external = format!("http://{}", config.listen);
-        let alerting = Alerting::start(alerting_config, config.timezone.0, &config.state_dir, &external).context("alerting")?;
+        let shared = {
+            let store = lock(store);
+            store.link().map(|link| replica::DbFiring { link: link.clone(), role: store.role().clone() })
+        };
+        let firing = match shared {
+            Some(db) => crate::alerting::AlertStore::shared(Arc::new(db)),
+            None => crate::alerting::AlertStore::new(&config.state_dir),
+        };
+        let alerting = Alerting::start_with(alerting_config, config.timezone.0, firing, &external).context("alerting")?;
         let counter = alerting.counts().counter();
         app.metrics.register(Box::new(counter.clone()));
         let task =
@@ -295,21 +376,56 @@ enum Signal {
     Reload,
 }
 
-/// The next SIGTERM/SIGINT (stop) or SIGHUP (reload).
-async fn next_signal() -> Signal {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-    else {
-        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
-        std::future::pending::<()>().await;
-        return Signal::Stop;
-    };
-    tokio::select! {
-        _ = term.recv() => Signal::Stop,
-        _ = int.recv() => Signal::Stop,
-        _ = hup.recv() => {
-            tracing::info!("SIGHUP: reloading the configuration");
-            Signal::Reload
+/// SIGTERM/SIGINT (stop) and SIGHUP (reload), installed once so that none
+/// is lost between two waits.
+struct Signals {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup())) {
+            (Ok(term), Ok(int), Ok(hup)) => Signals { streams: Some((term, int, hup)) },
+            _ => {
+                tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+                Signals { streams: None }
+            }
         }
     }
+
+    /// The next signal.
+    async fn next(&mut self) -> Signal {
+        let Some((term, int, hup)) = &mut self.streams else {
+            std::future::pending::<()>().await;
+            return Signal::Stop;
+        };
+        tokio::select! {
+            _ = term.recv() => Signal::Stop,
+            _ = int.recv() => Signal::Stop,
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                Signal::Reload
+            }
+        }
+    }
+}
+
+/// Whether the role channel can still change (its sender lives in the store).
+fn changed_ok(changes: &tokio::sync::watch::Receiver<i64>) -> bool {
+    changes.has_changed().is_ok()
+}
+
+/// With PostgreSQL: the lease and the following of the writer's commits.
+fn start_replica(
+    config: &Arc<arc_swap::ArcSwap<Config>>,
+    store: &Arc<Mutex<Store>>,
+    live: &crate::live::Shared,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let current = config.load_full();
+    let (Some(pg), Some(link)) = (&current.postgres, lock(store).link().cloned()) else { return Vec::new() };
+    let holder = replica::holder_name(&current.listen.to_string());
+    let lease = replica::lease_loop(store.clone(), config.clone(), link.url().clone(), pg.lease(), holder, stop.clone());
+    let follow = replica::follow_loop(store.clone(), live.clone(), stop.clone());
+    vec![tokio::spawn(lease), tokio::spawn(follow)]
 }

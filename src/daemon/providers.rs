@@ -125,6 +125,7 @@ async fn take_in(store: &Arc<Mutex<Store>>, config: &ProviderConfig, limits: Lim
 /// record; on an error the state is read back from disk (nothing half
 /// booked).
 pub fn book_observation(store: &mut Store, config: &ProviderConfig, limits: &Limits, observation: &Observation) -> Result<()> {
+    store.writable()?;
     let batch = match observation_batch(&mut store.state, config, limits, observation) {
         Ok(batch) => batch,
         Err(e) => {

@@ -17,7 +17,7 @@ pub fn run(arg: &ConfigArg) -> Result<()> {
     if config.providers.is_empty() {
         bail!("no providers in {}", config.path.display());
     }
-    let state = crate::state::store::read_state(&config.state_dir, config.timezone.0).ok();
+    let state = crate::daemon::read_state(&config).ok();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let mut failed = 0;
     for c in &config.providers {

@@ -111,8 +111,14 @@ fn provider_figures(ledger: &crate::ledger::Ledger, account: &str) -> serde_json
 }
 
 pub fn history(app: &App, account: &str) -> Resp {
-    let dir = lock(&app.store).dir().to_path_buf();
-    match crate::state::history::read(&dir, Some(account)) {
+    // A state directory is read without holding the store; the database's
+    // history is the one the store keeps.
+    let held = {
+        let store = lock(&app.store);
+        store.dir().map(std::path::Path::to_path_buf).ok_or_else(|| store.history_rows(Some(account)))
+    };
+    let rows = held.map_or_else(|rows| rows, |dir| crate::state::history::read(&dir, Some(account)));
+    match rows {
         Ok(rows) if rows.is_empty() && !lock(&app.store).state.ledger.accounts().any(|a| a == account) => {
             error(StatusCode::NOT_FOUND, &format!("no account `{account}`"))
         }
@@ -179,6 +185,9 @@ fn book(
     change: impl FnOnce(&mut crate::ledger::Ledger) -> Result<crate::ledger::account::Booked, LedgerError>,
 ) -> Resp {
     let mut store = lock(&app.store);
+    if let Err(e) = store.writable() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, &format!("{e}; nothing was booked, send it to the writer"));
+    }
     let booked = match change(&mut store.state.ledger) {
         Ok(b) => b,
         Err(e) => return ledger_error(account, e),

@@ -241,19 +241,32 @@ fn render_metrics(app: &App) -> Vec<u8> {
     let providers = app.providers.snapshot();
     let body = {
         let store = lock(&app.store);
+        let role = store.role().clone();
         app.metrics.refresh(
             &store.state,
             now,
-            &Live { sources: &sources, config: &config, burn: &burn, firing: &firing, providers: &providers },
+            &Live { sources: &sources, config: &config, burn: &burn, firing: &firing, providers: &providers, role: &role },
         );
         app.metrics.render()
     };
     body
 }
 
+/// Ready = takes writes: with replicas on PostgreSQL only the writer is
+/// ready, so a load balancer or a Kubernetes Service sends OTLP exports and
+/// admin calls there; the body says who writes.
 fn readyz(app: &App) -> Resp {
+    let role = lock(&app.store).role().clone();
     if app.shutting_down.load(Ordering::Relaxed) {
         text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    } else if role.is_shared() {
+        let writer = role.writer_name();
+        let writer = if writer.is_empty() { "not known yet".to_string() } else { writer };
+        match (role.is_writer(), role.backend_up()) {
+            (true, true) => text_owned(StatusCode::OK, format!("ready: writer (epoch {})\n", role.epoch())),
+            (true, false) => text(StatusCode::SERVICE_UNAVAILABLE, "not ready: writer, but the database does not take commits\n"),
+            (false, _) => text_owned(StatusCode::SERVICE_UNAVAILABLE, format!("not ready: replica, following the writer {writer}\n")),
+        }
     } else if app.progress.ready.load(Ordering::Relaxed) {
         text(StatusCode::OK, "ready\n")
     } else {
@@ -266,6 +279,10 @@ pub fn with_type(status: StatusCode, body: Bytes, content_type: &'static str) ->
     *resp.status_mut() = status;
     resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
+}
+
+fn text_owned(status: StatusCode, body: String) -> Resp {
+    with_type(status, Bytes::from(body), "text/plain; charset=utf-8")
 }
 
 pub fn text(status: StatusCode, body: &'static str) -> Resp {

@@ -183,6 +183,19 @@ impl Ledger {
 
     /// The zone whose calendar months new bookings fall in; booked entries
     /// keep their month.
+    /// Takes the settings of the configured accounts without opening any
+    /// (a replica that does not write: the writer opens them).
+    pub fn set_settings(&mut self, settings: Vec<AccountSettings>) {
+        self.settings = settings.into_iter().map(|s| (s.name.clone(), s)).collect();
+    }
+
+    /// The configuration a ledger read back from disk lacks (settings and
+    /// timezone are not persisted), taken from the ledger it replaces.
+    pub fn keep_configuration_of(&mut self, old: &Ledger) {
+        self.settings = old.settings.clone();
+        self.tz = old.tz;
+    }
+
     pub fn set_timezone(&mut self, tz: Tz) {
         self.tz = tz;
     }

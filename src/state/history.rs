@@ -108,6 +108,12 @@ impl History {
 /// snapshot's history, then the journal after it.
 pub fn read(dir: &Path, account: Option<&str>) -> Result<Vec<Row>> {
     let history = store::read_history(dir).with_context(|| format!("reading the ledger history in {}", dir.display()))?;
+    rows(&history, account)
+}
+
+/// The rows of `account` (or all) of a history, each with the balance
+/// after it.
+pub fn rows(history: &History, account: Option<&str>) -> Result<Vec<Row>> {
     let mut ledger = Ledger::new(chrono_tz::UTC);
     let mut rows = Vec::new();
     for entry in history.entries() {

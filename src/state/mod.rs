@@ -20,6 +20,7 @@ pub mod postgres;
 pub mod prompt_sizes;
 pub mod provider_book;
 pub mod recent;
+pub mod role;
 pub mod seen;
 mod snapshot;
 pub mod store;

@@ -92,6 +92,9 @@ impl Committer {
         let prices = self.prices.load_full();
         let mut guard = crate::common::lock(&self.store);
         let store = &mut *guard;
+        // A replica that does not write answers "retry": the exporter sends
+        // the batch again, to the writer or to this one once it writes.
+        store.writable().map_err(|e| e.to_string())?;
         let mut booking = Booking::new(&mut store.state, &prices, &self.limits, &mut self.unpriced_warned);
         let path = Path::new("otlp");
         let mut answers = Vec::with_capacity(exports.len());

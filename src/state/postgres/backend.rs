@@ -84,8 +84,13 @@ impl Backend {
 
     /// Commits `record` as number `seq` if `epoch` still holds the lease.
     pub async fn commit(&mut self, epoch: i64, seq: i64, record: &Record) -> Result<(), PgError> {
-        let payload = codec::encode(record);
-        let (requests, receipts) = unique_ids(record);
+        self.commit_encoded(epoch, seq, &Encoded::of(record)).await
+    }
+
+    /// `commit` of a record encoded by the caller (`Encoded::of`), so a
+    /// large record crosses to the database's thread without a copy.
+    pub async fn commit_encoded(&mut self, epoch: i64, seq: i64, record: &Encoded) -> Result<(), PgError> {
+        let Encoded { payload, requests, times, receipts, forget_before } = record;
         let result = async {
             let client = self.client().await?;
             let tx = client.transaction().await?;
@@ -94,16 +99,26 @@ impl Backend {
             if current != epoch {
                 return Err(PgError::LeaseLost { mine: epoch, current: Some(current) });
             }
-            tx.execute("INSERT INTO creditwatch_records (seq, epoch, payload) VALUES ($1, $2, $3)", &[&seq, &epoch, &payload])
+            tx.execute("INSERT INTO creditwatch_records (seq, epoch, payload) VALUES ($1, $2, $3)", &[&seq, &epoch, payload])
                 .await
                 .map_err(|e| unique(e, seq))?;
+            // The seen index forgets by event time; so does the database, or
+            // a request sent again after the retention would be refused here
+            // forever. A row's `at` is at most the index's, so every id the
+            // index forgets is gone here too.
+            if let Some(cutoff) = forget_before {
+                tx.execute("DELETE FROM creditwatch_requests WHERE at < $1", &[cutoff]).await?;
+            }
             if !requests.is_empty() {
-                tx.execute("INSERT INTO creditwatch_requests (event_id, seq) SELECT unnest($1::bytea[]), $2", &[&requests, &seq])
-                    .await
-                    .map_err(|e| unique(e, seq))?;
+                tx.execute(
+                    "INSERT INTO creditwatch_requests (event_id, at, seq) SELECT unnest($1::bytea[]), unnest($2::bigint[]), $3",
+                    &[requests, times, &seq],
+                )
+                .await
+                .map_err(|e| unique(e, seq))?;
             }
             if !receipts.is_empty() {
-                let (ids, kinds): (Vec<String>, Vec<String>) = receipts.into_iter().unzip();
+                let (ids, kinds): (Vec<&str>, Vec<&str>) = receipts.iter().map(|(i, k)| (i.as_str(), k.as_str())).unzip();
                 tx.execute(
                     "INSERT INTO creditwatch_receipts (id, kind, seq) SELECT unnest($1::text[]), unnest($2::text[]), $3",
                     &[&ids, &kinds, &seq],
@@ -116,6 +131,57 @@ impl Backend {
         }
         .await;
         self.after(result)
+    }
+
+    /// The saved firing set of the daemon's alerts (`alerting::state`).
+    pub async fn load_alerts(&mut self) -> Result<Option<Vec<u8>>, PgError> {
+        let result = async {
+            let row = self.client().await?.query_opt("SELECT body FROM creditwatch_alerts WHERE id = 1", &[]).await?;
+            Ok(row.map(|r| r.get(0)))
+        }
+        .await;
+        self.after(result)
+    }
+
+    /// Replaces the firing set, if `epoch` still holds the lease: a writer
+    /// that lost it must not tell the next one what was sent.
+    pub async fn save_alerts(&mut self, epoch: i64, body: &[u8]) -> Result<(), PgError> {
+        let result = async {
+            let client = self.client().await?;
+            let tx = client.transaction().await?;
+            let current: i64 = tx.query_one("SELECT epoch FROM creditwatch_lease WHERE id = 1 FOR SHARE", &[]).await?.get(0);
+            if current != epoch {
+                return Err(PgError::LeaseLost { mine: epoch, current: Some(current) });
+            }
+            tx.execute(
+                "INSERT INTO creditwatch_alerts (id, epoch, body) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET epoch = $1, body = $2, saved_at = now()",
+                &[&epoch, &body],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        self.after(result)
+    }
+
+    /// The lease as the database has it: `(epoch, holder)`.
+    pub async fn lease_holder(&mut self) -> Result<(i64, String), PgError> {
+        let result = async {
+            let row = self.client().await?.query_one("SELECT epoch, holder FROM creditwatch_lease WHERE id = 1", &[]).await?;
+            Ok((row.get(0), row.get(1)))
+        }
+        .await;
+        self.after(result)
+    }
+
+    /// Closes the connection (a call that did not answer in time): the next
+    /// call opens a new one.
+    pub fn disconnect(&mut self) {
+        if let Some((_, task)) = self.conn.take() {
+            task.abort();
+        }
     }
 
     /// Records after `seq`, in order, at most `limit`.
@@ -178,7 +244,13 @@ impl Backend {
     /// Stores a whole state as snapshot 0 of an empty database, with the
     /// ids it has booked: one transaction, refused when the database holds
     /// any state (`state export --to-postgres`).
-    pub async fn import(&mut self, format: i32, image: &[u8], requests: &[Vec<u8>], receipts: &[(String, String)]) -> Result<(), PgError> {
+    pub async fn import(
+        &mut self,
+        format: i32,
+        image: &[u8],
+        requests: &[(Vec<u8>, i64)],
+        receipts: &[(String, String)],
+    ) -> Result<(), PgError> {
         let result = async {
             let client = self.client().await?;
             let tx = client.transaction().await?;
@@ -200,7 +272,12 @@ impl Backend {
             }
             tx.execute("INSERT INTO creditwatch_snapshots (seq, format, image) VALUES (0, $1, $2)", &[&format, &image]).await?;
             for chunk in requests.chunks(10_000) {
-                tx.execute("INSERT INTO creditwatch_requests (event_id, seq) SELECT unnest($1::bytea[]), 0", &[&chunk]).await?;
+                let (ids, times): (Vec<&[u8]>, Vec<i64>) = chunk.iter().map(|(id, at)| (id.as_slice(), *at)).unzip();
+                tx.execute(
+                    "INSERT INTO creditwatch_requests (event_id, at, seq) SELECT unnest($1::bytea[]), unnest($2::bigint[]), 0",
+                    &[&ids, &times],
+                )
+                .await?;
             }
             let (ids, kinds): (Vec<&str>, Vec<&str>) = receipts.iter().map(|(i, k)| (i.as_str(), k.as_str())).unzip();
             tx.execute(
@@ -216,23 +293,46 @@ impl Backend {
     }
 }
 
-/// What must be unique in the database: the ids of requests booked new, and
-/// of top-ups and reconciles.
-fn unique_ids(record: &Record) -> (Vec<Vec<u8>>, Vec<(String, String)>) {
-    let (usage, entries) = match record {
-        Record::Batch(b) => (&b.usage[..], &b.ledger[..]),
-        Record::Ledger(entries) => (&[][..], &entries[..]),
-    };
-    let requests = usage.iter().filter(|b| b.new_request).map(|b| b.id.0.to_be_bytes().to_vec()).collect();
-    let receipts = entries
+/// A record as the database stores it: its compact encoding, and what must
+/// be unique: the ids of requests booked new (with the event time the seen
+/// index forgets them by), of top-ups and reconciles.
+pub struct Encoded {
+    payload: Vec<u8>,
+    requests: Vec<Vec<u8>>,
+    times: Vec<i64>,
+    receipts: Vec<(String, String)>,
+    forget_before: Option<i64>,
+}
+
+impl Encoded {
+    pub fn of(record: &Record) -> Encoded {
+        let (usage, entries, forget_before) = match record {
+            Record::Batch(b) => (&b.usage[..], &b.ledger[..], b.forget_before),
+            Record::Ledger(entries) => (&[][..], &entries[..], None),
+        };
+        let (requests, times) = usage.iter().filter(|b| b.new_request).map(|b| (b.id.0.to_be_bytes().to_vec(), b.seen.at)).unzip();
+        Encoded { payload: codec::encode(record), requests, times, receipts: receipts(entries), forget_before }
+    }
+
+    pub fn len(&self) -> usize {
+        self.payload.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.payload.is_empty()
+    }
+}
+
+/// The ids of the top-ups and reconciles among `entries`.
+pub(super) fn receipts(entries: &[Entry]) -> Vec<(String, String)> {
+    entries
         .iter()
         .filter_map(|e| match e {
             Entry::TopUp { id, .. } => Some((id.clone(), "top-up".to_string())),
             Entry::Reconcile { id, .. } => Some((id.clone(), "reconcile".to_string())),
             _ => None,
         })
-        .collect();
-    (requests, receipts)
+        .collect()
 }
 
 /// A unique violation says which rule the commit broke.

@@ -13,10 +13,11 @@ use super::PgError;
 const MIGRATION_LOCK: i64 = 0x0063_772d_6d69_6772;
 
 /// (version, what it does, SQL).
-pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "records, unique request/receipt ids, snapshots, the writer's lease",
-    r#"
+pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "records, unique request/receipt ids, snapshots, the writer's lease",
+        r#"
 CREATE TABLE creditwatch_lease (
     id       integer PRIMARY KEY CHECK (id = 1),
     epoch    bigint NOT NULL,
@@ -55,7 +56,26 @@ CREATE TABLE creditwatch_snapshots (
     image    bytea NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        "request ids forgotten by event time as the seen index forgets them; the daemon's firing alerts",
+        r#"
+ALTER TABLE creditwatch_requests ADD COLUMN at bigint NOT NULL DEFAULT 0;
+CREATE INDEX creditwatch_requests_at ON creditwatch_requests (at);
+
+-- The firing set of the daemon's alerts (`alerting::state`), written by the
+-- writer under its epoch, read by the next writer at takeover, so a page
+-- is sent once whichever replica sends it.
+CREATE TABLE creditwatch_alerts (
+    id       integer PRIMARY KEY CHECK (id = 1),
+    epoch    bigint NOT NULL,
+    saved_at timestamptz NOT NULL DEFAULT now(),
+    body     bytea NOT NULL
+);
+"#,
+    ),
+];
 
 /// Applies the migrations the database lacks; returns the schema version.
 pub(super) async fn migrate(client: &mut Client) -> Result<i32, PgError> {

@@ -16,6 +16,7 @@
 
 mod backend;
 pub mod lease;
+pub mod link;
 mod migrations;
 pub mod store;
 pub mod transfer;
@@ -30,8 +31,9 @@ use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
-pub use backend::Backend;
+pub use backend::{Backend, Encoded};
 pub use lease::Lease;
+pub use link::PgLink;
 pub use store::PgStore;
 
 /// `postgres:` in the config.
@@ -107,9 +109,10 @@ impl fmt::Display for DbUrl {
 pub enum PgError {
     #[error("PostgreSQL URL: {0}")]
     Url(String),
-    #[error("PostgreSQL: {0}")]
-    Db(#[from] tokio_postgres::Error),
-    #[error("the writer's lease is lost (epoch {mine}, the database has {current:?}): this replica no longer commits")]
+    /// (Not a `source`: `db_message` already says what the cause does.)
+    #[error("PostgreSQL: {}", db_message(.0))]
+    Db(tokio_postgres::Error),
+    #[error("the writer's lease is lost (this replica's epoch {mine}, the database's {}): this replica no longer commits", current.map_or("unknown".to_string(), |c| c.to_string()))]
     LeaseLost { mine: i64, current: Option<i64> },
     #[error("record {seq} was committed by another writer: this replica's state is behind the database")]
     Behind { seq: i64 },
@@ -119,8 +122,31 @@ pub enum PgError {
     NewerSchema { database: i32, known: i32 },
     #[error("the database already holds a creditwatch state: export into an empty database only")]
     NotEmpty,
+    #[error("PostgreSQL did not answer within {0:?}")]
+    Timeout(Duration),
     #[error("record {seq} in the database cannot be read: {reason}")]
     Corrupt { seq: i64, reason: String },
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> PgError {
+        PgError::Db(e)
+    }
+}
+
+/// The driver's own `Display` says only "db error" or "error
+/// communicating with the server": the server's message and the cause are
+/// what an operator needs.
+fn db_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let text = e.to_string();
+    match std::error::Error::source(e).map(|c| c.to_string()) {
+        Some(cause) if cause.starts_with(&text) => cause,
+        Some(cause) => format!("{text}: {cause}"),
+        None => text,
+    }
 }
 
 impl PgError {
@@ -135,6 +161,7 @@ impl PgError {
                     c.starts_with("08") || c.starts_with("57P") || *code == SqlState::IDLE_SESSION_TIMEOUT
                 }
             },
+            PgError::Timeout(_) => true,
             _ => false,
         }
     }
@@ -147,7 +174,7 @@ pub(crate) async fn connect(url: &DbUrl) -> Result<(Client, JoinHandle<()>), PgE
     let shown = url.shown.clone();
     let task = tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::warn!(database = %shown, "PostgreSQL connection ended: {e}");
+            tracing::warn!(database = %shown, "PostgreSQL connection ended: {}", db_message(&e));
         }
     });
     Ok((client, task))

@@ -18,7 +18,6 @@ use chrono_tz::Tz;
 use super::backend::Backend;
 use super::{DbUrl, PgStore};
 use crate::ledger::snapshot::save_snapshot;
-use crate::ledger::Entry;
 use crate::state::history::History;
 use crate::state::snapshot;
 use crate::state::store::{read_history, Store};
@@ -38,7 +37,7 @@ pub async fn dir_to_postgres(dir: &Path, tz: Tz, url: DbUrl, lease: Duration) ->
     let store = Store::open(dir, tz)?;
     let history = read_history(dir)?;
     let image = snapshot::encode(&store.state, &history, store.recent()).context("encoding the state")?;
-    let requests: Vec<Vec<u8>> = store.state.seen.iter().map(|(id, _)| id.0.to_be_bytes().to_vec()).collect();
+    let requests: Vec<(Vec<u8>, i64)> = store.state.seen.iter().map(|(id, seen)| (id.0.to_be_bytes().to_vec(), seen.at)).collect();
     let mut backend = Backend::open(url.clone(), lease).await.with_context(|| format!("opening {url}"))?;
     backend.import(snapshot::FORMAT as i32, &image, &requests, &receipts(&history)).await.with_context(|| format!("writing to {url}"))?;
     let written = PgStore::open(url.clone(), lease, tz).await.with_context(|| format!("reading back from {url}"))?;
@@ -63,15 +62,7 @@ pub async fn postgres_to_dir(url: DbUrl, lease: Duration, tz: Tz, dir: &Path) ->
 /// The ids a top-up or reconcile was booked under (the history keeps every
 /// one of them as journaled).
 fn receipts(history: &History) -> Vec<(String, String)> {
-    history
-        .entries()
-        .iter()
-        .filter_map(|e| match e {
-            Entry::TopUp { id, .. } => Some((id.clone(), "top-up".to_string())),
-            Entry::Reconcile { id, .. } => Some((id.clone(), "reconcile".to_string())),
-            _ => None,
-        })
-        .collect()
+    super::backend::receipts(history.entries())
 }
 
 fn moved(state: &State, history: &History) -> Moved {
