@@ -4,7 +4,9 @@
 //! closes the HTTP/1.1 connection, so the exporter's retry opens a new one,
 //! which the balancer sends to the writer of the moment; without the close an
 //! exporter whose connection reached a writer that later lost its lease would
-//! retry on it for good. The writer keeps its connections open.
+//! retry on it for good. The writer keeps its connections open. And a writer
+//! that steps down (paused past its lease, then resumed) sends GOAWAY on its
+//! HTTP/2 connections, which have no `Connection: close` (gRPC exporters).
 
 mod common;
 mod otlp_support;
@@ -126,4 +128,63 @@ fn a_replica_closes_the_connection_of_its_503_and_the_writer_keeps_its_own() {
         assert_eq!(status, 200, "round {round}: {headers:?}\n{}", writer.log());
         assert_eq!(header(&headers, "connection"), None, "round {round}: {headers:?}");
     }
+}
+
+fn signal(d: &Daemon, name: &str) {
+    let ok = Command::new("kill").args([&format!("-{name}"), &d.child.id().to_string()]).status().unwrap().success();
+    assert!(ok, "kill -{name}");
+}
+
+/// The writer paused past its lease (2 s): the replica takes over; resumed,
+/// the old writer finds its lease gone and steps down.
+fn pause_past_the_lease(writer: &Daemon, replica: &Daemon) {
+    signal(writer, "STOP");
+    wait_for("the replica to take over", Duration::from_secs(30), || replica.get("/readyz").is_some_and(|(s, _)| s == 200));
+    signal(writer, "CONT");
+    wait_for("the old writer to step down", Duration::from_secs(30), || {
+        writer.get("/readyz").is_some_and(|(s, b)| s == 503 && b.starts_with("not ready: replica"))
+    });
+}
+
+/// HTTP/2 (gRPC's transport, and OTLP/HTTP over TLS) has no `Connection:
+/// close`, and hyper keeps an idle HTTP/2 connection open for good: a writer
+/// that steps down sends GOAWAY on the connections it holds, so clients
+/// reconnect (through the balancer, to the new writer).
+#[test]
+fn a_writer_that_steps_down_sends_goaway_on_its_http2_connections() {
+    use http_body_util::Empty;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let pg = Postgres::start();
+    let shared = tempfile::tempdir().unwrap();
+    let url_file = shared.path().join("postgres.url");
+    pg.write_url_file(&url_file);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [free_port(), free_port()];
+    let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
+    wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
+    let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+
+    // A client's HTTP/2 connection to the writer (prior knowledge, no TLS),
+    // answered once; its task ends when the server ends the connection.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_sender, connection) = runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", writer.port)).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("an HTTP/2 handshake");
+        let connection = tokio::spawn(connection);
+        let request = hyper::Request::get(format!("http://127.0.0.1:{}/healthz", writer.port)).body(Empty::<bytes::Bytes>::new()).unwrap();
+        let answer = sender.send_request(request).await.expect("an answer over HTTP/2");
+        assert_eq!(answer.status(), 200);
+        // The client holds on to the connection (dropping the sender would
+        // end it from this side), as an exporter does.
+        (sender, connection)
+    });
+    pause_past_the_lease(&writer, &replica);
+    let ended = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), connection).await });
+    assert!(
+        matches!(ended, Ok(Ok(Ok(())))),
+        "the old writer ends the HTTP/2 connection with GOAWAY (not a timeout, not an error): {ended:?}\n{}",
+        writer.log()
+    );
 }
