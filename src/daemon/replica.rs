@@ -22,7 +22,8 @@ use tokio::sync::watch;
 use crate::alerting::SharedFiring;
 use crate::common::lock;
 use crate::config::Config;
-use crate::state::postgres::{DbUrl, Lease, PgLink};
+use crate::state::postgres::lease::Candidate;
+use crate::state::postgres::{DbUrl, Lease, PgError, PgLink};
 use crate::state::role::Role;
 use crate::state::store::Store;
 
@@ -48,6 +49,7 @@ pub async fn lease_loop(
 ) {
     let role = lock(&store).role().clone();
     let mut held: Option<Lease> = None;
+    let mut candidate: Option<Candidate> = None;
     let mut unreachable_logged = false;
     loop {
         let wait = if held.is_some() { Lease::renew_every(lease_for) } else { FOLLOW_EVERY };
@@ -66,12 +68,13 @@ pub async fn lease_loop(
                     role.demote();
                 }
             },
-            None => match Lease::try_acquire(&url, &holder, lease_for).await {
-                Ok(Some(lease)) => {
+            None => match compete(candidate.take(), &url, &holder, lease_for).await {
+                Ok(Ok(lease)) => {
                     unreachable_logged = false;
                     held = take_over(&store, &config.load_full(), &role, lease, &holder).await;
                 }
-                Ok(None) => {
+                Ok(Err(waiting)) => {
+                    candidate = Some(waiting);
                     role.set_backend_up(true);
                     unreachable_logged = false;
                 }
@@ -93,6 +96,21 @@ pub async fn lease_loop(
         lease.release().await;
         tracing::info!("gave up the writer's lease");
     }
+}
+
+/// One try for the lease, on the candidate's connection (a new one first
+/// time, or after an error).
+async fn compete(
+    candidate: Option<Candidate>,
+    url: &DbUrl,
+    holder: &str,
+    lease_for: Duration,
+) -> Result<Result<Lease, Candidate>, PgError> {
+    let candidate = match candidate {
+        Some(c) => c,
+        None => Candidate::connect(url, lease_for).await?,
+    };
+    candidate.try_take(holder).await
 }
 
 /// With the lease in hand: fold what the previous writer committed, then

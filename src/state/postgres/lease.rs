@@ -34,26 +34,7 @@ impl Lease {
     /// Takes the lease if no live session holds it: `None` when another
     /// replica is the writer.
     pub async fn try_acquire(url: &DbUrl, holder: &str, lease: Duration) -> Result<Option<Lease>, PgError> {
-        let (client, connection) = connect(url).await?;
-        let ms = lease.as_millis().max(1);
-        client.batch_execute(&format!("SET idle_session_timeout = {ms}")).await?;
-        let locked: bool = client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEASE_LOCK]).await?.get(0);
-        if !locked {
-            connection.abort();
-            return Ok(None);
-        }
-        // Waits for a commit of the previous holder still in flight (it holds
-        // the lease row FOR SHARE): that commit lands before the new epoch,
-        // and nothing of the old holder can land after it.
-        let epoch: i64 = client
-            .query_one(
-                "UPDATE creditwatch_lease SET epoch = epoch + 1, holder = $1, since = now() WHERE id = 1 RETURNING epoch",
-                &[&holder],
-            )
-            .await?
-            .get(0);
-        tracing::info!(epoch, holder, "took the writer's lease");
-        Ok(Some(Lease { client, connection, epoch }))
+        Ok(Candidate::connect(url, lease).await?.try_take(holder).await?.ok())
     }
 
     pub fn epoch(&self) -> i64 {
@@ -84,6 +65,48 @@ impl Lease {
     /// How often to `renew` so that a live holder's session never idles out.
     pub fn renew_every(lease: Duration) -> Duration {
         lease / 4
+    }
+}
+
+/// A replica waiting for the lease, on the connection that will hold it:
+/// asking again every half second costs one query, not a new session. (Its
+/// connection ends when the candidate is dropped: the client goes with it.)
+pub struct Candidate {
+    client: Client,
+    connection: JoinHandle<()>,
+}
+
+impl Candidate {
+    pub async fn connect(url: &DbUrl, lease: Duration) -> Result<Candidate, PgError> {
+        let (client, connection) = connect(url).await?;
+        let ms = lease.as_millis().max(1);
+        client.batch_execute(&format!("SET idle_session_timeout = {ms}")).await?;
+        Ok(Candidate { client, connection })
+    }
+
+    /// The lease, or the candidate back when a live session holds it. An
+    /// error means the connection is unusable: connect again.
+    pub async fn try_take(self, holder: &str) -> Result<Result<Lease, Candidate>, PgError> {
+        if self.connection.is_finished() {
+            return Err(PgError::Url("the candidate's connection has ended".into()));
+        }
+        let locked: bool = self.client.query_one("SELECT pg_try_advisory_lock($1)", &[&LEASE_LOCK]).await?.get(0);
+        if !locked {
+            return Ok(Err(self));
+        }
+        // Waits for a commit of the previous holder still in flight (it holds
+        // the lease row FOR SHARE): that commit lands before the new epoch,
+        // and nothing of the old holder can land after it.
+        let epoch: i64 = self
+            .client
+            .query_one(
+                "UPDATE creditwatch_lease SET epoch = epoch + 1, holder = $1, since = now() WHERE id = 1 RETURNING epoch",
+                &[&holder],
+            )
+            .await?
+            .get(0);
+        tracing::info!(epoch, holder, "took the writer's lease");
+        Ok(Ok(Lease { client: self.client, connection: self.connection, epoch }))
     }
 }
 
