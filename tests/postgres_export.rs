@@ -1,7 +1,8 @@
 //! `creditwatch state export`: the state directory of the shared fixtures
 //! (`tests/fixtures/state-format-1`) into a real PostgreSQL and back into a
-//! new directory, with the same balance and history; a non-empty database
-//! and a non-empty directory refused.
+//! new directory, with the same balance and history (and the `ledger`
+//! commands reading the database say the same); a non-empty database and a
+//! non-empty directory refused.
 
 mod common;
 mod postgres_support;
@@ -21,15 +22,26 @@ fn cw(config: &Path, args: &[&str]) -> (i32, String, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
-/// The fixture's config with `state_dir` at `state` and the database's URL file.
+/// The fixture's config with `state_dir` at `state` and the database's URL
+/// file: `ledger` commands read the database.
 fn config(dir: &Path, state: &Path, url_file: &Path) -> PathBuf {
+    let path = local(dir, state);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let path = path.with_extension("pg.yaml");
+    std::fs::write(&path, format!("{text}postgres:\n  url_file: {}\n", url_file.display())).unwrap();
+    path
+}
+
+/// The fixture's config with `state_dir` at `state` alone: `ledger`
+/// commands read the directory.
+fn local(dir: &Path, state: &Path) -> PathBuf {
     let text = std::fs::read_to_string(Path::new(FIXTURE).join("config.yaml"))
         .unwrap()
         .replace("{port}", "1")
         .replace("{dir}/state", &state.display().to_string())
         .replace("{logs}", &dir.join("empty").display().to_string());
     let path = dir.join(format!("config-{}.yaml", state.file_name().unwrap().to_str().unwrap()));
-    std::fs::write(&path, format!("{text}postgres:\n  url_file: {}\n", url_file.display())).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -96,10 +108,11 @@ fn the_fixture_state_directory_moves_into_postgres_and_back_with_the_same_balanc
     let (code, out, err) = cw(&source, &["state", "export", "--to-dir", back.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with(&format!("exported {shown} to {}: 1 accounts, {seen} requests, ", back.display())), "{out}");
-    let restored = config(dir.path(), &back, &url_file);
+    let restored = local(dir.path(), &back);
+    let original = local(dir.path(), &state);
     assert_eq!(balance(&restored), "41.17");
-    assert_eq!(balance(&source), "41.17");
-    assert_eq!(history(&restored), history(&source));
+    assert_eq!(balance(&original), "41.17");
+    assert_eq!(history(&restored), history(&original));
     let (fixture_others, fixture_spent) = money(&fixture_history);
     let (others, spent) = money(&history(&restored));
     assert_eq!(others, fixture_others);
@@ -108,7 +121,15 @@ fn the_fixture_state_directory_moves_into_postgres_and_back_with_the_same_balanc
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("personal: balance $41.17"), "{out}");
 
-    // A daemon on the migrated database: tests/postgres_daemon.rs.
+    // With `postgres:` the ledger commands read the database: the same
+    // balance, the same entries and money.
+    assert_eq!(balance(&source), "41.17");
+    let (others, spent) = money(&history(&source));
+    assert_eq!(others, fixture_others);
+    assert_eq!(spent, fixture_spent);
+    let (code, out, err) = cw(&source, &["ledger", "verify"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("personal: balance $41.17"), "{out}");
 
     // A directory that holds anything is refused.
     let (code, _, err) = cw(&source, &["state", "export", "--to-dir", back.to_str().unwrap()]);

@@ -70,7 +70,10 @@ fn show(args: &LedgerArgs) -> Result<()> {
 
 fn history(args: &LedgerArgs, account: Option<&str>, last: Option<usize>) -> Result<()> {
     let config = load_config(&args.config);
-    let rows = crate::state::history::read(&config.state_dir, account)?;
+    let rows = match &config.postgres {
+        None => crate::state::history::read(&config.state_dir, account)?,
+        Some(_) => crate::daemon::open_store(&config)?.history_rows(account)?,
+    };
     let skip = last.map_or(0, |n| rows.len().saturating_sub(n));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows[skip..])?);

@@ -104,7 +104,13 @@ pub(crate) async fn accept_loop<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // A writer that steps down to replica lets go of the connections it
+    // holds (HTTP/2 and gRPC get GOAWAY, HTTP/1.1 ones close after their
+    // request): exporters reconnect, and a balancer of connections (a
+    // Kubernetes Service) sends them to the new writer instead of leaving
+    // them on this replica, 503 after 503.
+    let mut role = crate::common::lock(&app.store).role().subscribe();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -116,6 +122,16 @@ pub(crate) async fn accept_loop<S, B>(
                 }
             },
             _ = shutdown.changed() => break,
+            Ok(()) = role.changed() => {
+                if *role.borrow_and_update() == 0 {
+                    tracing::info!("{what}: no longer the writer; closing the open connections so that clients reconnect");
+                    let open = std::mem::replace(&mut graceful, hyper_util::server::graceful::GracefulShutdown::new());
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(drain, open.shutdown()).await;
+                    });
+                }
+                continue;
+            }
         };
         let web = app.web.current();
         let (builder, service) = connection(&web);

@@ -31,6 +31,14 @@ pub async fn handle(app: &App, req: Request<Incoming>) -> Resp {
             resp.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         }
     }
+    // A 503 says "again, maybe elsewhere": a replica that does not write, a
+    // writer whose database is down, a daemon shutting down. Closing the
+    // HTTP/1.1 connection makes the client's next try a new connection,
+    // which a balancer of connections (a Kubernetes Service) sends to the
+    // writer of the moment rather than back here. (HTTP/2 has no such header.)
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE && parts.version < hyper::Version::HTTP_2 {
+        resp.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     for (name, value) in web.headers() {
         resp.headers_mut().insert(name.clone(), value.clone());
     }

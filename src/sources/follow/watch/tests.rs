@@ -14,6 +14,21 @@ fn wait_for_path(feed: &mut ChangeFeed, wake: &Receiver<()>, path: &Path, seen: 
     }
 }
 
+/// Appends to `path` until the feed reports it: notify watches a new folder
+/// only after reporting its creation, so a write made at once may land
+/// before the watch does (the follower's walk and the safety scan cover
+/// that); a later write in the folder is reported.
+fn write_until_reported(feed: &mut ChangeFeed, wake: &Receiver<()>, path: &Path, seen: &mut HashSet<PathBuf>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.contains(path) {
+        assert!(Instant::now() < deadline, "no notification for {} (saw {seen:?})", path.display());
+        append(path, "{}\n");
+        let _ = wake.recv_timeout(Duration::from_millis(100));
+        let plan = feed.plan(Instant::now());
+        seen.extend(plan.changed);
+    }
+}
+
 fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
@@ -39,18 +54,18 @@ fn the_first_plan_is_a_full_scan_then_only_what_changed_until_the_safety_scan() 
     append(&file, "{}\n");
     let mut seen = HashSet::new();
     wait_for_path(&mut feed, &wake, &file, &mut seen);
-    // A folder made later is watched too (notify adds it): a file in it is
-    // reported. One level at a time: with `mkdir -p`, a subfolder made
-    // before notify has watched its parent may be seen only by the walk of
-    // the parent (the follower's listing) and the safety scan, which a
-    // loaded machine makes a race in this test.
-    let deeper = dir.path().join("p/b/c/t.jsonl");
+    // Folders made later are watched too (notify adds them): files in them
+    // are reported. One level at a time, each watch proven by a write in
+    // its folder before the next folder is made in it: notify adds the
+    // watch of a new folder after reporting it, so on a loaded machine a
+    // subfolder made at once may be seen only by the walk of its parent
+    // (the follower's listing) and the safety scan.
     std::fs::create_dir(dir.path().join("p/b")).unwrap();
     wait_for_path(&mut feed, &wake, &dir.path().join("p/b"), &mut seen);
+    write_until_reported(&mut feed, &wake, &dir.path().join("p/b/probe.jsonl"), &mut seen);
     std::fs::create_dir(dir.path().join("p/b/c")).unwrap();
     wait_for_path(&mut feed, &wake, &dir.path().join("p/b/c"), &mut seen);
-    append(&deeper, "{}\n");
-    wait_for_path(&mut feed, &wake, &deeper, &mut seen);
+    write_until_reported(&mut feed, &wake, &dir.path().join("p/b/c/t.jsonl"), &mut seen);
 
     let plan = feed.plan(t0 + Duration::from_secs(10));
     assert_eq!(plan.full, None);
