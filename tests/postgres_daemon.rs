@@ -404,4 +404,11 @@ fn migrated_state_dir_gives_the_same_balance_and_history() {
     assert_eq!(after.1, before.1, "/api/v1/accounts/personal/history");
     assert_eq!(after.2, before.2, "the ledger's series on /metrics");
     assert!(!dir.path().join("pg-state/journal.cwj").exists(), "the PG daemon keeps no journal in its state_dir");
+    // `ledger history` reads the database as the daemon does.
+    let cli_history = |config: &Path| {
+        let out = std::process::Command::new(common::BIN).args(["ledger", "history", "--json", "--config"]).arg(config).output().unwrap();
+        assert!(out.status.success(), "ledger history: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(cli_history(&pg_config), cli_history(&local), "ledger history --json");
 }
