@@ -180,8 +180,16 @@ fn a_paused_writer_cannot_commit_after_losing_its_lease() {
     old.signal("CONT");
     let (status, body) = held_answer.join().unwrap().expect("the resumed writer answers the export it held");
     assert_eq!(status, 503, "the commit after the lease was lost is refused, retryably: {body}");
-    let (status, body) = late_answer.join().unwrap().expect("the resumed writer answers the export it read late");
-    assert_eq!(status, 503, "the export read after the lease was lost is refused, retryably: {body}");
+    // The one still unread in its socket is refused too: 503, or its
+    // connection closed unanswered when the writer steps down and lets go
+    // of its connections (src/http/mod.rs), which exporters retry as well
+    // (ECONNRESET is retryable in the OTel JS SDK's HTTP transport,
+    // `isHttpTransportNetworkErrorRetryable`).
+    match late_answer.join().unwrap() {
+        Some((503, _)) => println!("the export read late: 503"),
+        None => println!("the export read late: its connection closed unanswered"),
+        Some((status, body)) => panic!("the export read after the lease was lost: {status} {body}"),
+    }
     let again = export(1001, RECORDS);
     let (status, body) = old.export(&again, Duration::from_secs(10)).expect("an answer");
     assert_eq!(status, 503, "{body}");
