@@ -107,3 +107,34 @@ fn replicas_following_the_same_files_book_every_line_once_across_writer_kills() 
     sorted.sort();
     assert_eq!(sorted, ["0", "1"], "one writer: {writers:?}");
 }
+
+/// A replica started while its database is down waits for it (as a running
+/// one does) instead of exiting, and writes once it answers.
+#[test]
+fn a_replica_started_before_its_database_waits_for_it() {
+    let pg = Postgres::start();
+    let shared = tempfile::tempdir().unwrap();
+    pg.write_url_file(&shared.path().join("postgres.url"));
+    std::fs::create_dir_all(shared.path().join("projects")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let config = config(dir.path(), shared.path(), port);
+    pg.stop_server();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("daemon.log")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_creditwatch"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut d = Daemon { child, port, dir: dir.path().to_path_buf(), config };
+    wait_for("the replica to say it waits for the database", Duration::from_secs(30), || {
+        d.log().contains("waiting for it, trying every 2s")
+    });
+    assert!(d.child.try_wait().unwrap().is_none(), "the replica exited instead of waiting:\n{}", d.log());
+    pg.start_server();
+    wait_for("the replica to write once the database answers", Duration::from_secs(30), || is_writer(&d));
+    append(&shared.path().join("projects/s.jsonl"), &assistant_line("msg_1", 100, "2026-11-30T10:00:00.000Z"));
+    d.wait_metric(SERIES_SPEND, "0.0015");
+}

@@ -47,18 +47,40 @@ pub fn account_settings(config: &Config) -> Result<Vec<AccountSettings>> {
 /// Opens the store (the state directory, or PostgreSQL as a replica that
 /// does not write yet) and books the opening entries of accounts new to it.
 pub fn open_store(config: &Config) -> Result<Store> {
+    open_store_waiting(config, false)
+}
+
+/// `open_store`; with `wait`, a database that cannot be reached (down,
+/// restarting) is tried again every few seconds until it answers, as a
+/// running replica does: a replica started with its database is not
+/// refused for being first. A wrong URL, password or schema still fails.
+fn open_store_waiting(config: &Config, wait: bool) -> Result<Store> {
     let mut store = match &config.postgres {
         None => Store::open(&config.state_dir, config.timezone.0)?,
         Some(pg) => {
             let url = pg.url().with_context(|| format!("{}: postgres.url_file", config.path.display()))?;
-            let link =
-                PgLink::open(url.clone(), pg.lease()).with_context(|| format!("{}: postgres: cannot open {url}", config.path.display()))?;
+            let mut logged = false;
+            let link = loop {
+                match PgLink::open(url.clone(), pg.lease()) {
+                    Ok(link) => break link,
+                    Err(e) if wait && e.is_unavailable() => {
+                        if !std::mem::replace(&mut logged, true) {
+                            tracing::warn!("cannot reach {url} ({e}); waiting for it, trying every {DB_RETRY:?}");
+                        }
+                        std::thread::sleep(DB_RETRY);
+                    }
+                    Err(e) => return Err(anyhow::Error::new(e).context(format!("{}: postgres: cannot open {url}", config.path.display()))),
+                }
+            };
             Store::open_postgres(link, config.timezone.0)?
         }
     };
     configure_accounts(&mut store, config)?;
     Ok(store)
 }
+
+/// How often a replica starting without its database tries it again.
+const DB_RETRY: Duration = Duration::from_secs(2);
 
 /// The state as it is kept (state directory or PostgreSQL), for commands
 /// that only read it while a daemon may be writing.
@@ -136,7 +158,7 @@ pub fn run(config: &Config) -> Result<()> {
     let sources = source_specs(&config)?;
     let admin_token = read_admin_token(&config)?;
     let web = crate::http::web_config::WebConfigHandle::open(config.web_config_file.as_deref()).context("web_config_file")?;
-    let store = Arc::new(Mutex::new(open_store(&config)?));
+    let store = Arc::new(Mutex::new(open_store_waiting(&config, true)?));
     let role = lock(&store).role().clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the runtime")?;
     runtime.block_on(async move {

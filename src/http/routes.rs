@@ -269,7 +269,6 @@ fn readyz(app: &App) -> Resp {
         text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
     } else if role.is_shared() {
         let writer = role.writer_name();
-        let writer = if writer.is_empty() { "not known yet".to_string() } else { writer };
         match (role.is_writer(), role.backend_up()) {
             (true, true) => text_owned(StatusCode::OK, format!("ready: writer (epoch {})\n", role.epoch())),
             (true, false) => text(StatusCode::SERVICE_UNAVAILABLE, "not ready: writer, but the database does not take commits\n"),

@@ -86,9 +86,15 @@ impl Role {
         self.up.store(up, Ordering::Relaxed);
     }
 
-    /// Who the database says writes (`holder` of the lease row).
+    /// Who the database says writes (`holder` of the lease row), or "not
+    /// known yet" (just after a change of writer).
     pub fn writer_name(&self) -> String {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_empty() {
+            "not known yet".to_string()
+        } else {
+            writer.clone()
+        }
     }
 
     pub fn set_writer_name(&self, name: &str) {
