@@ -1,7 +1,8 @@
 //! Leaf helpers every stage's settings and shells use: the config error
 //! (`file:line: field: message`) and the YAML field locator behind it, paths
 //! (`~`, relative to the config file), durations, time zones, the build's
-//! version, the one rustls crypto provider and poison-tolerant locking.
+//! version, the one rustls crypto provider, poison-tolerant locking and
+//! giving freed memory back.
 //!
 //! This module imports nothing of the crate, so any module may use it
 //! without creating an import cycle.
@@ -93,6 +94,20 @@ pub fn strip_location(message: &str, field: &str) -> String {
 pub fn install_crypto_provider() {
     // Err only means a provider is already installed, which is the goal.
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Hands the pages the allocator holds free back to the system. Reading a
+/// backlog or a snapshot allocates and frees far more than the state keeps,
+/// and glibc keeps the freed pages resident in its arenas otherwise: ten
+/// thousand files read at start left 30 MiB resident for 9 MiB in use.
+/// `malloc_trim` is glibc's; elsewhere this does nothing.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator; it
+    // takes the allocator's locks itself and touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// A poisoned lock still holds consistent data here (every writer commits

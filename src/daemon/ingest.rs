@@ -47,7 +47,7 @@ pub struct Ingest {
     /// Where file-change notifications wake the loop (kept for the
     /// follower a reload makes).
     wake: Option<std::sync::mpsc::Sender<()>>,
-    /// Lines read since memory was last given back (`give_back_memory`).
+    /// Lines read since memory was last given back (`common::release_free_memory`).
     lines_since_trim: usize,
 }
 
@@ -316,7 +316,7 @@ impl Ingest {
             }
             if self.lines_since_trim >= TRIM_AFTER_LINES {
                 self.lines_since_trim = 0;
-                give_back_memory();
+                crate::common::release_free_memory();
             }
             wait(&wake, interval);
         }
@@ -347,16 +347,3 @@ fn wait(wake: &Receiver<()>, interval: Duration) {
 
 /// After this many lines read (a catch-up), freed memory is given back.
 const TRIM_AFTER_LINES: usize = 5_000;
-
-/// Returns the heap's free pages to the system. A catch-up books its lines
-/// in rounds of up to 20,000, and glibc keeps what those rounds freed: ten
-/// thousand files read at start left 30 MiB resident for 9 MiB in use.
-/// `malloc_trim` is glibc's; elsewhere this does nothing.
-fn give_back_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of the allocator; it
-    // takes the allocator's locks itself and touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}

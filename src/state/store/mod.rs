@@ -142,7 +142,7 @@ impl Store {
         let place =
             Place::Dir(DirPlace { dir: dir.to_path_buf(), journal: loaded.journal, snapshot_offset: loaded.snapshot_offset, _lock: lock });
         let mut store = Store::with(loaded.state, loaded.history, loaded.recent, tz, Arc::new(Role::local()), place);
-        release_free_memory();
+        crate::common::release_free_memory();
         if upgrade {
             // The first snapshot of this format: from here on the history
             // travels in snapshots and old segments can go.
@@ -327,7 +327,7 @@ impl Store {
         let idle = !std::mem::take(&mut self.committed_since_check);
         if self.bytes_since_trim >= TRIM_AFTER_BYTES || (idle && self.bytes_since_trim >= TRIM_WHEN_IDLE_AFTER_BYTES) {
             self.bytes_since_trim = 0;
-            release_free_memory();
+            crate::common::release_free_memory();
         }
         let due = self.records_since_snapshot >= self.snapshot_every_records
             || (self.records_since_snapshot > 0 && self.last_snapshot.elapsed() >= SNAPSHOT_EVERY);
@@ -410,17 +410,6 @@ impl DirPlace {
                 Err(e) => tracing::warn!("cannot remove old journal segments (will retry at the next snapshot): {e}"),
             }
         }
-    }
-}
-
-/// Hands the pages the allocator holds free back to the system: reading a
-/// backlog or a snapshot allocates and frees far more than the state keeps,
-/// and glibc keeps the freed pages resident in its arenas otherwise.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
