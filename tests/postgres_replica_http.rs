@@ -6,7 +6,8 @@
 //! exporter whose connection reached a writer that later lost its lease would
 //! retry on it for good. The writer keeps its connections open. And a writer
 //! that steps down (paused past its lease, then resumed) sends GOAWAY on its
-//! HTTP/2 connections, which have no `Connection: close` (gRPC exporters).
+//! HTTP/2 connections, which have no `Connection: close` (gRPC exporters);
+//! a replica that does not write closes the gRPC connections it accepts.
 
 mod common;
 mod otlp_support;
@@ -187,4 +188,47 @@ fn a_writer_that_steps_down_sends_goaway_on_its_http2_connections() {
         "the old writer ends the HTTP/2 connection with GOAWAY (not a timeout, not an error): {ended:?}\n{}",
         writer.log()
     );
+}
+
+/// The `otlp.grpc_listen` port a config names.
+fn grpc_port(config: &Path) -> u16 {
+    let text = std::fs::read_to_string(config).unwrap();
+    let at = text.find("grpc_listen: \"127.0.0.1:").expect("a grpc_listen") + "grpc_listen: \"127.0.0.1:".len();
+    text[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+/// The OTLP/gRPC listener takes only writes: a replica that does not write
+/// closes each connection it accepts, so a gRPC exporter (which would keep
+/// one HTTP/2 connection for good) gets UNAVAILABLE and connects again,
+/// through the balancer to the writer. The writer takes the export.
+#[test]
+fn a_replica_closes_the_grpc_connections_it_accepts_and_the_writer_takes_the_export() {
+    let pg = Postgres::start();
+    let shared = tempfile::tempdir().unwrap();
+    let url_file = shared.path().join("postgres.url");
+    pg.write_url_file(&url_file);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [free_port(), free_port()];
+    let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
+    wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
+    let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+    assert_eq!(replica.get("/readyz").map(|(s, _)| s), Some(503));
+
+    let mut conn = TcpStream::connect(("127.0.0.1", grpc_port(&replica.config))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    match conn.read(&mut [0u8; 16]) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the replica closes the gRPC connection at once (not a read timeout): {other:?}"),
+    }
+    let endpoint = |d: &Daemon| format!("127.0.0.1:{}", grpc_port(&d.config));
+    let refused = otlp_support::send("grpc", &endpoint(&replica), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
+    assert_eq!(refused["status"].as_str(), Some("UNAVAILABLE"), "{refused}");
+    let taken = otlp_support::send("grpc", &endpoint(&writer), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
+    assert_eq!((taken["status"].as_str(), taken["rejected"].as_i64()), (Some("OK"), Some(0)), "{taken}\n{}", writer.log());
+    // Replayed on the replica: the fixture's 5 claude-sonnet-4-6 requests, once.
+    wait_for("the replica to replay the export", Duration::from_secs(20), || {
+        common::metric(&replica.scrape(), r#"creditwatch_requests_total{account="team",app="claude-code",model="claude-sonnet-4-6"}"#)
+            .is_some_and(|n| n == "5")
+    });
 }

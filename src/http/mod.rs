@@ -81,10 +81,12 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: watch::Receiv
         });
         (builder, service)
     };
-    accept_loop(listener, &app, shutdown, drain, "HTTP", connection).await;
+    accept_loop(listener, &app, shutdown, drain, "HTTP", false, connection).await;
 }
 
-/// The loop both listeners run (HTTP here, OTLP/gRPC in `otlp::grpc`):
+/// The loop both listeners run (HTTP here, OTLP/gRPC in `otlp::grpc`,
+/// which is `writer_only`: a replica that does not write closes its
+/// connections at once):
 /// accepts until `shutdown` turns true; each connection gets the builder and
 /// service `connection` makes for the web config current when it opens, and
 /// TLS when that config has a certificate (a handshake slower than 10 s is
@@ -95,6 +97,7 @@ pub(crate) async fn accept_loop<S, B>(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
     what: &'static str,
+    writer_only: bool,
     connection: impl Fn(&WebConfig) -> (auto::Builder<TokioExecutor>, S),
 ) where
     S: hyper::service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>> + Send + 'static,
@@ -110,7 +113,8 @@ pub(crate) async fn accept_loop<S, B>(
     // request): exporters reconnect, and a balancer of connections (a
     // Kubernetes Service) sends them to the new writer instead of leaving
     // them on this replica, 503 after 503.
-    let mut role = crate::common::lock(&app.store).role().subscribe();
+    let current = crate::common::lock(&app.store).role().clone();
+    let mut role = current.subscribe();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -133,6 +137,16 @@ pub(crate) async fn accept_loop<S, B>(
                 continue;
             }
         };
+        if writer_only && current.is_shared() && !current.is_writer() {
+            // A listener that only takes writes (OTLP/gRPC) closes what a
+            // replica that does not write accepts: the exporter gets
+            // UNAVAILABLE and connects again, which a balancer of
+            // connections sends to the writer, instead of holding an HTTP/2
+            // connection here where every export is refused.
+            tracing::debug!(%peer, "{what}: connection closed, this replica does not take writes");
+            drop(stream);
+            continue;
+        }
         let web = app.web.current();
         let (builder, service) = connection(&web);
         let watcher = graceful.watcher();

@@ -69,5 +69,5 @@ pub async fn serve(listener: TcpListener, receiver: Arc<Receiver>, app: Arc<App>
     let connection = move |_: &crate::http::web_config::WebConfig| {
         (auto::Builder::new(TokioExecutor::new()).http2_only(), TowerToHyperService::new(service.clone()))
     };
-    crate::http::accept_loop(listener, &app, shutdown, Duration::from_secs(2), "OTLP/gRPC", connection).await;
+    crate::http::accept_loop(listener, &app, shutdown, Duration::from_secs(2), "OTLP/gRPC", true, connection).await;
 }
