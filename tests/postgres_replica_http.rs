@@ -93,21 +93,37 @@ fn connect(port: u16) -> BufReader<TcpStream> {
     BufReader::new(stream)
 }
 
+/// A database and two daemons on it: the first to start writes.
+struct Pair {
+    // Dropped after the daemons (fields drop in order).
+    writer: Daemon,
+    replica: Daemon,
+    _dirs: [tempfile::TempDir; 3],
+    _pg: Postgres,
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let pg = Postgres::start();
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let url_file = dirs[2].path().join("postgres.url");
+        pg.write_url_file(&url_file);
+        let ports = [free_port(), free_port()];
+        let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
+        wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
+        let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+        Pair { writer, replica, _dirs: dirs, _pg: pg }
+    }
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 #[test]
 fn a_replica_closes_the_connection_of_its_503_and_the_writer_keeps_its_own() {
-    let pg = Postgres::start();
-    let shared = tempfile::tempdir().unwrap();
-    let url_file = shared.path().join("postgres.url");
-    pg.write_url_file(&url_file);
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let ports = [free_port(), free_port()];
-    let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
-    wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
-    let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+    let pair = Pair::start();
+    let (writer, replica) = (&pair.writer, &pair.replica);
     assert_eq!(replica.get("/readyz").map(|(s, _)| s), Some(503));
     let body = std::fs::read_to_string(FIXTURE_JSON).unwrap();
 
@@ -156,15 +172,8 @@ fn a_writer_that_steps_down_sends_goaway_on_its_http2_connections() {
     use http_body_util::Empty;
     use hyper_util::rt::{TokioExecutor, TokioIo};
 
-    let pg = Postgres::start();
-    let shared = tempfile::tempdir().unwrap();
-    let url_file = shared.path().join("postgres.url");
-    pg.write_url_file(&url_file);
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let ports = [free_port(), free_port()];
-    let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
-    wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
-    let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+    let pair = Pair::start();
+    let (writer, replica) = (&pair.writer, &pair.replica);
 
     // A client's HTTP/2 connection to the writer (prior knowledge, no TLS),
     // answered once; its task ends when the server ends the connection.
@@ -181,7 +190,7 @@ fn a_writer_that_steps_down_sends_goaway_on_its_http2_connections() {
         // end it from this side), as an exporter does.
         (sender, connection)
     });
-    pause_past_the_lease(&writer, &replica);
+    pause_past_the_lease(writer, replica);
     let ended = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), connection).await });
     assert!(
         matches!(ended, Ok(Ok(Ok(())))),
@@ -203,15 +212,8 @@ fn grpc_port(config: &Path) -> u16 {
 /// through the balancer to the writer. The writer takes the export.
 #[test]
 fn a_replica_closes_the_grpc_connections_it_accepts_and_the_writer_takes_the_export() {
-    let pg = Postgres::start();
-    let shared = tempfile::tempdir().unwrap();
-    let url_file = shared.path().join("postgres.url");
-    pg.write_url_file(&url_file);
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let ports = [free_port(), free_port()];
-    let writer = spawn(dirs[0].path(), &config(dirs[0].path(), &url_file, ports[0]), ports[0]);
-    wait_for("the first daemon to write", Duration::from_secs(30), || writer.get("/readyz").is_some_and(|(s, _)| s == 200));
-    let replica = spawn(dirs[1].path(), &config(dirs[1].path(), &url_file, ports[1]), ports[1]);
+    let pair = Pair::start();
+    let (writer, replica) = (&pair.writer, &pair.replica);
     assert_eq!(replica.get("/readyz").map(|(s, _)| s), Some(503));
 
     let mut conn = TcpStream::connect(("127.0.0.1", grpc_port(&replica.config))).unwrap();
@@ -222,9 +224,9 @@ fn a_replica_closes_the_grpc_connections_it_accepts_and_the_writer_takes_the_exp
         other => panic!("the replica closes the gRPC connection at once (not a read timeout): {other:?}"),
     }
     let endpoint = |d: &Daemon| format!("127.0.0.1:{}", grpc_port(&d.config));
-    let refused = otlp_support::send("grpc", &endpoint(&replica), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
+    let refused = otlp_support::send("grpc", &endpoint(replica), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
     assert_eq!(refused["status"].as_str(), Some("UNAVAILABLE"), "{refused}");
-    let taken = otlp_support::send("grpc", &endpoint(&writer), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
+    let taken = otlp_support::send("grpc", &endpoint(writer), Some(TOKEN), Path::new(FIXTURE_JSON), &[]);
     assert_eq!((taken["status"].as_str(), taken["rejected"].as_i64()), (Some("OK"), Some(0)), "{taken}\n{}", writer.log());
     // Replayed on the replica: the fixture's 5 claude-sonnet-4-6 requests, once.
     wait_for("the replica to replay the export", Duration::from_secs(20), || {

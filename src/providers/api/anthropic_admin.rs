@@ -70,15 +70,6 @@ const COST_ENDPOINT: &str = "anthropic cost_report";
 const USAGE_ENDPOINT: &str = "anthropic usage_report/messages";
 
 #[derive(Deserialize)]
-struct Page<R> {
-    data: Vec<Bucket<R>>,
-    #[serde(default)]
-    has_more: bool,
-    #[serde(default)]
-    next_page: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct Bucket<R> {
     starting_at: DateTime<Utc>,
     ending_at: DateTime<Utc>,
@@ -129,10 +120,9 @@ fn check_bucket<R>(endpoint: &'static str, i: usize, b: &Bucket<R>) -> Result<()
 
 /// Reads one page of the cost report into dollars per UTC day and model.
 pub fn cost_report(body: &[u8]) -> Result<SpendPage, ReadError> {
-    let page: Page<CostResult> = wire::parse(COST_ENDPOINT, body)?;
-    let next_page = super::cursor(COST_ENDPOINT, page.has_more, &page.next_page)?;
+    let (data, next_page) = super::report_page::<Bucket<CostResult>>(COST_ENDPOINT, body)?;
     let mut out = SpendPage { next_page, ..SpendPage::default() };
-    for (i, bucket) in page.data.into_iter().enumerate() {
+    for (i, bucket) in data.into_iter().enumerate() {
         check_bucket(COST_ENDPOINT, i, &bucket)?;
         let day = bucket.starting_at.date_naive();
         out.days.push(day);
@@ -223,10 +213,9 @@ pub struct UsagePage {
 
 /// Reads one page of the messages usage report.
 pub fn messages_usage(body: &[u8]) -> Result<UsagePage, ReadError> {
-    let page: Page<UsageResult> = wire::parse(USAGE_ENDPOINT, body)?;
-    let next_page = super::cursor(USAGE_ENDPOINT, page.has_more, &page.next_page)?;
-    let mut buckets = Vec::with_capacity(page.data.len());
-    for (i, bucket) in page.data.into_iter().enumerate() {
+    let (data, next_page) = super::report_page::<Bucket<UsageResult>>(USAGE_ENDPOINT, body)?;
+    let mut buckets = Vec::with_capacity(data.len());
+    for (i, bucket) in data.into_iter().enumerate() {
         check_bucket(USAGE_ENDPOINT, i, &bucket)?;
         let rows = bucket.results.into_iter().map(usage_row).collect();
         buckets.push(UsageBucket { starting_at: bucket.starting_at, ending_at: bucket.ending_at, rows });

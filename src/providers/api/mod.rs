@@ -65,16 +65,28 @@ pub struct Balance {
     pub amount: Decimal,
 }
 
-/// The cursor of the next page of a report (`has_more`, `next_page`, as
-/// Anthropic and OpenAI both write them): the cursor when there is more,
-/// else none. A page that says there is more but gives no cursor cannot be
-/// followed: an error, not a silently short report.
-pub fn cursor(endpoint: &'static str, has_more: bool, next_page: &Option<String>) -> Result<Option<String>, ReadError> {
-    match (has_more, next_page) {
-        (false, _) => Ok(None),
-        (true, Some(next)) if !next.is_empty() => Ok(Some(next.clone())),
-        (true, _) => Err(ReadError::new(endpoint, "has_more is true but next_page is empty: the next page cannot be asked for")),
-    }
+/// A page of a report as Anthropic and OpenAI both write it: its buckets,
+/// `has_more` and the `next_page` cursor.
+#[derive(serde::Deserialize)]
+struct ReportPage<B> {
+    data: Vec<B>,
+    #[serde(default)]
+    has_more: bool,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+/// Reads one page of a report: its buckets, and the cursor of the next page
+/// when there is more. A page that says there is more but gives no cursor
+/// cannot be followed: an error, not a silently short report.
+pub fn report_page<B: serde::de::DeserializeOwned>(endpoint: &'static str, body: &[u8]) -> Result<(Vec<B>, Option<String>), ReadError> {
+    let page: ReportPage<B> = wire::parse(endpoint, body)?;
+    let next = match (page.has_more, page.next_page) {
+        (false, _) => None,
+        (true, Some(next)) if !next.is_empty() => Some(next),
+        (true, _) => return Err(ReadError::new(endpoint, "has_more is true but next_page is empty: the next page cannot be asked for")),
+    };
+    Ok((page.data, next))
 }
 
 /// `path?k=v&...`, each key and value percent-encoded (`group_by[]` ->

@@ -61,15 +61,6 @@ const COSTS_ENDPOINT: &str = "openai organization/costs";
 const USAGE_ENDPOINT: &str = "openai organization/usage/completions";
 
 #[derive(Deserialize)]
-struct Page<R> {
-    data: Vec<Bucket<R>>,
-    #[serde(default)]
-    has_more: bool,
-    #[serde(default)]
-    next_page: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct Bucket<R> {
     start_time: i64,
     end_time: i64,
@@ -148,10 +139,9 @@ pub fn split_line_item(line_item: &str) -> (&str, &str) {
 
 /// Reads one page of the costs report into dollars per UTC day and line.
 pub fn costs(body: &[u8]) -> Result<SpendPage, ReadError> {
-    let page: Page<CostResult> = wire::parse(COSTS_ENDPOINT, body)?;
-    let next_page = super::cursor(COSTS_ENDPOINT, page.has_more, &page.next_page)?;
+    let (data, next_page) = super::report_page::<Bucket<CostResult>>(COSTS_ENDPOINT, body)?;
     let mut out = SpendPage { next_page, ..SpendPage::default() };
-    for (i, bucket) in page.data.into_iter().enumerate() {
+    for (i, bucket) in data.into_iter().enumerate() {
         let day = bucket_times(COSTS_ENDPOINT, i, &bucket)?.0.date_naive();
         out.days.push(day);
         for (j, r) in bucket.results.into_iter().enumerate() {
@@ -214,10 +204,9 @@ pub struct UsagePage {
 
 /// Reads one page of the completions usage report.
 pub fn completions_usage(body: &[u8]) -> Result<UsagePage, ReadError> {
-    let page: Page<UsageResult> = wire::parse(USAGE_ENDPOINT, body)?;
-    let next_page = super::cursor(USAGE_ENDPOINT, page.has_more, &page.next_page)?;
+    let (data, next_page) = super::report_page::<Bucket<UsageResult>>(USAGE_ENDPOINT, body)?;
     let mut rows = Vec::new();
-    for (i, bucket) in page.data.into_iter().enumerate() {
+    for (i, bucket) in data.into_iter().enumerate() {
         let (start, end) = bucket_times(USAGE_ENDPOINT, i, &bucket)?;
         for (j, r) in bucket.results.into_iter().enumerate() {
             let held = r.input_cached_tokens.saturating_add(r.input_cache_write_tokens);

@@ -94,11 +94,7 @@ impl Backend {
         let result = async {
             let client = self.client().await?;
             let tx = client.transaction().await?;
-            // FOR SHARE: a new holder's epoch bump waits for this commit.
-            let current: i64 = tx.query_one("SELECT epoch FROM creditwatch_lease WHERE id = 1 FOR SHARE", &[]).await?.get(0);
-            if current != epoch {
-                return Err(PgError::LeaseLost { mine: epoch, current: Some(current) });
-            }
+            hold_epoch(&tx, epoch).await?;
             tx.execute("INSERT INTO creditwatch_records (seq, epoch, payload) VALUES ($1, $2, $3)", &[&seq, &epoch, payload])
                 .await
                 .map_err(|e| unique(e, seq))?;
@@ -149,10 +145,7 @@ impl Backend {
         let result = async {
             let client = self.client().await?;
             let tx = client.transaction().await?;
-            let current: i64 = tx.query_one("SELECT epoch FROM creditwatch_lease WHERE id = 1 FOR SHARE", &[]).await?.get(0);
-            if current != epoch {
-                return Err(PgError::LeaseLost { mine: epoch, current: Some(current) });
-            }
+            hold_epoch(&tx, epoch).await?;
             tx.execute(
                 "INSERT INTO creditwatch_alerts (id, epoch, body) VALUES (1, $1, $2)
                  ON CONFLICT (id) DO UPDATE SET epoch = $1, body = $2, saved_at = now()",
@@ -291,6 +284,17 @@ impl Backend {
         .await;
         self.after(result)
     }
+}
+
+/// Checks, inside `tx`, that `epoch` still holds the lease, and keeps it
+/// so until `tx` ends: the row is read FOR SHARE, so a new holder's epoch
+/// bump waits for this transaction.
+async fn hold_epoch(tx: &tokio_postgres::Transaction<'_>, epoch: i64) -> Result<(), PgError> {
+    let current: i64 = tx.query_one("SELECT epoch FROM creditwatch_lease WHERE id = 1 FOR SHARE", &[]).await?.get(0);
+    if current != epoch {
+        return Err(PgError::LeaseLost { mine: epoch, current: Some(current) });
+    }
+    Ok(())
 }
 
 /// A record as the database stores it: its compact encoding, and what must
